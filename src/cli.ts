@@ -1,0 +1,183 @@
+// The thin entry: parses argv, runs one command, writes its result, picks the exit code. Nothing else.
+// Commands are loaded lazily so `vault-setup --help` starts fast.
+import { parseArgs } from 'node:util';
+import { EXIT, VaultSetupError, isVaultSetupError, usageError } from './errors.ts';
+import type { CommandHandler, CommandResult, Flags } from './commands/types.ts';
+
+type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string; help: string; arg?: string };
+
+const COMMON: Record<string, OptionSpec> = {
+  dir: { type: 'string', arg: 'DIR', help: 'deployment directory (default ~/docker/vault)' },
+  json: { type: 'boolean', help: 'print one JSON object on stdout; progress is silenced' },
+  help: { type: 'boolean', short: 'h', help: 'show help for this command' },
+};
+const ADDR: Record<string, OptionSpec> = {
+  addr: { type: 'string', arg: 'URL', help: 'talk to this server instead of the one in --dir' },
+};
+const TOKEN: Record<string, OptionSpec> = {
+  'token-file': { type: 'string', arg: 'FILE', help: 'read the token from FILE (else VAULT_TOKEN/BAO_TOKEN, else a masked prompt)' },
+};
+
+interface CommandSpec {
+  summary: string;
+  usage: string;
+  options: Record<string, OptionSpec>;
+  load: () => Promise<CommandHandler>;
+}
+
+const COMMANDS: Record<string, CommandSpec> = {
+  init: {
+    summary: 'deploy, initialise, unseal and configure a server (resumes where it stopped)',
+    usage: 'vault-setup init [options]',
+    options: {
+      ...COMMON,
+      flavor: { type: 'string', arg: 'vault|openbao', help: 'image layout (default vault)' },
+      image: { type: 'string', arg: 'IMAGE', help: 'server image (default hashicorp/vault:1.17 or openbao/openbao:2.7.2)' },
+      name: { type: 'string', arg: 'NAME', help: 'container and compose project name (default: vault or openbao)' },
+      storage: { type: 'string', arg: 'raft|file', help: 'storage backend (default raft; file where the server supports it)' },
+      port: { type: 'string', arg: 'N', help: 'host port on 127.0.0.1 (default 8200)' },
+      wait: { type: 'string', arg: 'DURATION', help: 'how long to wait for the API to answer (default 90s)' },
+      yes: { type: 'boolean', short: 'y', help: 'ask nothing; fail where an answer is needed' },
+      force: { type: 'boolean', help: 'replace files that differ from what vault-setup writes' },
+    },
+    load: async () => (await import('./commands/init.ts')).init,
+  },
+  status: {
+    summary: 'container state, address, initialised, sealed, progress, version',
+    usage: 'vault-setup status [--dir DIR | --addr URL] [--json]',
+    options: { ...COMMON, ...ADDR },
+    load: async () => (await import('./commands/status.ts')).status,
+  },
+};
+
+export const HELP = `vault-setup: a production-shaped HashiCorp Vault or OpenBao server in Docker, without the manual playbook.
+
+Usage: vault-setup <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, spec]) => `  ${name.padEnd(10)}${spec.summary}`)
+  .join('\n')}
+
+Run \`vault-setup <command> --help\` for its options. Exit codes are listed in the README.
+`;
+
+function commandHelp(name: string, spec: CommandSpec): string {
+  const rows = Object.entries(spec.options).map(([flag, o]) => {
+    const left = `${o.short ? `-${o.short}, ` : '    '}--${flag}${o.arg ? ` ${o.arg}` : ''}`;
+    return `  ${left.padEnd(34)}${o.help}`;
+  });
+  return `${spec.usage}\n\n${spec.summary}\n\nOptions:\n${rows.join('\n')}\n`;
+}
+
+export interface Io {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+}
+
+export async function main(io: Io): Promise<number> {
+  const [name, ...rest] = io.argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(HELP);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-v') {
+    const { createRequire } = await import('node:module');
+    io.stdout.write(`${createRequire(import.meta.url)('../package.json').version}\n`);
+    return EXIT.ok;
+  }
+  const spec = COMMANDS[name];
+  if (spec === undefined) {
+    io.stderr.write(`vault-setup: unknown command "${name}". Run \`vault-setup --help\` for the list.\n`);
+    return EXIT.usage;
+  }
+  let flags: Flags;
+  let positionals: string[];
+  try {
+    const parsed = parseArgs({
+      args: rest,
+      options: Object.fromEntries(Object.entries(spec.options).map(([k, o]) => [k, { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) }])),
+      allowPositionals: true,
+      strict: true,
+    });
+    flags = parsed.values as Flags;
+    positionals = parsed.positionals;
+  } catch (error) {
+    io.stderr.write(`vault-setup ${name}: ${(error as Error).message.split('\n')[0]}. Run \`vault-setup ${name} --help\`.\n`);
+    return EXIT.usage;
+  }
+  if (flags.help === true) {
+    io.stdout.write(commandHelp(name, spec));
+    return EXIT.ok;
+  }
+  const { createContext } = await import('./context.ts');
+  const ctx = createContext({
+    json: flags.json === true,
+    quiet: flags.quiet === true,
+    yes: flags.yes === true,
+    env: io.env,
+    streams: { stdout: io.stdout, stderr: io.stderr },
+    stdin: io.stdin,
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    const handler = ctx.interrupts.handler;
+    if (handler === undefined) {
+      io.stderr.write(`\nvault-setup: interrupted (${signal}). Re-run the command to resume.\n`);
+      process.exit(EXIT.interrupted);
+    }
+    void handler().then((ok) => {
+      if (ok) process.exit(EXIT.interrupted);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const handler = await spec.load();
+    const result: CommandResult = await handler({ flags, positionals }, ctx);
+    ctx.output.result(result.data, result.human);
+    return result.exitCode ?? EXIT.ok;
+  } catch (error) {
+    return reportError(error, name, ctx, io);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function reportError(error: unknown, command: string, ctx: { redactor: { redact(t: string): string }; output: { json: boolean; style: { red(t: string): string; dim(t: string): string } } }, io: Io): number {
+  const redact = (t: string) => ctx.redactor.redact(t);
+  const known = isVaultSetupError(error) ? error : isPromptExit(error) ? new VaultSetupError('E_INTERRUPTED', 'stopped at a prompt (Ctrl-C)', { hint: 're-run the command to resume' }) : undefined;
+  if (known === undefined) {
+    // A bug: show the stack (redacted) so it can be reported.
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    io.stderr.write(`vault-setup ${command}: internal error: ${redact(text)}\nPlease report this at the project's issue tracker.\n`);
+    if (ctx.output.json) io.stdout.write(`${JSON.stringify({ error: { code: 'E_INTERNAL', message: redact(String((error as Error)?.message ?? error)) } })}\n`);
+    return EXIT.internal;
+  }
+  const s = ctx.output.style;
+  io.stderr.write(`${s.red('✖')} vault-setup ${command}: ${redact(known.message)}\n`);
+  if (known.detail !== undefined) io.stderr.write(`${redact(known.detail)}\n`);
+  if (known.hint !== undefined) io.stderr.write(`  ${s.dim('→')} ${redact(known.hint)}\n`);
+  if (ctx.output.json) {
+    const body = { error: { code: known.code, message: redact(known.message), ...(known.hint ? { hint: redact(known.hint) } : {}), exitCode: known.exitCode } };
+    io.stdout.write(`${JSON.stringify(body)}\n`);
+  }
+  return known.exitCode;
+}
+
+const isPromptExit = (error: unknown): boolean => (error as Error)?.name === 'ExitPromptError' || (error as Error)?.name === 'AbortPromptError';
+
+export { usageError };
+
+// Run when executed directly (bin/vault-setup.js imports dist/cli.js and calls run()).
+export async function run(): Promise<void> {
+  const code = await main({ argv: process.argv.slice(2), env: process.env, stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
+  process.exitCode = code;
+  // Handles (keep-alive agents, docker sockets) must not keep a finished command alive.
+  setImmediate(() => process.exit(code)).unref();
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();

@@ -1,0 +1,108 @@
+// One error type for everything the operator can act on. The message is one line that says what is wrong;
+// the hint says what to do. Both pass through the session's redactor before they are shown.
+
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  docker: 3,
+  image: 4,
+  portTaken: 5,
+  fileConflict: 6,
+  notWritable: 7,
+  serverStart: 8,
+  serverState: 9,
+  unsealFailed: 10,
+  badShare: 11,
+  auth: 12,
+  verifyFailed: 13,
+  verifyWarnings: 14,
+  needsAnswer: 15,
+  server: 16,
+  interrupted: 130,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export type ErrorCode =
+  | 'E_USAGE'
+  | 'E_DOCKER_UNREACHABLE'
+  | 'E_NO_COMPOSE'
+  | 'E_IMAGE_MISSING'
+  | 'E_PORT_TAKEN'
+  | 'E_FILE_CONFLICT'
+  | 'E_DIR_NOT_WRITABLE'
+  | 'E_UNSAFE_PATH'
+  | 'E_SERVER_START'
+  | 'E_SERVER_UNREACHABLE'
+  | 'E_NOT_DEPLOYED'
+  | 'E_NOT_INITIALIZED'
+  | 'E_ALREADY_INITIALIZED'
+  | 'E_ALREADY_UNSEALED'
+  | 'E_SEALED'
+  | 'E_CRASH_LOOP'
+  | 'E_UNSEAL_FAILED'
+  | 'E_BAD_SHARE'
+  | 'E_AUTH'
+  | 'E_DENIED'
+  | 'E_MOUNT_CONFLICT'
+  | 'E_CATALOG'
+  | 'E_NEEDS_ANSWER'
+  | 'E_SERVER'
+  | 'E_PGP'
+  | 'E_VERIFY_FAILED'
+  | 'E_VERIFY_WARNINGS'
+  | 'E_INTERRUPTED';
+
+const DEFAULT_EXIT: Record<ErrorCode, ExitCode> = {
+  E_USAGE: EXIT.usage,
+  E_DOCKER_UNREACHABLE: EXIT.docker,
+  E_NO_COMPOSE: EXIT.docker,
+  E_IMAGE_MISSING: EXIT.image,
+  E_PORT_TAKEN: EXIT.portTaken,
+  E_FILE_CONFLICT: EXIT.fileConflict,
+  E_DIR_NOT_WRITABLE: EXIT.notWritable,
+  E_UNSAFE_PATH: EXIT.notWritable,
+  E_SERVER_START: EXIT.serverStart,
+  E_SERVER_UNREACHABLE: EXIT.serverStart,
+  E_NOT_DEPLOYED: EXIT.serverState,
+  E_NOT_INITIALIZED: EXIT.serverState,
+  E_ALREADY_INITIALIZED: EXIT.serverState,
+  E_ALREADY_UNSEALED: EXIT.serverState,
+  E_SEALED: EXIT.serverState,
+  E_CRASH_LOOP: EXIT.serverStart,
+  E_UNSEAL_FAILED: EXIT.unsealFailed,
+  E_BAD_SHARE: EXIT.badShare,
+  E_AUTH: EXIT.auth,
+  E_DENIED: EXIT.auth,
+  E_MOUNT_CONFLICT: EXIT.serverState,
+  E_CATALOG: EXIT.usage,
+  E_NEEDS_ANSWER: EXIT.needsAnswer,
+  E_SERVER: EXIT.server,
+  E_PGP: EXIT.usage,
+  E_VERIFY_FAILED: EXIT.verifyFailed,
+  E_VERIFY_WARNINGS: EXIT.verifyWarnings,
+  E_INTERRUPTED: EXIT.interrupted,
+};
+
+export class VaultSetupError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly exitCode: ExitCode;
+  /** Longer text shown under the message (a diff, log lines), redacted like the rest. */
+  readonly detail: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown; exitCode?: ExitCode; detail?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'VaultSetupError';
+    this.code = code;
+    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? DEFAULT_EXIT[code];
+    this.detail = options.detail;
+  }
+}
+
+export const isVaultSetupError = (error: unknown): error is VaultSetupError => error instanceof VaultSetupError;
+
+export const usageError = (message: string, hint?: string): VaultSetupError =>
+  new VaultSetupError('E_USAGE', message, hint === undefined ? {} : { hint });

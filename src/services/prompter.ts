@@ -1,0 +1,47 @@
+// Questions to the operator. Secrets are always masked. Without a TTY (or with --yes) there is nobody to ask:
+// a missing answer is an error that says which flag or variable provides it.
+import { VaultSetupError } from '../errors.ts';
+
+export interface Prompter {
+  readonly interactive: boolean;
+  secret(message: string, options?: { validate?: (value: string) => string | true }): Promise<string>;
+  confirm(message: string, options?: { default?: boolean }): Promise<boolean>;
+  input(message: string, options?: { default?: string; validate?: (value: string) => string | true }): Promise<string>;
+}
+
+export class InquirerPrompter implements Prompter {
+  readonly interactive: boolean;
+  readonly #output: NodeJS.WritableStream;
+
+  constructor(options: { interactive: boolean; output: NodeJS.WritableStream }) {
+    this.interactive = options.interactive;
+    this.#output = options.output;
+  }
+
+  #refuse(message: string): never {
+    throw new VaultSetupError('E_NEEDS_ANSWER', `an answer is needed but there is no terminal to ask: ${message}`, {
+      hint: 'run in a terminal, or provide the answer with the flag or variable the README names for it',
+    });
+  }
+
+  async secret(message: string, options: { validate?: (value: string) => string | true } = {}): Promise<string> {
+    if (!this.interactive) this.#refuse(message);
+    const { password } = await import('@inquirer/prompts');
+    return password({ message, mask: '*', ...(options.validate ? { validate: options.validate } : {}) }, { output: this.#output });
+  }
+
+  async confirm(message: string, options: { default?: boolean } = {}): Promise<boolean> {
+    if (!this.interactive) this.#refuse(message);
+    const { confirm } = await import('@inquirer/prompts');
+    return confirm({ message, default: options.default ?? false }, { output: this.#output });
+  }
+
+  async input(message: string, options: { default?: string; validate?: (value: string) => string | true } = {}): Promise<string> {
+    if (!this.interactive) this.#refuse(message);
+    const { input } = await import('@inquirer/prompts');
+    return input(
+      { message, ...(options.default !== undefined ? { default: options.default } : {}), ...(options.validate ? { validate: options.validate } : {}) },
+      { output: this.#output },
+    );
+  }
+}

@@ -1,0 +1,89 @@
+// Renders the files vault-setup writes. vault.hcl comes from templates/; the compose file is data, serialised
+// with a YAML library (never string-glued).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Layout } from '../config/flavor.ts';
+import type { ServerIdentity } from './docker.ts';
+
+export type Storage = 'raft' | 'file';
+
+export interface DeploymentSpec {
+  layout: Layout;
+  server: ServerIdentity;
+  image: string;
+  name: string; // compose project and container name
+  port: number;
+  storage: Storage;
+  tls: boolean;
+}
+
+const TEMPLATE_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+
+/** A mustache subset: {{name}}, {{#flag}}...{{/flag}}. Values are inserted as HCL string contents. */
+export function renderTemplate(template: string, view: Record<string, string | boolean>): string {
+  const sections = template.replace(/^\{\{#(\w+)\}\}\n([\s\S]*?)^\{\{\/\1\}\}\n/gm, (_, key: string, body: string) =>
+    view[key] === true ? body : '',
+  );
+  return sections.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+    const value = view[key];
+    if (typeof value !== 'string') throw new Error(`template value ${key} is missing`);
+    return JSON.stringify(value).slice(1, -1);
+  });
+}
+
+export function renderServerConfig(spec: DeploymentSpec): string {
+  const template = readFileSync(`${TEMPLATE_DIR}vault.hcl.tmpl`, 'utf8');
+  const scheme = spec.tls ? 'https' : 'http';
+  return renderTemplate(template, {
+    serverName: `${spec.server.product === 'openbao' ? 'OpenBao' : 'Vault'} ${spec.server.version}`,
+    home: spec.layout.home,
+    raft: spec.storage === 'raft',
+    file: spec.storage === 'file',
+    nodeId: `${spec.name}-1`,
+    clusterAddr: `${scheme}://127.0.0.1:8201`,
+    tlsOff: !spec.tls,
+    tlsOn: spec.tls,
+    apiAddr: `${scheme}://127.0.0.1:8200`,
+    vault: spec.server.product === 'vault',
+    openbao: spec.server.product === 'openbao',
+  }).replace(/\n{3,}/g, '\n\n');
+}
+
+export const SERVICE = 'server';
+
+export const LABELS = {
+  flavor: 'org.vault-setup.flavor',
+  server: 'org.vault-setup.server',
+  storage: 'org.vault-setup.storage',
+} as const;
+
+export function composeData(spec: DeploymentSpec): Record<string, unknown> {
+  const { layout } = spec;
+  const scheme = spec.tls ? 'https' : 'http';
+  return {
+    services: {
+      [SERVICE]: {
+        image: spec.image,
+        container_name: spec.name,
+        restart: 'unless-stopped',
+        // Loopback only: reach it from elsewhere through a tunnel, never a public port.
+        ports: [`127.0.0.1:${spec.port}:8200`],
+        environment: { [`${layout.envPrefix}_ADDR`]: `${scheme}://127.0.0.1:8200` },
+        volumes: [`./config:${layout.home}/config:ro`, `./data:${layout.home}/data`, `./logs:${layout.home}/logs`],
+        command: ['server', `-config=${layout.home}/config/vault.hcl`],
+        security_opt: ['no-new-privileges:true'],
+        ulimits: { core: 0 },
+        labels: {
+          [LABELS.flavor]: layout.flavor,
+          [LABELS.server]: `${spec.server.product} ${spec.server.version}`,
+          [LABELS.storage]: spec.storage,
+        },
+      },
+    },
+  };
+}
+
+export async function renderCompose(spec: DeploymentSpec): Promise<string> {
+  const { stringify } = await import('yaml');
+  return `# Written by vault-setup. \`vault-setup init\` will not overwrite changes without --force.\n${stringify(composeData(spec))}`;
+}

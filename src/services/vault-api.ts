@@ -1,0 +1,218 @@
+// The server's HTTP API: the only way vault-setup talks to Vault or OpenBao (never `docker exec ... vault`).
+// Plain node:http(s) so a pinned CA needs no extra dependency; secrets travel only in headers and bodies.
+import http from 'node:http';
+import https from 'node:https';
+import { VaultSetupError } from '../errors.ts';
+import { type Clock, realClock } from './wait.ts';
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  body: T;
+}
+
+export interface RequestOptions {
+  token?: string | undefined;
+  body?: unknown;
+  /** Response wrapping: the server answers with a single-use wrapping token instead of the data. */
+  wrapTtl?: string;
+  /** Statuses that are answers, not errors (e.g. 404 for "absent"). 2xx always are. */
+  accept?: number[];
+  /** Retry connection errors and 5xx with backoff. Only for requests that are safe to repeat. */
+  retry?: boolean;
+  timeoutMs?: number;
+}
+
+export interface SealStatus {
+  type: string;
+  initialized: boolean;
+  sealed: boolean;
+  t: number;
+  n: number;
+  progress: number;
+  nonce: string;
+  version: string;
+  build_date?: string;
+  commit_date?: string;
+  storage_type?: string;
+  cluster_name?: string;
+}
+
+export interface HealthStatus {
+  initialized: boolean;
+  sealed: boolean;
+  standby: boolean;
+  version: string;
+  server_time_utc?: number;
+  cluster_name?: string;
+}
+
+export interface InitRequest {
+  secret_shares: number;
+  secret_threshold: number;
+  pgp_keys?: string[];
+  root_token_pgp_key?: string;
+}
+
+export interface InitResponse {
+  keys: string[];
+  keys_base64: string[];
+  root_token: string;
+}
+
+export class VaultApi {
+  readonly address: string;
+  readonly #agent: http.Agent | https.Agent;
+  readonly #clock: Clock;
+  readonly #attempts: number;
+  readonly #timeoutMs: number;
+
+  constructor(options: { address: string; caCert?: string | Buffer; clock?: Clock; attempts?: number; timeoutMs?: number }) {
+    this.address = options.address.replace(/\/+$/, '');
+    const isHttps = this.address.startsWith('https:');
+    this.#agent = isHttps
+      ? new https.Agent({ keepAlive: true, ...(options.caCert === undefined ? {} : { ca: options.caCert }) })
+      : new http.Agent({ keepAlive: true });
+    this.#clock = options.clock ?? realClock;
+    this.#attempts = options.attempts ?? 5;
+    this.#timeoutMs = options.timeoutMs ?? 15_000;
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  async request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
+    const attempts = options.retry === true ? this.#attempts : 1;
+    let delay = 200;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        const response = await this.#once<T>(method, path, options);
+        if (response.status >= 500 && attempt < attempts && options.accept?.includes(response.status) !== true) {
+          lastError = this.#statusError(method, path, response);
+        } else {
+          return this.#check(method, path, response, options);
+        }
+      } catch (error) {
+        if (error instanceof VaultSetupError) throw error;
+        lastError = error;
+      }
+      if (attempt < attempts) {
+        await this.#clock.sleep(delay);
+        delay = Math.min(delay * 2, 3000);
+      }
+    }
+    if (lastError instanceof VaultSetupError) {
+      throw new VaultSetupError(lastError.code, `${lastError.message} (gave up after ${attempts} attempts)`, {
+        hint: lastError.hint ?? 'check the container log: docker logs <container>',
+      });
+    }
+    throw this.unreachable(lastError, attempts);
+  }
+
+  unreachable(cause: unknown, attempts = 1): VaultSetupError {
+    const reason = cause instanceof Error ? ((cause as NodeJS.ErrnoException).code ?? cause.message) : String(cause);
+    const tlsMismatch = /wrong version number|EPROTO|packet length too long/i.test(String((cause as Error)?.message ?? reason));
+    return new VaultSetupError(
+      'E_SERVER_UNREACHABLE',
+      `the server at ${this.address} did not answer (${reason}${attempts > 1 ? `, ${attempts} attempts` : ''})`,
+      {
+        hint: tlsMismatch
+          ? 'the listener speaks plain http: use an http:// address (or enable TLS)'
+          : 'is the container running? try `vault-setup status`, then `docker logs <container>`',
+      },
+    );
+  }
+
+  #statusError(method: string, path: string, response: ApiResponse<unknown>): VaultSetupError {
+    const errors = serverErrors(response.body);
+    const text = errors.length > 0 ? errors.join('; ') : `HTTP ${response.status}`;
+    if (response.status === 403) {
+      return new VaultSetupError('E_DENIED', `the server denied ${method} ${path}: ${text}`, {
+        hint: 'the token is invalid, expired or lacks the capability: use a privileged token (VAULT_TOKEN/BAO_TOKEN)',
+      });
+    }
+    if (response.status === 503 && /sealed/i.test(text)) {
+      return new VaultSetupError('E_SEALED', `the server is sealed (${method} ${path})`, { hint: 'unseal it: vault-setup unseal' });
+    }
+    return new VaultSetupError('E_SERVER', `the server answered ${response.status} to ${method} ${path}: ${text}`);
+  }
+
+  #check<T>(method: string, path: string, response: ApiResponse<T>, options: RequestOptions): ApiResponse<T> {
+    if (response.status < 300 || options.accept?.includes(response.status) === true) return response;
+    throw this.#statusError(method, path, response);
+  }
+
+  #once<T>(method: string, path: string, options: RequestOptions): Promise<ApiResponse<T>> {
+    const url = new URL(`${this.address}/v1/${path.replace(/^\/+/, '')}`);
+    const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.token !== undefined) headers['x-vault-token'] = options.token;
+    if (options.wrapTtl !== undefined) headers['x-vault-wrap-ttl'] = options.wrapTtl;
+    if (payload !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(payload.length);
+    }
+    const client = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = client.request(url, { method, headers, agent: this.#agent, timeout: options.timeoutMs ?? this.#timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = undefined;
+          if (text.length > 0) {
+            try {
+              body = JSON.parse(text);
+            } catch {
+              body = { errors: [text.slice(0, 200)] };
+            }
+          }
+          resolve({ status: res.statusCode ?? 0, body: body as T });
+        });
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  // --- Unauthenticated status -------------------------------------------------------------------------
+
+  async health(): Promise<HealthStatus> {
+    // Ask for 200 whatever the state so every answer is a body we can read.
+    const query = 'sys/health?uninitcode=200&sealedcode=200&standbycode=200&perfstandbyok=true';
+    return (await this.request<HealthStatus>('GET', query, { retry: true })).body;
+  }
+
+  /** One quick probe: the health body, or undefined when the server does not answer (yet). */
+  async probe(): Promise<HealthStatus | undefined> {
+    try {
+      const res = await this.#once<HealthStatus>('GET', 'sys/health?uninitcode=200&sealedcode=200&standbycode=200', { timeoutMs: 3000 });
+      return res.status === 200 && typeof res.body?.initialized === 'boolean' ? res.body : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async sealStatus(): Promise<SealStatus> {
+    return (await this.request<SealStatus>('GET', 'sys/seal-status', { retry: true })).body;
+  }
+
+  async init(request: InitRequest): Promise<InitResponse> {
+    return (await this.request<InitResponse>('PUT', 'sys/init', { body: request })).body;
+  }
+
+  /** Submits one share. Never retried: a repeated share would be ignored, a wrong one counted. */
+  async unseal(key: string): Promise<ApiResponse<SealStatus & { errors?: string[] }>> {
+    return this.request('PUT', 'sys/unseal', { body: { key }, accept: [400, 500] });
+  }
+
+  async unsealReset(): Promise<SealStatus> {
+    return (await this.request<SealStatus>('PUT', 'sys/unseal', { body: { reset: true } })).body;
+  }
+}
+
+export const serverErrors = (body: unknown): string[] =>
+  Array.isArray((body as { errors?: unknown })?.errors) ? ((body as { errors: unknown[] }).errors.map(String)) : [];

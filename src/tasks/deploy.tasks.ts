@@ -1,0 +1,278 @@
+// init, first half: files, container, ownership, a server that answers. Each step detects "already done".
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import type { ListrTask } from 'listr2';
+import type { Context } from '../context.ts';
+import { type DeploymentPaths, deploymentPaths } from '../deployment.ts';
+import { VaultSetupError } from '../errors.ts';
+import type { Layout } from '../config/flavor.ts';
+import type { ContainerSummary, ServerIdentity } from '../services/docker.ts';
+import { ensureWritableDir, lineDiff, readIfExists, refuseSymlink, writeAtomic } from '../services/files.ts';
+import { type DeploymentSpec, SERVICE, type Storage, renderCompose, renderServerConfig } from '../services/templates.ts';
+import { type HealthStatus, VaultApi } from '../services/vault-api.ts';
+import { poll } from '../services/wait.ts';
+import { type StepRecord, record } from './listr.ts';
+
+export interface DeployOptions {
+  dir: string;
+  layout: Layout;
+  image: string;
+  name: string;
+  port: number;
+  storage: Storage;
+  tls: boolean;
+  force: boolean;
+  waitMs: number;
+}
+
+export interface DeployState {
+  steps: StepRecord[];
+  paths: DeploymentPaths;
+  server?: ServerIdentity;
+  files?: PlannedFile[];
+  container?: ContainerSummary | undefined;
+  filesChanged?: boolean;
+  health?: HealthStatus;
+  address: string;
+}
+
+interface PlannedFile {
+  path: string;
+  content: string;
+  existing: string | undefined;
+}
+
+export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<DeployState>[] {
+  return [
+    {
+      title: 'Check the Docker Engine and compose',
+      task: async (state) => {
+        await ctx.docker.ping();
+        const compose = await ctx.compose.detect();
+        record(state.steps, 'engine', 'done', `compose ${compose.version}`);
+      },
+    },
+    {
+      title: `Check the image ${options.image}`,
+      task: async (state, task) => {
+        if (await ctx.docker.imageExists(options.image)) {
+          record(state.steps, 'image', 'kept', 'present');
+        } else {
+          task.title = `Pull the image ${options.image}`;
+          await ctx.docker.pull(options.image, (line) => {
+            task.output = line;
+          });
+          record(state.steps, 'image', 'done', 'pulled');
+        }
+        // The image's own binary decides server behaviour, whatever its name says.
+        const server = await ctx.docker.identifyImage(options.image);
+        if (server === undefined) {
+          throw new VaultSetupError('E_IMAGE_MISSING', `image ${options.image} did not report a Vault or OpenBao version`, {
+            hint: 'use an official hashicorp/vault or openbao/openbao image, or one built like them',
+          });
+        }
+        if (options.storage === 'file' && server.product === 'openbao' && compareVersions(server.version, '2.7.0') >= 0) {
+          throw new VaultSetupError('E_USAGE', `OpenBao ${server.version} has no file storage (removed in 2.7.0)`, {
+            hint: 'use --storage raft (the default)',
+          });
+        }
+        state.server = server;
+        task.title = `Image ${options.image}: ${server.raw}`;
+      },
+    },
+    {
+      title: 'Write docker-compose.yml and config/vault.hcl',
+      task: async (state, task) => {
+        const paths = state.paths;
+        await refuseSymlink(paths.dir);
+        await ensureWritableDir(paths.dir);
+        const spec: DeploymentSpec = {
+          layout: options.layout,
+          server: state.server as ServerIdentity,
+          image: options.image,
+          name: options.name,
+          port: options.port,
+          storage: options.storage,
+          tls: options.tls,
+        };
+        const planned: PlannedFile[] = [];
+        for (const [file, content] of [
+          [paths.compose, await renderCompose(spec)],
+          [paths.config, renderServerConfig(spec)],
+        ] as const) {
+          await refuseSymlink(file);
+          planned.push({ path: file, content, existing: await readIfExists(file) });
+        }
+        // Every conflict is found before anything is written: either all files are written or none.
+        const conflicts = planned.filter((f) => f.existing !== undefined && f.existing !== f.content);
+        if (conflicts.length > 0 && !options.force) {
+          throw new VaultSetupError(
+            'E_FILE_CONFLICT',
+            `${conflicts.map((f) => f.path).join(' and ')} ${conflicts.length > 1 ? 'differ' : 'differs'} from what vault-setup would write`,
+            {
+              hint: 'review the diff; keep your file (nothing was changed) or re-run with --force to replace it',
+              detail: conflicts.map((f) => `${f.path}\n${lineDiff(f.existing as string, f.content)}`).join('\n'),
+            },
+          );
+        }
+        const toWrite = planned.filter((f) => f.existing !== f.content);
+        await fs.mkdir(paths.configDir, { recursive: true });
+        await fs.mkdir(paths.dataDir, { recursive: true });
+        await fs.mkdir(paths.logsDir, { recursive: true });
+        for (const file of toWrite) await writeAtomic(file.path, file.content, { mode: 0o644 });
+        state.files = planned;
+        state.filesChanged = toWrite.length > 0;
+        if (toWrite.length === 0) {
+          task.title = 'Files are up to date';
+          record(state.steps, 'files', 'kept');
+        } else {
+          record(state.steps, 'files', 'done', toWrite.map((f) => f.path).join(', '));
+        }
+      },
+    },
+    {
+      title: 'Check the port',
+      task: async (state, task) => {
+        state.container = await ctx.docker.findService(options.name, SERVICE);
+        if (state.container?.state === 'running') {
+          task.title = `Port 127.0.0.1:${options.port} is this deployment's`;
+          record(state.steps, 'port', 'kept');
+          return;
+        }
+        await assertPortFree(options.port);
+        record(state.steps, 'port', 'done', `127.0.0.1:${options.port} is free`);
+      },
+    },
+    {
+      title: `Fix ownership of data/ and logs/ (uid ${options.layout.uid})`,
+      task: async (state, task) => {
+        const { dataDir, logsDir } = state.paths;
+        const owned = await Promise.all([dataDir, logsDir].map(async (d) => (await fs.stat(d)).uid === options.layout.uid));
+        if (owned.every(Boolean)) {
+          task.title = 'data/ and logs/ are owned by the server user';
+          record(state.steps, 'ownership', 'kept');
+          return;
+        }
+        // The image's entrypoint never chowns data/: a host bind mount keeps the host's owner and the server,
+        // running as uid 100, cannot write it. A one-shot root container fixes that without needing host root.
+        const { home, uid, gid } = options.layout;
+        const result = await ctx.docker.runOnce({
+          image: options.image,
+          entrypoint: ['chown'],
+          cmd: ['-R', `${uid}:${gid}`, `${home}/data`, `${home}/logs`],
+          user: '0',
+          binds: [`${dataDir}:${home}/data`, `${logsDir}:${home}/logs`],
+        });
+        if (result.exitCode !== 0) {
+          throw new VaultSetupError('E_SERVER_START', `could not fix ownership of ${dataDir} (${result.output.trim().split('\n')[0]})`, {
+            hint: `run: sudo chown -R ${uid}:${gid} ${dataDir} ${logsDir}`,
+          });
+        }
+        record(state.steps, 'ownership', 'done', `chown -R ${uid}:${gid} data logs`);
+      },
+    },
+    {
+      title: 'Start the server',
+      task: async (state, task) => {
+        const before = state.container;
+        if (before?.state === 'running' && state.filesChanged !== true) {
+          task.title = `Server ${before.name} is running`;
+          record(state.steps, 'start', 'kept');
+          return;
+        }
+        await ctx.compose.up(state.paths.dir, options.name);
+        if (before?.state === 'running' && state.filesChanged === true) {
+          // compose recreates on compose-file changes only; vault.hcl is read at start.
+          const after = await ctx.docker.findService(options.name, SERVICE);
+          if (after !== undefined && after.id === before.id) await restart(ctx, after.id);
+        }
+        state.container = await ctx.docker.findService(options.name, SERVICE);
+        record(state.steps, 'start', 'done');
+      },
+    },
+    {
+      title: 'Wait for the API',
+      task: async (state, task) => {
+        state.health = await waitForApi(ctx, state.address, options.name, options.waitMs);
+        const h = state.health;
+        task.title = `API answers at ${state.address}: ${h.initialized ? (h.sealed ? 'initialised, sealed' : 'initialised, unsealed') : 'not initialised'}`;
+        record(state.steps, 'api', 'done', state.address);
+      },
+    },
+  ];
+}
+
+async function restart(ctx: Context, id: string): Promise<void> {
+  await ctx.docker.stop(id);
+  await ctx.docker.start(id);
+}
+
+export function newDeployState(dir: string, address: string): DeployState {
+  return { steps: [], paths: deploymentPaths(dir), address };
+}
+
+export async function assertPortFree(port: number): Promise<void> {
+  const inUse = await new Promise<boolean>((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(true));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(false)));
+  });
+  if (inUse) {
+    throw new VaultSetupError('E_PORT_TAKEN', `port 127.0.0.1:${port} is already in use`, {
+      hint: `stop what listens there (ss -ltnp 'sport = :${port}'), or choose another --port`,
+    });
+  }
+}
+
+/** Polls sys/health until the server answers; on failure says why, with the container's last log lines. */
+export async function waitForApi(ctx: Context, address: string, name: string, timeoutMs: number, caCert?: string): Promise<HealthStatus> {
+  const api = new VaultApi({ address, ...(caCert === undefined ? {} : { caCert }), clock: ctx.clock });
+  let crashed: string | undefined;
+  try {
+    const health = await poll(
+      async () => {
+        const h = await api.probe();
+        if (h !== undefined) return h;
+        const container = await ctx.docker.findService(name, SERVICE);
+        if (container !== undefined) {
+          const details = await ctx.docker.inspect(container.id);
+          if (!details.running && details.restartCount > 0) crashed = `restarting after exit code ${details.exitCode}`;
+          if (!details.running && !details.restarting && details.state === 'exited') crashed = `exited with code ${details.exitCode}`;
+          if (details.restartCount >= 3) crashed = `crash-looping (${details.restartCount} restarts)`;
+          if (crashed !== undefined) return undefined;
+        }
+        return undefined;
+      },
+      { timeoutMs, initialDelayMs: 150, maxDelayMs: 1000, clock: ctx.clock },
+    );
+    if (health !== undefined) return health;
+  } finally {
+    api.close();
+  }
+  const container = await ctx.docker.findService(name, SERVICE);
+  const logs = container === undefined ? '' : await ctx.docker.logsTail(container.id, 15);
+  throw new VaultSetupError(
+    'E_SERVER_START',
+    `the server did not answer at ${address} within ${Math.round(timeoutMs / 1000)} s${crashed ? ` (container ${crashed})` : ''}`,
+    { hint: hintFromLogs(logs), detail: logs.length > 0 ? `last log lines of ${name}:\n${logs}` : undefined },
+  );
+}
+
+export function hintFromLogs(logs: string): string {
+  if (/permission denied/i.test(logs)) {
+    return 'the server cannot write its data directory: re-run `vault-setup init` to fix ownership (or chown -R 100:1000 <dir>/data)';
+  }
+  if (/address already in use/i.test(logs)) return 'another process holds the port: choose another --port';
+  if (/error loading configuration|unknown or unsupported field|parse/i.test(logs)) return 'the server rejected config/vault.hcl: fix it or re-run init with --force';
+  return 'read the log lines above; `docker logs <container>` has the rest';
+}
+
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
+  const pb = b.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}

@@ -1,0 +1,37 @@
+// One place that decides how task lists render: listr2's default renderer on a TTY, plain lines without one,
+// nothing with --json. Everything goes to stderr; stdout is kept for the result.
+import type { ListrTask } from 'listr2';
+import type { Context } from '../context.ts';
+
+export type StepStatus = 'done' | 'kept' | 'skipped';
+
+export interface StepRecord {
+  id: string;
+  status: StepStatus;
+  detail?: string;
+}
+
+export async function runTasks<T extends object>(ctx: Context, tasks: ListrTask<T>[], state: T): Promise<T> {
+  const { Listr, ListrLogger, ProcessOutput } = await import('listr2');
+  const processOutput = new ProcessOutput(process.stderr, process.stderr);
+  const logger = new ListrLogger({ processOutput });
+  const silent = ctx.output.json || ctx.output.quiet;
+  const list = new Listr<T, 'default', 'simple'>(tasks, {
+    ctx: state,
+    exitOnError: true,
+    concurrent: false,
+    registerSignalListeners: false,
+    renderer: 'default',
+    fallbackRenderer: 'simple',
+    fallbackRendererCondition: !ctx.output.interactive,
+    silentRendererCondition: silent,
+    collectErrors: false,
+    rendererOptions: { logger, showErrorMessage: false, collapseSubtasks: false },
+    fallbackRendererOptions: { logger, timestamp: undefined },
+  } as any);
+  return list.run();
+}
+
+export function record(steps: StepRecord[], id: string, status: StepStatus, detail?: string): void {
+  steps.push(detail === undefined ? { id, status } : { id, status, detail });
+}

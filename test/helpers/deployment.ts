@@ -1,0 +1,54 @@
+// A throwaway deployment: temp dir, unique name, free port; removed (container, files) when disposed.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface TestDeployment extends AsyncDisposable {
+  dir: string;
+  name: string;
+  port: number;
+  address: string;
+  /** init flags that point at this deployment. */
+  args(flavor: string, image: string): string[];
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function testDeployment(label = 'vs'): Promise<TestDeployment> {
+  const id = randomBytes(3).toString('hex');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `vs-${label}-`));
+  const name = `vstest-${label}-${id}`;
+  const port = await freePort();
+  return {
+    dir,
+    name,
+    port,
+    address: `http://127.0.0.1:${port}`,
+    args: (flavor, image) => ['--dir', dir, '--flavor', flavor, '--image', image, '--name', name, '--port', String(port)],
+    async [Symbol.asyncDispose]() {
+      removeContainers(name);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function removeContainers(project: string): void {
+  const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).trim();
+  if (ids) execFileSync('docker', ['rm', '-f', ...ids.split('\n')], { stdio: 'ignore' });
+}
+
+export function docker(...args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}

@@ -1,0 +1,34 @@
+// The test rig written by scripts/rig.sh. Missing parts fail loudly: an integration test is never skipped.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface Rig {
+  node: string;
+  bao: string;
+  openbaoImage: string;
+  vaultLayoutImage: string;
+  vaultImage: string;
+}
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+let cached: Rig | undefined;
+
+export function rig(): Rig {
+  if (cached !== undefined) return cached;
+  const file = `${ROOT}.rig/rig.json`;
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`bash scripts/rig.sh\` first (it sets up Docker, OpenBao and the test images)`);
+  cached = JSON.parse(readFileSync(file, 'utf8')) as Rig;
+  return cached;
+}
+
+/** The server images every integration suite runs against. The real Vault joins when the rig built it. */
+export function serverImages(): { label: string; flavor: 'vault' | 'openbao'; image: string }[] {
+  const r = rig();
+  const images: { label: string; flavor: 'vault' | 'openbao'; image: string }[] = [
+    { label: 'openbao', flavor: 'openbao', image: r.openbaoImage },
+    { label: 'openbao-in-vault-layout', flavor: 'vault', image: r.vaultLayoutImage },
+  ];
+  if (r.vaultImage) images.push({ label: 'vault', flavor: 'vault', image: r.vaultImage });
+  return images;
+}

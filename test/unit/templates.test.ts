@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { LAYOUTS } from '../../src/config/flavor.ts';
+import { composeData, renderCompose, renderServerConfig, renderTemplate, type DeploymentSpec } from '../../src/services/templates.ts';
+import { ROOT } from '../helpers/rig.ts';
+
+const spec = (over: Partial<DeploymentSpec> = {}): DeploymentSpec => ({
+  layout: LAYOUTS.vault,
+  server: { product: 'vault', version: '1.17.6', raw: 'Vault v1.17.6' },
+  image: 'hashicorp/vault:1.17',
+  name: 'vault',
+  port: 8200,
+  storage: 'raft',
+  tls: false,
+  ...over,
+});
+
+describe('vault.hcl', () => {
+  it('raft needs a cluster_addr that is not 0.0.0.0', () => {
+    const hcl = renderServerConfig(spec());
+    assert.match(hcl, /storage "raft"/);
+    assert.match(hcl, /cluster_addr = "http:\/\/127\.0\.0\.1:8201"/);
+    assert.match(hcl, /tls_disable = true/);
+    assert.doesNotMatch(hcl, /\{\{|\}\}/);
+  });
+
+  it('Vault gets disable_mlock = true and no audit stanza; OpenBao the reverse', () => {
+    const vault = renderServerConfig(spec());
+    assert.match(vault, /disable_mlock = true/);
+    assert.doesNotMatch(vault, /audit "file"/);
+    const bao = renderServerConfig(spec({ layout: LAYOUTS.openbao, server: { product: 'openbao', version: '2.7.2', raw: '' } }));
+    assert.doesNotMatch(bao, /disable_mlock/);
+    assert.match(bao, /audit "file" "file"/);
+    assert.match(bao, /file_path = "\/openbao\/logs\/audit\.log"/);
+  });
+
+  it('the layout decides the paths, the server decides the behaviour', () => {
+    const hcl = renderServerConfig(spec({ server: { product: 'openbao', version: '2.6.2', raw: '' }, storage: 'file' }));
+    assert.match(hcl, /storage "file" \{\n  path = "\/vault\/data"/);
+    assert.match(hcl, /file_path = "\/vault\/logs\/audit\.log"/);
+  });
+
+  it('template values are escaped as HCL strings', () => {
+    assert.equal(renderTemplate('x = "{{v}}"', { v: 'a"b\\c' }), 'x = "a\\"b\\\\c"');
+    assert.throws(() => renderTemplate('{{missing}}', {}), /missing/);
+  });
+});
+
+describe('docker-compose.yml', () => {
+  it('binds the port to loopback, mounts config read-only, restarts unless stopped', async () => {
+    const doc = parse(await renderCompose(spec({ port: 18200 })));
+    const service = doc.services.server;
+    assert.deepEqual(service.ports, ['127.0.0.1:18200:8200']);
+    assert.ok(service.volumes.includes('./config:/vault/config:ro'));
+    assert.ok(service.volumes.includes('./data:/vault/data'));
+    assert.equal(service.restart, 'unless-stopped');
+    assert.deepEqual(service.command, ['server', '-config=/vault/config/vault.hcl']);
+    assert.equal(service.environment.VAULT_ADDR, 'http://127.0.0.1:8200');
+    assert.equal(composeData(spec({ layout: LAYOUTS.openbao })).services !== undefined, true);
+  });
+
+  it('the reference copies under compose/ match what the code renders', async () => {
+    for (const flavor of ['vault', 'openbao'] as const) {
+      const s = flavor === 'vault' ? spec() : spec({ layout: LAYOUTS.openbao, server: { product: 'openbao', version: '2.7.2', raw: 'OpenBao v2.7.2' }, image: LAYOUTS.openbao.defaultImage, name: 'openbao' });
+      assert.equal(readFileSync(`${ROOT}compose/${flavor}/docker-compose.yml`, 'utf8'), await renderCompose(s), `compose/${flavor}/docker-compose.yml is stale: run scripts/node scripts/reference-files.ts`);
+      assert.equal(readFileSync(`${ROOT}compose/${flavor}/config/vault.hcl`, 'utf8'), renderServerConfig(s), `compose/${flavor}/config/vault.hcl is stale`);
+    }
+  });
+});
