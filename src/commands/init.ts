@@ -1,11 +1,15 @@
-// `vault-setup init`: the whole playbook, resumable. Phase 1 deploys (files, container, ownership, API);
-// later phases (ceremony, configure) continue from whatever state the server reports.
+// `vault-setup init`: the whole playbook, resumable. Each phase starts from what the server reports:
+// 1. deploy (files, container, ownership, API)  2. key ceremony and unseal  3. configure.
 import path from 'node:path';
 import type { Context } from '../context.ts';
 import { defaultDir } from '../deployment.ts';
 import { LAYOUTS } from '../config/flavor.ts';
+import { ceremonyPhase } from '../ceremony/ceremony.ts';
+import { VaultApi } from '../services/vault-api.ts';
+import { configurePhase } from '../tasks/configure.tasks.ts';
 import { deployTasks, newDeployState, type DeployState } from '../tasks/deploy.tasks.ts';
 import { runTasks } from '../tasks/listr.ts';
+import type { ServerIdentity } from '../services/docker.ts';
 import { bool, duration, int, oneOf, str } from './common.ts';
 import type { CommandResult, Invocation } from './types.ts';
 
@@ -14,11 +18,12 @@ export async function init({ flags }: Invocation, ctx: Context): Promise<Command
   const layout = LAYOUTS[flavor];
   const dir = path.resolve(str(flags, 'dir') ?? defaultDir(ctx.env));
   const port = int(flags, 'port', 8200, { min: 1, max: 65535 });
+  const name = str(flags, 'name') ?? layout.defaultName;
   const options = {
     dir,
     layout,
     image: str(flags, 'image') ?? layout.defaultImage,
-    name: str(flags, 'name') ?? layout.defaultName,
+    name,
     port,
     storage: oneOf(flags, 'storage', ['raft', 'file'] as const, 'raft'),
     tls: false,
@@ -28,24 +33,39 @@ export async function init({ flags }: Invocation, ctx: Context): Promise<Command
   const address = `http://127.0.0.1:${port}`;
   const state: DeployState = newDeployState(dir, address);
   await runTasks(ctx, deployTasks(ctx, options), state);
+  const server = state.server as ServerIdentity;
 
-  const health = state.health;
-  const changed = state.steps.filter((s) => s.status === 'done' && !['engine', 'port', 'api'].includes(s.id));
-  const data = {
-    dir,
-    flavor,
-    image: options.image,
-    container: options.name,
-    server: state.server,
-    address,
-    initialized: health?.initialized ?? false,
-    sealed: health?.sealed ?? true,
-    changed: changed.length > 0,
-    steps: state.steps,
-  };
-  const human = [
-    changed.length === 0 ? 'Nothing to change: the deployment is already up.' : `Deployed ${state.server?.raw ?? ''} in ${dir}.`,
-    `Address: ${address}  (initialised: ${data.initialized ? 'yes' : 'no'}, sealed: ${data.sealed ? 'yes' : 'no'})`,
-  ].join('\n');
-  return { data, human };
+  const api = new VaultApi({ address, clock: ctx.clock });
+  try {
+    const common = { api, server, layout, paths: state.paths, name, flags };
+    const ceremony = await ceremonyPhase(ctx, common);
+    const configure = ceremony.unsealed ? await configurePhase(ctx, { ...common, rootToken: ceremony.rootToken }) : undefined;
+    const seal = await api.sealStatus();
+    const steps = [...state.steps, ...ceremony.steps, ...(configure?.steps ?? [])];
+    const changed = steps.filter((s) => s.status === 'done' && !['engine', 'port', 'api'].includes(s.id));
+    const data = {
+      dir,
+      flavor,
+      image: options.image,
+      container: name,
+      server,
+      address,
+      initialized: seal.initialized,
+      sealed: seal.sealed,
+      changed: changed.length > 0,
+      steps,
+      ...(ceremony.init === undefined ? {} : { init: ceremony.init }),
+      ...(ceremony.resume === undefined ? {} : { resume: ceremony.resume }),
+      ...(configure === undefined ? {} : { configure: configure.data }),
+    };
+    const human = [
+      changed.length === 0 ? 'Nothing to change: the deployment is already up.' : `Deployed ${server.raw} in ${dir}.`,
+      `Address: ${address}  (initialised: ${seal.initialized ? 'yes' : 'no'}, sealed: ${seal.sealed ? 'yes' : 'no'})`,
+      ...(configure?.human ?? []),
+      ...(ceremony.resume === undefined ? [] : [`Next: ${ceremony.resume}`]),
+    ].join('\n');
+    return { data, human };
+  } finally {
+    api.close();
+  }
 }
