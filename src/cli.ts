@@ -39,6 +39,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       wait: { type: 'string', arg: 'DURATION', help: 'how long to wait for the API to answer (default 90s)' },
       yes: { type: 'boolean', short: 'y', help: 'ask nothing; fail where an answer is needed' },
       force: { type: 'boolean', help: 'replace files that differ from what vault-setup writes' },
+      'deploy-only': { type: 'boolean', help: 'write files, start the server and stop before initialising it' },
       shares: { type: 'string', arg: 'N', help: 'key shares (default 5)' },
       threshold: { type: 'string', arg: 'T', help: 'shares needed to unseal (default 3)' },
       'pgp-keys': { type: 'string', arg: 'F1,...,FN', help: 'public key files, one per share holder: shares are encrypted to them' },

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Context } from '../context.ts';
 import { defaultDir } from '../deployment.ts';
 import { LAYOUTS } from '../config/flavor.ts';
-import { ceremonyPhase } from '../ceremony/ceremony.ts';
+import { type CeremonyOutcome, ceremonyPhase } from '../ceremony/ceremony.ts';
 import { VaultApi } from '../services/vault-api.ts';
 import { configurePhase } from '../tasks/configure.tasks.ts';
 import { deployTasks, newDeployState, type DeployState } from '../tasks/deploy.tasks.ts';
@@ -38,8 +38,9 @@ export async function init({ flags }: Invocation, ctx: Context): Promise<Command
   const api = new VaultApi({ address, clock: ctx.clock });
   try {
     const common = { api, server, layout, paths: state.paths, name, flags };
-    const ceremony = await ceremonyPhase(ctx, common);
-    const configure = ceremony.unsealed ? await configurePhase(ctx, { ...common, rootToken: ceremony.rootToken }) : undefined;
+    const deployOnly = bool(flags, 'deploy-only');
+    const ceremony = deployOnly ? await deployOnlyOutcome(api) : await ceremonyPhase(ctx, common);
+    const configure = ceremony.unsealed && !deployOnly ? await configurePhase(ctx, { ...common, rootToken: ceremony.rootToken }) : undefined;
     const seal = await api.sealStatus();
     const steps = [...state.steps, ...ceremony.steps, ...(configure?.steps ?? [])];
     const changed = steps.filter((s) => s.status === 'done' && !['engine', 'port', 'api'].includes(s.id));
@@ -68,4 +69,10 @@ export async function init({ flags }: Invocation, ctx: Context): Promise<Command
   } finally {
     api.close();
   }
+}
+
+async function deployOnlyOutcome(api: VaultApi): Promise<CeremonyOutcome> {
+  const seal = await api.sealStatus();
+  const resume = seal.initialized ? undefined : 'run `vault-setup init` again with the same flags, without --deploy-only, for the key ceremony';
+  return { steps: [], unsealed: false, resume };
 }

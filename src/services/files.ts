@@ -54,7 +54,7 @@ export async function ensureWritableDir(dir: string): Promise<void> {
     } catch (error) {
       if (error instanceof VaultSetupError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && path.dirname(probe) !== probe) {
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && path.dirname(probe) !== probe) {
         probe = path.dirname(probe);
         continue;
       }
@@ -111,6 +111,7 @@ export async function refuseSymlink(file: string): Promise<void> {
       });
     }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
   }
 }

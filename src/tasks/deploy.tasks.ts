@@ -32,6 +32,7 @@ export interface DeployState {
   files?: PlannedFile[];
   container?: ContainerSummary | undefined;
   filesChanged?: boolean;
+  ownershipFixed?: boolean;
   health?: HealthStatus;
   address: string;
 }
@@ -78,6 +79,20 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
         }
         state.server = server;
         task.title = `Image ${options.image}: ${server.raw}`;
+      },
+    },
+    {
+      title: 'Check the port',
+      task: async (state, task) => {
+        state.container = await ctx.docker.findService(options.name, SERVICE);
+        if (state.container !== undefined) {
+          // Our own container (running or not) holds the published port.
+          task.title = `Port 127.0.0.1:${options.port} is this deployment's`;
+          record(state.steps, 'port', 'kept');
+          return;
+        }
+        await assertPortFree(options.port);
+        record(state.steps, 'port', 'done', `127.0.0.1:${options.port} is free`);
       },
     },
     {
@@ -131,19 +146,6 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
       },
     },
     {
-      title: 'Check the port',
-      task: async (state, task) => {
-        state.container = await ctx.docker.findService(options.name, SERVICE);
-        if (state.container?.state === 'running') {
-          task.title = `Port 127.0.0.1:${options.port} is this deployment's`;
-          record(state.steps, 'port', 'kept');
-          return;
-        }
-        await assertPortFree(options.port);
-        record(state.steps, 'port', 'done', `127.0.0.1:${options.port} is free`);
-      },
-    },
-    {
       title: `Fix ownership of data/ and logs/ (uid ${options.layout.uid})`,
       task: async (state, task) => {
         const { dataDir, logsDir } = state.paths;
@@ -168,6 +170,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
             hint: `run: sudo chown -R ${uid}:${gid} ${dataDir} ${logsDir}`,
           });
         }
+        state.ownershipFixed = true;
         record(state.steps, 'ownership', 'done', `chown -R ${uid}:${gid} data logs`);
       },
     },
@@ -175,14 +178,16 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
       title: 'Start the server',
       task: async (state, task) => {
         const before = state.container;
-        if (before?.state === 'running' && state.filesChanged !== true) {
+        const needsRestart = state.filesChanged === true || state.ownershipFixed === true;
+        if (before?.state === 'running' && !needsRestart) {
           task.title = `Server ${before.name} is running`;
           record(state.steps, 'start', 'kept');
           return;
         }
         await ctx.compose.up(state.paths.dir, options.name);
-        if (before?.state === 'running' && state.filesChanged === true) {
-          // compose recreates on compose-file changes only; vault.hcl is read at start.
+        if (before !== undefined && (needsRestart || before.state !== 'running')) {
+          // compose recreates on compose-file changes only: vault.hcl and data/ ownership are read at start,
+          // and a crash-looping container must start over.
           const after = await ctx.docker.findService(options.name, SERVICE);
           if (after !== undefined && after.id === before.id) await restart(ctx, after.id);
         }
