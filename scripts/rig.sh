@@ -20,12 +20,17 @@ fi
 npm run --silent build >&2
 
 scripts/ensure-docker.sh
-for pkg in busybox-static:/bin/busybox tmux:/usr/bin/tmux gnupg:/usr/bin/gpg; do
-  if [ ! -x "${pkg#*:}" ] || { [ "${pkg%%:*}" = busybox-static ] && ! file -L /bin/busybox | grep -q statically; }; then
-    log "installing ${pkg%%:*}"; apt-get install -y -qq "${pkg%%:*}" >&2 || { apt-get update -qq >&2 && apt-get install -y -qq "${pkg%%:*}" >&2; }
-  fi
-done
-command -v file >/dev/null || apt-get install -y -qq file >&2
+# Debian packages the rig uses: busybox-static (test images), tmux (real-terminal tests), gnupg (PGP tests),
+# file, time (benchmarks), python3-venv (OpenBao and hvac venvs).
+missing=()
+file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || missing+=(busybox-static)
+for p in tmux:tmux gpg:gnupg file:file /usr/bin/time:time; do command -v "${p%%:*}" >/dev/null || missing+=("${p#*:}"); done
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+fi
 
 bao=$(scripts/ensure-openbao.sh "$OPENBAO_VERSION")
 bao_file=$(scripts/ensure-openbao.sh "$OPENBAO_FILE_VERSION")
