@@ -10,7 +10,11 @@ import { configurePhase } from '../tasks/configure.tasks.ts';
 import { deployTasks, newDeployState, type DeployState } from '../tasks/deploy.tasks.ts';
 import { runTasks } from '../tasks/listr.ts';
 import type { ServerIdentity } from '../services/docker.ts';
-import { bool, duration, int, oneOf, str } from './common.ts';
+import { readIfExists } from '../services/files.ts';
+import type { TlsSource } from '../tasks/deploy.tasks.ts';
+import { validSan } from '../tls/self-signed.ts';
+import { usageError } from '../errors.ts';
+import { bool, duration, int, list, oneOf, str } from './common.ts';
 import type { CommandResult, Invocation } from './types.ts';
 
 export async function init({ flags }: Invocation, ctx: Context): Promise<CommandResult> {
@@ -26,16 +30,17 @@ export async function init({ flags }: Invocation, ctx: Context): Promise<Command
     name,
     port,
     storage: oneOf(flags, 'storage', ['raft', 'file'] as const, 'raft'),
-    tls: false,
+    tls: tlsSource(flags),
     force: bool(flags, 'force'),
     waitMs: duration(flags, 'wait', '90s'),
   };
-  const address = `http://127.0.0.1:${port}`;
+  const address = `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
   const state: DeployState = newDeployState(dir, address);
   await runTasks(ctx, deployTasks(ctx, options), state);
   const server = state.server as ServerIdentity;
 
-  const api = new VaultApi({ address, clock: ctx.clock });
+  const caCert = await readIfExists(state.paths.caCert);
+  const api = new VaultApi({ address, clock: ctx.clock, ...(options.tls !== undefined && caCert !== undefined ? { caCert } : {}) });
   try {
     const common = { api, server, layout, paths: state.paths, name, flags };
     const deployOnly = bool(flags, 'deploy-only');
@@ -75,4 +80,19 @@ async function deployOnlyOutcome(api: VaultApi): Promise<CeremonyOutcome> {
   const seal = await api.sealStatus();
   const resume = seal.initialized ? undefined : 'run `vault-setup init` again with the same flags, without --deploy-only, for the key ceremony';
   return { steps: [], unsealed: false, resume };
+}
+
+function tlsSource(flags: Invocation['flags']): TlsSource | undefined {
+  const mode = str(flags, 'tls');
+  const cert = str(flags, 'tls-cert');
+  const key = str(flags, 'tls-key');
+  const sans = list(flags, 'tls-san');
+  if (mode !== undefined && mode !== 'self-signed') throw usageError(`--tls must be "self-signed", got "${mode}"`, 'or pass --tls-cert FILE --tls-key FILE');
+  if (mode !== undefined && (cert !== undefined || key !== undefined)) throw usageError('--tls self-signed and --tls-cert/--tls-key exclude each other');
+  if ((cert === undefined) !== (key === undefined)) throw usageError('--tls-cert and --tls-key go together');
+  for (const san of sans) if (!validSan(san)) throw usageError(`--tls-san "${san}" is neither an IP address nor a DNS name`);
+  if (sans.length > 0 && mode === undefined) throw usageError('--tls-san needs --tls self-signed');
+  if (mode === 'self-signed') return { kind: 'self-signed', sans };
+  if (cert !== undefined && key !== undefined) return { kind: 'files', cert: path.resolve(cert), key: path.resolve(key) };
+  return undefined;
 }

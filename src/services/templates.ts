@@ -68,7 +68,10 @@ export function composeData(spec: DeploymentSpec): Record<string, unknown> {
         restart: 'unless-stopped',
         // Loopback only: reach it from elsewhere through a tunnel, never a public port.
         ports: [`127.0.0.1:${spec.port}:8200`],
-        environment: { [`${layout.envPrefix}_ADDR`]: `${scheme}://127.0.0.1:8200` },
+        environment: {
+          [`${layout.envPrefix}_ADDR`]: `${scheme}://127.0.0.1:8200`,
+          ...(spec.tls ? { [`${layout.envPrefix}_CACERT`]: `${layout.home}/config/tls/ca.crt` } : {}),
+        },
         volumes: [`./config:${layout.home}/config:ro`, `./data:${layout.home}/data`, `./logs:${layout.home}/logs`],
         command: ['server', `-config=${layout.home}/config/vault.hcl`],
         security_opt: ['no-new-privileges:true'],

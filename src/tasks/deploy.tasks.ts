@@ -20,7 +20,7 @@ export interface DeployOptions {
   name: string;
   port: number;
   storage: Storage;
-  tls: boolean;
+  tls: TlsSource | undefined;
   force: boolean;
   waitMs: number;
 }
@@ -41,7 +41,10 @@ interface PlannedFile {
   path: string;
   content: string;
   existing: string | undefined;
+  mode?: number;
 }
+
+export type TlsSource = { kind: 'self-signed'; sans: string[] } | { kind: 'files'; cert: string; key: string };
 
 export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<DeployState>[] {
   return [
@@ -108,7 +111,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
           name: options.name,
           port: options.port,
           storage: options.storage,
-          tls: options.tls,
+          tls: options.tls !== undefined,
         };
         const planned: PlannedFile[] = [];
         for (const [file, content] of [
@@ -118,6 +121,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
           await refuseSymlink(file);
           planned.push({ path: file, content, existing: await readIfExists(file) });
         }
+        if (options.tls !== undefined) planned.push(...(await planTls(paths, options.tls)));
         // Every conflict is found before anything is written: either all files are written or none.
         const conflicts = planned.filter((f) => f.existing !== undefined && f.existing !== f.content);
         if (conflicts.length > 0 && !options.force) {
@@ -134,7 +138,8 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
         await fs.mkdir(paths.configDir, { recursive: true });
         await fs.mkdir(paths.dataDir, { recursive: true });
         await fs.mkdir(paths.logsDir, { recursive: true });
-        for (const file of toWrite) await writeAtomic(file.path, file.content, { mode: 0o644 });
+        if (options.tls !== undefined) await fs.mkdir(paths.tlsDir, { recursive: true });
+        for (const file of toWrite) await writeAtomic(file.path, file.content, { mode: file.mode ?? 0o644 });
         state.files = planned;
         state.filesChanged = toWrite.length > 0;
         if (toWrite.length === 0) {
@@ -148,8 +153,10 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
     {
       title: `Fix ownership of data/ and logs/ (uid ${options.layout.uid})`,
       task: async (state, task) => {
-        const { dataDir, logsDir } = state.paths;
-        const owned = await Promise.all([dataDir, logsDir].map(async (d) => (await fs.stat(d)).uid === options.layout.uid));
+        const { dataDir, logsDir, tlsDir } = state.paths;
+        const serverKey = `${tlsDir}/server.key`;
+        const mustOwn = options.tls === undefined ? [dataDir, logsDir] : [dataDir, logsDir, serverKey];
+        const owned = await Promise.all(mustOwn.map(async (d) => (await fs.stat(d)).uid === options.layout.uid));
         if (owned.every(Boolean)) {
           task.title = 'data/ and logs/ are owned by the server user';
           record(state.steps, 'ownership', 'kept');
@@ -158,12 +165,14 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
         // The image's entrypoint never chowns data/: a host bind mount keeps the host's owner and the server,
         // running as uid 100, cannot write it. A one-shot root container fixes that without needing host root.
         const { home, uid, gid } = options.layout;
+        // The TLS key stays 0600 and becomes the server user's: readable by the server, by nobody else.
+        const withTls = options.tls !== undefined;
         const result = await ctx.docker.runOnce({
           image: options.image,
           entrypoint: ['chown'],
-          cmd: ['-R', `${uid}:${gid}`, `${home}/data`, `${home}/logs`],
+          cmd: ['-R', `${uid}:${gid}`, `${home}/data`, `${home}/logs`, ...(withTls ? [`${home}/tls/server.key`] : [])],
           user: '0',
-          binds: [`${dataDir}:${home}/data`, `${logsDir}:${home}/logs`],
+          binds: [`${dataDir}:${home}/data`, `${logsDir}:${home}/logs`, ...(withTls ? [`${tlsDir}:${home}/tls`] : [])],
         });
         if (result.exitCode !== 0) {
           throw new VaultSetupError('E_SERVER_START', `could not fix ownership of ${dataDir} (${result.output.trim().split('\n')[0]})`, {
@@ -171,7 +180,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
           });
         }
         state.ownershipFixed = true;
-        record(state.steps, 'ownership', 'done', `chown -R ${uid}:${gid} data logs`);
+        record(state.steps, 'ownership', 'done', `chown -R ${uid}:${gid} data logs${withTls ? ' tls/server.key' : ''}`);
       },
     },
     {
@@ -198,7 +207,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
     {
       title: 'Wait for the API',
       task: async (state, task) => {
-        state.health = await waitForApi(ctx, state.address, options.name, options.waitMs);
+        state.health = await waitForApi(ctx, state.address, options.name, options.waitMs, await readIfExists(state.paths.caCert));
         const h = state.health;
         task.title = `API answers at ${state.address}: ${h.initialized ? (h.sealed ? 'initialised, sealed' : 'initialised, unsealed') : 'not initialised'}`;
         record(state.steps, 'api', 'done', state.address);
@@ -280,4 +289,36 @@ export function compareVersions(a: string, b: string): number {
     if (d !== 0) return d;
   }
   return 0;
+}
+
+/** TLS files to write. A self-signed certificate that exists is kept (never re-issued behind the operator's back). */
+async function planTls(paths: DeploymentPaths, tls: TlsSource): Promise<PlannedFile[]> {
+  const crt = `${paths.tlsDir}/server.crt`;
+  const key = `${paths.tlsDir}/server.key`;
+  const caInConfig = `${paths.tlsDir}/ca.crt`;
+  const [existingCrt, existingKey, existingCa] = await Promise.all([crt, key, paths.caCert].map((f) => readIfExists(f)));
+  let material: { cert: string; key: string; ca?: string | undefined };
+  if (tls.kind === 'files') {
+    const read = async (f: string, what: string) => {
+      const text = await readIfExists(f);
+      if (text === undefined) throw new VaultSetupError('E_USAGE', `the TLS ${what} ${f} does not exist`, { hint: `pass an existing PEM file to --tls-${what}` });
+      return text;
+    };
+    material = { cert: await read(tls.cert, 'cert'), key: await read(tls.key, 'key') };
+  } else if (existingCrt !== undefined && existingKey !== undefined && existingCa !== undefined) {
+    material = { cert: existingCrt, key: existingKey, ca: existingCa };
+  } else {
+    const { makeSelfSigned } = await import('../tls/self-signed.ts');
+    const made = await makeSelfSigned(tls.sans);
+    material = { cert: made.serverCert, key: made.serverKey, ca: made.caCert };
+  }
+  const files: PlannedFile[] = [
+    { path: crt, content: material.cert, existing: existingCrt, mode: 0o644 },
+    { path: key, content: material.key, existing: existingKey, mode: 0o600 },
+  ];
+  if (material.ca !== undefined) {
+    files.push({ path: paths.caCert, content: material.ca, existing: existingCa, mode: 0o644 });
+    files.push({ path: caInConfig, content: material.ca, existing: await readIfExists(caInConfig), mode: 0o644 });
+  }
+  return files;
 }
