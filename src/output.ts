@@ -1,4 +1,5 @@
 // stdout is for results, stderr for people. Colour only on a TTY and never with NO_COLOR.
+import { Chalk } from 'chalk';
 import type { Redactor } from './services/redactor.ts';
 
 export interface OutputStreams {
@@ -15,17 +16,10 @@ export interface Style {
   cyan(text: string): string;
 }
 
-const plain: Style = { bold: (t) => t, dim: (t) => t, red: (t) => t, green: (t) => t, yellow: (t) => t, cyan: (t) => t };
-
-const ansi = (open: number, close: number) => (text: string) => `\u001b[${open}m${text}\u001b[${close}m`;
-const coloured: Style = {
-  bold: ansi(1, 22),
-  dim: ansi(2, 22),
-  red: ansi(31, 39),
-  green: ansi(32, 39),
-  yellow: ansi(33, 39),
-  cyan: ansi(36, 39),
-};
+function makeStyle(colour: boolean): Style {
+  const c = new Chalk({ level: colour ? 1 : 0 });
+  return { bold: c.bold, dim: c.dim, red: c.red, green: c.green, yellow: c.yellow, cyan: c.cyan };
+}
 
 export const wantsColour = (stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean =>
   stream.isTTY === true && env.NO_COLOR === undefined && env.TERM !== 'dumb';
@@ -43,7 +37,7 @@ export class Output {
     this.json = options.json;
     this.quiet = options.quiet ?? false;
     this.#redactor = options.redactor;
-    this.style = wantsColour(options.streams.stderr, options.env) ? coloured : plain;
+    this.style = makeStyle(wantsColour(options.streams.stderr, options.env));
     this.interactive = options.stdinIsTTY && options.streams.stderr.isTTY === true;
   }
 
