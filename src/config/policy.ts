@@ -1,0 +1,48 @@
+// The app's policy: read on exactly the seeded KV v2 paths, plus what its token needs to look up, renew and
+// revoke itself and to ask what it may do. Nothing else: a token made with no_default_policy has no other grant.
+import { VaultSetupError } from '../errors.ts';
+
+export const KV_MOUNT = 'secret';
+
+/** The self-service grants the `default` policy would have given (lookup, renew, revoke, capabilities). */
+export const SELF_PATHS: ReadonlyArray<{ path: string; capabilities: string[] }> = [
+  { path: 'auth/token/lookup-self', capabilities: ['read'] },
+  { path: 'auth/token/renew-self', capabilities: ['update'] },
+  { path: 'auth/token/revoke-self', capabilities: ['update'] },
+  { path: 'sys/capabilities-self', capabilities: ['update'] },
+];
+
+const APP_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+export function validateAppName(name: string): string {
+  if (!APP_NAME.test(name) || name === 'root' || name === 'default') {
+    throw new VaultSetupError('E_USAGE', `--app must be lower-case letters, digits, "-" or "_" (not "root" or "default"), got "${name}"`, {
+      hint: 'e.g. --app openclaw',
+    });
+  }
+  return name;
+}
+
+export interface PolicyRule {
+  path: string;
+  capabilities: string[];
+}
+
+export function policyRules(paths: readonly string[], mount = KV_MOUNT): PolicyRule[] {
+  const sorted = [...new Set(paths)].sort();
+  return [
+    ...sorted.flatMap((p) => [
+      { path: `${mount}/data/${p}`, capabilities: ['read'] },
+      { path: `${mount}/metadata/${p}`, capabilities: ['read', 'list'] },
+    ]),
+    ...SELF_PATHS.map((r) => ({ path: r.path, capabilities: [...r.capabilities] })),
+  ];
+}
+
+/** HCL for the policy. Paths are validated catalog paths (no globs, no quotes), so they go in verbatim. */
+export function renderPolicy(app: string, paths: readonly string[], mount = KV_MOUNT): string {
+  const rules = policyRules(paths, mount).map(
+    (r) => `path "${r.path}" {\n  capabilities = [${r.capabilities.map((c) => `"${c}"`).join(', ')}]\n}\n`,
+  );
+  return `# Written by vault-setup for the app "${app}": read its seeded secrets, manage its own token. Nothing else.\n${rules.join('\n')}`;
+}

@@ -1,0 +1,88 @@
+// KV v2 at secret/ over the HTTP API: mount state, create-only writes (cas), metadata. Values never leave
+// the request body; errors name the path, not the data.
+import { VaultSetupError, isVaultSetupError } from '../errors.ts';
+import type { VaultApi } from './vault-api.ts';
+import type { Clock } from './wait.ts';
+
+export type MountState = { state: 'absent' } | { state: 'kv2' } | { state: 'conflict'; type: string; version: string | undefined };
+
+export async function kvMountState(api: VaultApi, token: string, mount: string): Promise<MountState> {
+  const res = await api.request<Record<string, any>>('GET', 'sys/mounts', { token });
+  // Both the top level and `data` carry the table (older servers only the top level).
+  const table = (res.body?.data ?? res.body ?? {}) as Record<string, { type?: string; options?: { version?: string } | null }>;
+  const entry = table[`${mount}/`];
+  if (entry === undefined) return { state: 'absent' };
+  const version = entry.options?.version;
+  if ((entry.type === 'kv' && version === '2') || entry.type === 'kv-v2') return { state: 'kv2' };
+  return { state: 'conflict', type: String(entry.type), version };
+}
+
+export async function enableKv2(api: VaultApi, token: string, mount: string): Promise<void> {
+  await api.request('POST', `sys/mounts/${mount}`, {
+    token,
+    body: { type: 'kv', options: { version: '2' }, description: 'vault-setup: application secrets (KV v2)' },
+  });
+}
+
+export interface SecretMeta {
+  currentVersion: number;
+  /** The newest version is deleted or destroyed: the data is gone, the path is not. */
+  currentDeleted: boolean;
+}
+
+/** Metadata of a secret, or undefined when the path holds none. Reads no value. */
+export async function secretMeta(api: VaultApi, token: string, mount: string, path: string, clock: Clock): Promise<SecretMeta | undefined> {
+  const res = await retryUpgrading(clock, () => api.request<any>('GET', `${mount}/metadata/${path}`, { token, accept: [404] }));
+  if (res.status === 404) return undefined;
+  const data = res.body?.data ?? {};
+  const current = Number(data.current_version ?? 0);
+  const version = data.versions?.[String(current)];
+  return { currentVersion: current, currentDeleted: version !== undefined && (version.destroyed === true || (version.deletion_time ?? '') !== '') };
+}
+
+export type WriteResult = { written: true; version: number } | { written: false; reason: 'exists' };
+
+/**
+ * Writes one secret with check-and-set: cas 0 creates only; cas N replaces exactly version N. A cas mismatch
+ * means someone else wrote first: reported, never retried over their data.
+ */
+export async function writeSecret(
+  api: VaultApi,
+  token: string,
+  mount: string,
+  path: string,
+  data: Record<string, string>,
+  cas: number,
+  clock: Clock,
+): Promise<WriteResult> {
+  const res = await retryUpgrading(clock, () =>
+    api.request<any>('POST', `${mount}/data/${path}`, { token, body: { data, options: { cas } }, accept: [400] }),
+  );
+  if (res.status === 400) {
+    const errors = (res.body?.errors ?? []).map(String).join('; ');
+    if (/check-and-set parameter did not match/i.test(errors)) return { written: false, reason: 'exists' };
+    throw new VaultSetupError('E_SERVER', `the server refused to write ${mount}/${path}: ${errors || 'HTTP 400'}`);
+  }
+  return { written: true, version: Number(res.body?.data?.version ?? 0) };
+}
+
+const UPGRADING = /upgrading from non-versioned to versioned/i;
+
+/** Right after a KV v2 mount the server answers 400 "Upgrading from non-versioned..." for a moment. */
+async function retryUpgrading<T extends { status: number; body: any }>(clock: Clock, call: () => Promise<T>): Promise<T> {
+  let delay = 100;
+  for (let attempt = 1; ; attempt++) {
+    let res: T | undefined;
+    try {
+      res = await call();
+    } catch (error) {
+      if (!(isVaultSetupError(error) && UPGRADING.test(error.message)) || attempt >= 20) throw error;
+    }
+    if (res !== undefined) {
+      const upgrading = res.status === 400 && UPGRADING.test(JSON.stringify(res.body?.errors ?? []));
+      if (!upgrading || attempt >= 20) return res;
+    }
+    await clock.sleep(delay);
+    delay = Math.min(delay * 2, 1000);
+  }
+}
