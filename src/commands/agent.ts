@@ -1,8 +1,187 @@
-// Placeholder until this command lands; see its issue.
-import { VaultSetupError } from '../errors.ts';
-import type { CommandResult, Invocation } from './types.ts';
+// `vault-setup agent add|list|rotate|remove`: AppRole credentials for apps and AI agents.
+// The agent reads exactly its own KV paths; the operator hands it a role_id and a wrapped secret_id.
 import type { Context } from '../context.ts';
+import {
+  type IssuedSecretId,
+  type RoleSettings,
+  destroyAccessor,
+  ensureApprole,
+  issueSecretId,
+  listAccessors,
+  listAgents,
+  normalisePath,
+  policyName,
+  readRoleId,
+  removeAgent,
+  roleExists,
+  validateCidr,
+  validateName,
+  writeAgent,
+  MOUNT,
+} from '../agents/approle.ts';
+import { prepareOutDir, writeCredentials } from '../agents/deliver.ts';
+import { VaultSetupError, usageError } from '../errors.ts';
+import { obtainToken } from '../services/token.ts';
+import { VaultApi } from '../services/vault-api.ts';
+import { toServerDuration } from '../services/wait.ts';
+import { bool, duration, int, list, str } from './common.ts';
+import { resolveTarget } from './status.ts';
+import type { CommandResult, Flags, Invocation } from './types.ts';
 
-export async function agent(_invocation: Invocation, _ctx: Context): Promise<CommandResult> {
-  throw new VaultSetupError('E_USAGE', '`vault-setup agent` is not available in this version yet');
+const SUBCOMMANDS = ['add', 'list', 'rotate', 'remove'] as const;
+type Sub = (typeof SUBCOMMANDS)[number];
+
+export async function agent({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
+  const [sub, name, ...extra] = positionals;
+  if (sub === undefined || !(SUBCOMMANDS as readonly string[]).includes(sub)) {
+    throw usageError(sub === undefined ? 'say what to do: agent add|list|rotate|remove' : `unknown agent command "${sub}"`, 'vault-setup agent add NAME --secret secret/PATH | agent list | agent rotate NAME | agent remove NAME');
+  }
+  if (extra.length > 0) throw usageError(`unexpected argument "${extra[0]}"`, 'give one agent NAME; list several paths as --secret a,b');
+  const agentName = sub === 'list' ? undefined : validateName(name);
+  // Every flag is checked before a token is asked for or the server is touched.
+  const plan = sub === 'add' ? addPlan(flags) : undefined;
+  const delivery = sub === 'add' || sub === 'rotate' ? deliveryPlan(flags) : undefined;
+
+  const target = await resolveTarget(ctx, str(flags, 'dir'), str(flags, 'addr'));
+  const token = await obtainToken(ctx, { tokenFile: str(flags, 'token-file'), purpose: 'manage agents (AppRole)' });
+  const api = new VaultApi({ address: target.address, clock: ctx.clock, ...(target.caCert ? { caCert: target.caCert } : {}) });
+  try {
+    const seal = await api.sealStatus();
+    if (!seal.initialized || seal.sealed) {
+      throw new VaultSetupError(seal.initialized ? 'E_SEALED' : 'E_NOT_INITIALIZED', `the server at ${target.address} is ${seal.initialized ? 'sealed' : 'not initialised'}`, {
+        hint: seal.initialized ? 'unseal it first: vault-setup unseal' : 'run `vault-setup init` first',
+      });
+    }
+    switch (sub as Sub) {
+      case 'list':
+        return await listCommand(ctx, api, token);
+      case 'remove':
+        return await removeCommand(ctx, api, token, agentName as string);
+      case 'add':
+      case 'rotate':
+        return await issueCommand(ctx, api, token, sub as 'add' | 'rotate', agentName as string, plan, delivery as Delivery, bool(flags, 'revoke-old'));
+    }
+  } finally {
+    api.close();
+  }
 }
+
+interface AddPlan {
+  keys: string[];
+  settings: RoleSettings;
+}
+
+function addPlan(flags: Flags): AddPlan {
+  const raw = list(flags, 'secret');
+  if (raw.length === 0) throw usageError('agent add needs --secret PATH[,PATH...]: the KV paths the agent may read', 'e.g. --secret secret/openrouter,secret/github');
+  const keys = [...new Set(raw.map(normalisePath))];
+  const tokenTtl = duration(flags, 'token-ttl', '1h');
+  const tokenMaxTtl = duration(flags, 'token-max-ttl', '24h');
+  if (tokenTtl > tokenMaxTtl) throw usageError('--token-ttl is longer than --token-max-ttl', 'the maximum bounds every renewal: make it at least the TTL');
+  return {
+    keys,
+    settings: {
+      tokenTtl: toServerDuration(tokenTtl),
+      tokenMaxTtl: toServerDuration(tokenMaxTtl),
+      secretIdTtl: toServerDuration(duration(flags, 'secret-id-ttl', '24h')),
+      secretIdUses: int(flags, 'secret-id-uses', 0, { min: 0, max: 1_000_000 }),
+      cidrs: list(flags, 'cidr').map(validateCidr),
+    },
+  };
+}
+
+interface Delivery {
+  wrapTtl: string;
+  outDir: string | undefined;
+  force: boolean;
+}
+
+function deliveryPlan(flags: Flags): Delivery {
+  return { wrapTtl: toServerDuration(duration(flags, 'wrap-ttl', '10m')), outDir: str(flags, 'out-dir'), force: bool(flags, 'force') };
+}
+
+async function issueCommand(ctx: Context, api: VaultApi, token: string, sub: 'add' | 'rotate', agent: string, plan: AddPlan | undefined, delivery: Delivery, revokeOld: boolean): Promise<CommandResult> {
+  const policy = policyName(agent);
+  let approle: 'enabled' | 'present' | undefined;
+  let existed: boolean;
+  if (plan !== undefined) {
+    approle = await ensureApprole(api, token);
+    existed = await roleExists(api, token, agent);
+    await writeAgent(api, token, agent, plan.keys, plan.settings);
+    if (plan.settings.cidrs.some((c) => /^(127\.|::1(\/|$))/.test(c))) {
+      ctx.output.warn('Note: Docker publishes the port through its bridge, so the server sees local clients from the bridge gateway (e.g. 172.17.0.1), not 127.0.0.1.');
+    }
+    ctx.output.info(`${existed ? 'Updated' policy ${policy} and role ${MOUNT}/${agent}${approle === 'enabled' ? ' (AppRole enabled at approle/)' : ''}.`);
+  } else {
+    existed = await roleExists(api, token, agent);
+    if (!existed) throw new VaultSetupError('E_USAGE', `there is no agent "${agent}" to rotate`, { hint: 'see `vault-setup agent list`, or create it with `vault-setup agent add`' });
+  }
+  const roleId = await readRoleId(api, token, agent);
+  const earlier = revokeOld ? await listAccessors(api, token, agent) : [];
+  const out = delivery.outDir === undefined ? undefined : await prepareOutDir(delivery.outDir, roleId, delivery.force);
+
+  // Files need the secret_id itself; otherwise only a single-use wrapping token leaves the server.
+  const issued: IssuedSecretId = await issueSecretId(api, token, agent, out === undefined ? delivery.wrapTtl : undefined);
+  ctx.redactor.add(issued.secretId, issued.wrapped?.token);
+  if (out !== undefined) await writeCredentials(out, roleId, issued.secretId as string, delivery.force);
+
+  let revoked = 0;
+  for (const accessor of earlier) {
+    if (accessor === issued.accessor) continue;
+    await destroyAccessor(api, token, agent, accessor);
+    revoked++;
+  }
+
+  const data = {
+    agent,
+    role_id: roleId,
+    wrapped_secret_id: issued.wrapped?.token ?? null,
+    wrap_ttl: issued.wrapped?.ttl ?? null,
+    policy,
+    ...(plan === undefined ? {} : { paths: plan.keys.map((k) => `secret/${k}`), created: !existed, approle }),
+    ...(out === undefined ? {} : { out_dir: out.dir, files: [out.roleIdFile, out.secretIdFile] }),
+    ...(revokeOld ? { revoked_secret_ids: revoked } : {}),
+  };
+  const lines = [
+    `Agent ${agent}${plan === undefined ? '' : `: reads ${plan.keys.map((k) => `secret/${k}`).join(', ')} (policy ${policy})`}`,
+    `role_id:           ${roleId}`,
+  ];
+  if (issued.wrapped !== undefined) {
+    lines.push(`wrapped secret_id: ${issued.wrapped.token}`);
+    ctx.output.info(`The wrapped secret_id works once and expires in ${issued.wrapped.ttl}s: hand it to the agent, which unwraps it (POST sys/wrapping/unwrap) and logs in.`);
+  } else if (out !== undefined) {
+    lines.push(`secret_id:         written to ${out.secretIdFile} (0600)`, `role_id file:      ${out.roleIdFile}`);
+  }
+  if (revokeOld) ctx.output.info(`Destroyed ${revoked} earlier secret_id${revoked === 1 ? '' : 's'}.`);
+  return { data, human: lines.join('\n') };
+}
+
+async function listCommand(ctx: Context, api: VaultApi, token: string): Promise<CommandResult> {
+  const agents = await listAgents(api, token, ctx.clock.now());
+  const human =
+    agents.length === 0
+      ? 'No agents yet: vault-setup agent add NAME --secret secret/PATH'
+      : agents
+          .map((a) =>
+            [
+              `${a.agent}  (policy ${a.policy})`,
+              `  reads:      ${a.paths.join(', ') || '(nothing)'}`,
+              `  token TTL:  ${seconds(a.token_ttl)} (max ${seconds(a.token_max_ttl)}); secret_id TTL ${seconds(a.secret_id_ttl)}, uses ${a.secret_id_num_uses === 0 ? 'unlimited' : a.secret_id_num_uses}${a.bound_cidrs.length ? `; bound to ${a.bound_cidrs.join(', ')}` : ''}`,
+              `  secret_ids: ${a.live_secret_ids} live`,
+            ].join('\n'),
+          )
+          .join('\n');
+  return { data: { agents }, human };
+}
+
+async function removeCommand(ctx: Context, api: VaultApi, token: string, agent: string): Promise<CommandResult> {
+  const removed = await removeAgent(api, token, agent);
+  const any = removed.role || removed.policy;
+  if (!any) ctx.output.info(`There is no agent "${agent}": nothing to remove.`);
+  return {
+    data: { agent, removed: any, role: removed.role, policy: removed.policy },
+    human: any ? `Removed agent ${agent}: role ${MOUNT}/${agent} and its secret_ids, policy ${policyName(agent)}. Tokens it holds lost their access.` : `Nothing to remove: no agent ${agent}.`,
+  };
+}
+
+const seconds = (s: number): string => (s === 0 ? 'server default' : s % 3600 === 0 ? `${s / 3600}h` : s % 60 === 0 ? `${s / 60}m` : `${s}s`);

@@ -1,8 +1,60 @@
-// Placeholder until this command lands; see its issue.
-import { VaultSetupError } from '../errors.ts';
-import type { CommandResult, Invocation } from './types.ts';
+// `vault-setup restore FILE`: checks the checksum, asks (or --yes), restores the raft snapshot, and says what the
+// server needs next. A snapshot is sealed by the keyring of the cluster it came from: its unseal keys still apply.
+import path from 'node:path';
 import type { Context } from '../context.ts';
+import { restoreSnapshot, verifyChecksum } from '../backup/snapshot.ts';
+import { VaultSetupError, usageError } from '../errors.ts';
+import { obtainToken } from '../services/token.ts';
+import { type SealStatus, VaultApi } from '../services/vault-api.ts';
+import { poll } from '../services/wait.ts';
+import { bool, str } from './common.ts';
+import { resolveTarget } from './status.ts';
+import type { CommandResult, Invocation } from './types.ts';
 
-export async function restore(_invocation: Invocation, _ctx: Context): Promise<CommandResult> {
-  throw new VaultSetupError('E_USAGE', '`vault-setup restore` is not available in this version yet');
+export async function restore({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
+  const [given, ...extra] = positionals;
+  if (given === undefined) throw usageError('restore needs the snapshot FILE', 'vault-setup restore ~/docker/vault/backups/<time>.snap');
+  if (extra.length > 0) throw usageError(`unexpected argument "${extra[0]}"`);
+  const file = path.resolve(given);
+  const force = bool(flags, 'force');
+  const checked = await verifyChecksum(file);
+  ctx.output.info(`${file}: checksum OK (SHA-256 ${checked.sha256.slice(0, 16)}…, ${checked.bytes} bytes).`);
+
+  const target = await resolveTarget(ctx, str(flags, 'dir'), str(flags, 'addr'));
+  const api = new VaultApi({ address: target.address, clock: ctx.clock, ...(target.caCert ? { caCert: target.caCert } : {}) });
+  try {
+    const before = await api.sealStatus();
+    if (!before.initialized || before.sealed) {
+      throw new VaultSetupError(before.initialized ? 'E_SEALED' : 'E_NOT_INITIALIZED', `the server at ${target.address} is ${before.initialized ? 'sealed' : 'not initialised'}: a restore needs a running, unsealed server`, {
+        hint: before.initialized
+          ? 'unseal it first (vault-setup unseal)'
+          : 'initialise it first (vault-setup init): a fresh server is another cluster, so restore with --force and then unseal with the ORIGINAL shares',
+      });
+    }
+    if (!bool(flags, 'yes')) {
+      if (!ctx.prompter.interactive) {
+        throw new VaultSetupError('E_NEEDS_ANSWER', 'a restore replaces everything the server holds and needs confirmation', { hint: 'run in a terminal to be asked, or pass --yes' });
+      }
+      const ok = await ctx.prompter.confirm(`Replace ALL data of ${target.address} (secrets, policies, tokens) with ${path.basename(file)}?`, { default: false });
+      if (!ok) throw new VaultSetupError('E_INTERRUPTED', 'restore cancelled: nothing was changed', { exitCode: 130 });
+    }
+    const token = await obtainToken(ctx, { tokenFile: str(flags, 'token-file'), purpose: `restore a snapshot (update on sys/storage/raft/snapshot${force ? '-force' : ''})` });
+    await restoreSnapshot(api, token, file, force);
+    // After a snapshot from another cluster the server reloads the snapshot's keyring and seals itself.
+    const after = force ? ((await poll(async () => ((s) => (s.sealed ? s : undefined))(await api.sealStatus()), { timeoutMs: 30_000, clock: ctx.clock })) ?? (await api.sealStatus())) : await api.sealStatus();
+    const next = nextStep(after, force);
+    const data = { file, sha256: checked.sha256, address: target.address, forced: force, sealed: after.sealed, threshold: after.t, shares: after.n, next };
+    return { data, human: [`Restored ${path.basename(file)} into ${target.address}.`, `Next: ${next}`].join('\n') };
+  } finally {
+    api.close();
+  }
+}
+
+function nextStep(seal: SealStatus, force: boolean): string {
+  if (seal.sealed) {
+    return `the server is sealed: unseal it with ${seal.t} of the ${seal.n} ORIGINAL shares (those of the cluster the snapshot came from; this server's own keys no longer apply): vault-setup unseal. Then the snapshot's tokens (and its root token, if it was kept) work again.`;
+  }
+  return force
+    ? 'the server is unsealed; its data, policies and tokens are those of the snapshot. Log in with a token from that cluster.'
+    : 'the server is unsealed; data, policies and tokens are as they were when the snapshot was taken (tokens made since then are gone).';
 }

@@ -178,6 +178,57 @@ export class VaultApi {
     });
   }
 
+  /**
+   * Binary bodies (raft snapshots): streams `upload` as the request body and a 2xx response body into `download`.
+   * An error answer is read as JSON and thrown like any other. Never retried: a restore is not safe to repeat.
+   */
+  transfer(method: string, path: string, options: { token?: string; upload?: { stream: NodeJS.ReadableStream; length: number }; download?: NodeJS.WritableStream; accept?: number[]; timeoutMs?: number }): Promise<ApiResponse<unknown>> {
+    const url = new URL(`${this.address}/v1/${path.replace(/^\/+/, '')}`);
+    const headers: Record<string, string> = {};
+    if (options.token !== undefined) headers['x-vault-token'] = options.token;
+    if (options.upload !== undefined) {
+      headers['content-type'] = 'application/octet-stream';
+      headers['content-length'] = String(options.upload.length);
+    }
+    const client = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = client.request(url, { method, headers, agent: this.#agent, timeout: options.timeoutMs ?? 10 * 60_000 }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status < 300 && options.download !== undefined) {
+          res.on('error', reject);
+          res.pipe(options.download);
+          options.download.on('error', reject);
+          options.download.on('finish', () => resolve({ status, body: undefined }));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = undefined;
+          try {
+            body = text.length > 0 ? JSON.parse(text) : undefined;
+          } catch {
+            body = { errors: [text.slice(0, 200)] };
+          }
+          try {
+            resolve(this.#check(method, path, { status, body }, { ...(options.accept ? { accept: options.accept } : {}) }));
+          } catch (error) {
+            reject(error);
+          }
+        });
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      req.on('error', (error) => reject(error instanceof VaultSetupError ? error : this.unreachable(error)));
+      if (options.upload === undefined) req.end();
+      else {
+        options.upload.stream.on('error', (error: Error) => req.destroy(error));
+        options.upload.stream.pipe(req);
+      }
+    });
+  }
+
   // --- Unauthenticated status -------------------------------------------------------------------------
 
   async health(): Promise<HealthStatus> {
