@@ -111,7 +111,7 @@ async function issueCommand(ctx: Context, api: VaultApi, token: string, sub: 'ad
     if (plan.settings.cidrs.some((c) => /^(127\.|::1(\/|$))/.test(c))) {
       ctx.output.warn('Note: Docker publishes the port through its bridge, so the server sees local clients from the bridge gateway (e.g. 172.17.0.1), not 127.0.0.1.');
     }
-    ctx.output.info(`${existed ? 'Updated' policy ${policy} and role ${MOUNT}/${agent}${approle === 'enabled' ? ' (AppRole enabled at approle/)' : ''}.`);
+    ctx.output.info(`${existed ? 'Updated' : 'Created'} policy ${policy} and role ${MOUNT}/${agent}${approle === 'enabled' ? ' (AppRole enabled at approle/)' : ''}.`);
   } else {
     existed = await roleExists(api, token, agent);
     if (!existed) throw new VaultSetupError('E_USAGE', `there is no agent "${agent}" to rotate`, { hint: 'see `vault-setup agent list`, or create it with `vault-setup agent add`' });
