@@ -19,6 +19,7 @@ export const EXIT = {
   verifyWarnings: 14,
   needsAnswer: 15,
   server: 16,
+  alreadyUnsealed: 17,
   interrupted: 130,
 } as const;
 
@@ -68,7 +69,7 @@ const DEFAULT_EXIT: Record<ErrorCode, ExitCode> = {
   E_NOT_DEPLOYED: EXIT.serverState,
   E_NOT_INITIALIZED: EXIT.serverState,
   E_ALREADY_INITIALIZED: EXIT.serverState,
-  E_ALREADY_UNSEALED: EXIT.serverState,
+  E_ALREADY_UNSEALED: EXIT.alreadyUnsealed,
   E_SEALED: EXIT.serverState,
   E_CRASH_LOOP: EXIT.serverStart,
   E_UNSEAL_FAILED: EXIT.unsealFailed,

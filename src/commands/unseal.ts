@@ -1,8 +1,142 @@
-// Placeholder until this command lands; see its issue.
-import { VaultSetupError } from '../errors.ts';
-import type { CommandResult, Invocation } from './types.ts';
+// `vault-setup unseal`: bring the server back after a restart. Starts the container if it is stopped, waits for
+// the API, shows the round's progress k/T (shares from other holders count too) and takes shares one at a time:
+// masked at a terminal, or one per line from a pipe with --stdin. Never from argv or the environment.
+import readline from 'node:readline';
 import type { Context } from '../context.ts';
+import { VaultSetupError } from '../errors.ts';
+import { interactiveShareHooks } from '../ceremony/ceremony.ts';
+import { shareOrThrow } from '../ceremony/shares.ts';
+import { notInitialised, progressText, unsealRounds, waitUntilActive } from '../ceremony/unseal-round.ts';
+import { SERVICE } from '../services/templates.ts';
+import { type SealStatus, VaultApi } from '../services/vault-api.ts';
+import { hintFromLogs, waitForApi } from '../tasks/deploy.tasks.ts';
+import { bool, duration, str } from './common.ts';
+import { resolveTarget, type Target } from './status.ts';
+import type { CommandResult, Invocation } from './types.ts';
 
-export async function unseal(_invocation: Invocation, _ctx: Context): Promise<CommandResult> {
-  throw new VaultSetupError('E_USAGE', '`vault-setup unseal` is not available in this version yet');
+export async function unseal({ flags }: Invocation, ctx: Context): Promise<CommandResult> {
+  const fromStdin = bool(flags, 'stdin');
+  const reset = bool(flags, 'reset');
+  const waitMs = duration(flags, 'wait', '90s');
+  if (fromStdin && ctx.stdin.isTTY === true) {
+    throw new VaultSetupError('E_USAGE', '--stdin reads shares from a pipe, but standard input is a terminal (the share would be echoed)', {
+      hint: 'run without --stdin to be asked with hidden input, or pipe the share: gpg -d share-1.asc | vault-setup unseal --stdin',
+    });
+  }
+  if (!fromStdin && !reset && !ctx.prompter.interactive) {
+    throw new VaultSetupError('E_NEEDS_ANSWER', 'there is no terminal to ask for shares', {
+      hint: 'pipe them in, one per line: gpg -d share-1.asc | vault-setup unseal --stdin (never pass a share as an argument)',
+    });
+  }
+  const target = await resolveTarget(ctx, str(flags, 'dir'), str(flags, 'addr'));
+  const started = str(flags, 'addr') === undefined && target.name !== undefined ? await ensureRunning(ctx, target, waitMs) : false;
+  const api = new VaultApi({ address: target.address, ...(target.caCert ? { caCert: target.caCert } : {}), clock: ctx.clock });
+  try {
+    let before = await api.sealStatus();
+    if (!before.initialized) throw notInitialised();
+    if (!before.sealed) {
+      throw new VaultSetupError('E_ALREADY_UNSEALED', `the server at ${target.address} is already unsealed; no share was used`, {
+        hint: 'nothing to do (exit code 17 means exactly this)',
+      });
+    }
+    const tell = (line: string) => ctx.output.info(line);
+    if (started) tell(`Started the container ${target.name}.`);
+    if (reset) {
+      const was = progressText(before);
+      before = await api.unsealReset();
+      tell(`Discarded the unseal round (was ${was}).`);
+      if (!fromStdin && !ctx.prompter.interactive) return done(target, before, 0, reset, started);
+    }
+    tell(`Server ${target.address} is sealed: ${progressText(before)} (${before.t} of ${before.n} shares unseal it).`);
+    const hooks = fromStdin ? stdinHooks(ctx, tell) : interactiveShareHooks(ctx, tell, { allowStop: true });
+    let entered = 0;
+    const after = await unsealRounds(ctx, api, {
+      ...hooks,
+      read: async (status) => {
+        const key = await hooks.read(status);
+        if (key !== undefined) entered++;
+        return key;
+      },
+    });
+    if (!after.sealed) await waitUntilActive(api, ctx);
+    return done(target, after, entered, reset, started);
+  } finally {
+    api.close();
+  }
+}
+
+function done(target: Target, status: SealStatus, entered: number, reset: boolean, started: boolean): CommandResult {
+  const data = {
+    address: target.address,
+    container: target.name ?? null,
+    started,
+    reset,
+    sharesEntered: entered,
+    sealed: status.sealed,
+    progress: status.progress,
+    threshold: status.t,
+    shares: status.n,
+  };
+  const human = status.sealed
+    ? `Still sealed: ${progressText(status)}. The other holders add theirs with \`vault-setup unseal\` (the server keeps the progress).`
+    : `Unsealed: ${target.address} is open.`;
+  return { data, human };
+}
+
+/** --stdin: one share per line, blank lines skipped; a malformed line stops with its line number, never its text. */
+function stdinHooks(ctx: Context, tell: (line: string) => void): Parameters<typeof unsealRounds>[2] {
+  const lines = readline.createInterface({ input: ctx.stdin, crlfDelay: Number.POSITIVE_INFINITY, terminal: false })[Symbol.asyncIterator]();
+  let lineNo = 0;
+  return {
+    say: tell,
+    onRoundFailed: async () => 'stop',
+    read: async (status) => {
+      for (;;) {
+        const next = await lines.next();
+        if (next.done === true) return undefined;
+        lineNo++;
+        if (next.value.trim() === '') continue;
+        const key = shareOrThrow(next.value, `line ${lineNo} of standard input`, status.n);
+        ctx.redactor.addShare(key);
+        return key;
+      }
+    },
+  };
+}
+
+/** The container must run before anything can be unsealed: start it if stopped; a crash loop is its own error. */
+async function ensureRunning(ctx: Context, target: Target, waitMs: number): Promise<boolean> {
+  const name = target.name as string;
+  await ctx.docker.ping();
+  const found = await ctx.docker.findService(name, SERVICE);
+  if (found === undefined) {
+    throw new VaultSetupError('E_NOT_DEPLOYED', `no container for the deployment ${name} in ${target.dir}`, {
+      hint: `create it again with \`vault-setup init --dir ${target.dir ?? 'DIR'}\` (same flags as before), or pass --addr URL`,
+    });
+  }
+  const early = await ctx.docker.inspect(found.id);
+  if (early.restarting && early.restartCount >= 2) throw await crashLoop(ctx, found.id, name, early, undefined);
+  let started = false;
+  if (found.state !== 'running' && found.state !== 'restarting') {
+    await ctx.docker.start(found.id);
+    started = true;
+  }
+  try {
+    await waitForApi(ctx, target.address, name, waitMs, target.caCert);
+  } catch (error) {
+    const details = await ctx.docker.inspect(found.id).catch(() => undefined);
+    if (error instanceof VaultSetupError && details !== undefined && (details.restarting || details.restartCount > 0 || !details.running)) {
+      throw await crashLoop(ctx, found.id, name, details, error.hint);
+    }
+    throw error;
+  }
+  return started;
+}
+
+async function crashLoop(ctx: Context, id: string, name: string, details: { restarting: boolean; state: string; restartCount: number }, hint: string | undefined): Promise<VaultSetupError> {
+  const logs = await ctx.docker.logsTail(id, 15);
+  return new VaultSetupError('E_CRASH_LOOP', `the container ${name} does not stay up (${details.restarting ? 'restarting' : details.state}, ${details.restartCount} restarts)`, {
+    hint: hint ?? hintFromLogs(logs),
+    ...(logs.length > 0 ? { detail: `last log lines of ${name}:\n${logs}` } : {}),
+  });
 }
