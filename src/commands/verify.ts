@@ -1,8 +1,102 @@
-// Placeholder until this command lands; see its issue.
-import { VaultSetupError } from '../errors.ts';
-import type { CommandResult, Invocation } from './types.ts';
+// `vault-setup verify`: one report that says whether a deployment is healthy and safe, one finding and one fix
+// per check. Exit 0 when nothing fails (warnings are listed), 13 when something fails, 14 for warnings with --strict.
+import path from 'node:path';
 import type { Context } from '../context.ts';
+import { type DeploymentRecord, defaultDir, deploymentPaths, loadDeployment } from '../deployment.ts';
+import { VaultSetupError, usageError } from '../errors.ts';
+import { wantsColour, type Style } from '../output.ts';
+import { readIfExists } from '../services/files.ts';
+import { obtainToken } from '../services/token.ts';
+import { catalogPaths } from '../verify/catalog.ts';
+import { CONFIG_CHECKS } from '../verify/checks/config.ts';
+import { FILE_CHECKS } from '../verify/checks/files.ts';
+import { HARDENING_CHECKS } from '../verify/checks/hardening.ts';
+import { HYGIENE_CHECKS } from '../verify/checks/hygiene.ts';
+import { RUNTIME_CHECKS } from '../verify/checks/runtime.ts';
+import { Probe } from '../verify/probe.ts';
+import { type CheckFn, exitCodeFor, render, runChecks, summarise, verdict } from '../verify/report.ts';
+import type { CheckGroup } from '../verify/types.ts';
+import { bool, str } from './common.ts';
+import type { CommandResult, Invocation } from './types.ts';
 
-export async function verify(_invocation: Invocation, _ctx: Context): Promise<CommandResult> {
-  throw new VaultSetupError('E_USAGE', '`vault-setup verify` is not available in this version yet');
+export const CHECK_GROUPS: [CheckGroup, CheckFn[]][] = [
+  ['files', FILE_CHECKS],
+  ['hygiene', HYGIENE_CHECKS],
+  ['runtime', RUNTIME_CHECKS],
+  ['config', CONFIG_CHECKS],
+  ['hardening', HARDENING_CHECKS],
+];
+
+export async function verify({ flags }: Invocation, ctx: Context): Promise<CommandResult> {
+  const strict = bool(flags, 'strict');
+  const app = str(flags, 'app') ?? 'openclaw';
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(app)) throw usageError(`--app must be a policy name (letters, digits, . _ -), got "${app}"`);
+  const addr = str(flags, 'addr');
+  if (addr !== undefined && !/^https?:\/\/[^\s/]+/.test(addr)) throw usageError(`--addr must be an http:// or https:// URL, got "${addr}"`);
+  const catalog = await catalogPaths(str(flags, 'secrets'));
+
+  const dir = path.resolve(str(flags, 'dir') ?? defaultDir(ctx.env));
+  const paths = deploymentPaths(dir);
+  let deployment: DeploymentRecord | undefined;
+  let composeBroken = false;
+  try {
+    deployment = await loadDeployment(dir);
+  } catch (error) {
+    if (!(error instanceof VaultSetupError)) throw error;
+    composeBroken = true; // reported by the compose-file check, with the parser's reason
+  }
+  if (deployment === undefined && !composeBroken && addr === undefined) {
+    throw new VaultSetupError('E_NOT_DEPLOYED', `no vault-setup deployment in ${dir}`, {
+      hint: 'pass --dir where `vault-setup init` wrote docker-compose.yml, or --addr URL to check only the server',
+    });
+  }
+  const hasDir = deployment !== undefined || composeBroken;
+  const address = addr ?? deployment?.address ?? 'http://127.0.0.1:8200';
+  const caCert = deployment?.tls ? await readIfExists(paths.caCert) : undefined;
+
+  const probe = new Probe({ ctx, paths: hasDir ? paths : undefined, deployment, address, caCert, token: undefined, tokenSource: '', app, catalog });
+  try {
+    await resolveToken(ctx, probe, str(flags, 'token-file'));
+    const results = await runChecks(probe, CHECK_GROUPS, ctx.redactor);
+    const summary = summarise(results);
+    const exitCode = exitCodeFor(summary, strict);
+    const stdout = ctx.output.streams.stdout as NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+    const tty = stdout.isTTY === true;
+    const human = render(results, {
+      tty,
+      style: tty && wantsColour(stdout, ctx.env) ? ctx.output.style : PLAIN,
+      quiet: ctx.output.quiet,
+      strict,
+      columns: stdout.columns,
+    });
+    const data = {
+      status: verdict(summary, strict),
+      exitCode,
+      strict,
+      target: { dir: hasDir ? dir : null, address, container: deployment?.name ?? null },
+      token: probe.token === undefined ? null : { source: probe.tokenSource },
+      catalog: catalog,
+      summary,
+      checks: results,
+    };
+    return { data, human, exitCode };
+  } finally {
+    probe.close();
+  }
+}
+
+const PLAIN: Style = { bold: (t) => t, dim: (t) => t, red: (t) => t, green: (t) => t, yellow: (t) => t, cyan: (t) => t };
+
+/**
+ * The token for the configuration checks: --token-file, BAO_TOKEN/VAULT_TOKEN, or a masked prompt on a
+ * terminal. Without one (or with nobody to ask) those checks are skipped, never passed. No prompt while the
+ * server cannot use a token anyway.
+ */
+async function resolveToken(ctx: Context, probe: Probe, tokenFile: string | undefined): Promise<void> {
+  const fromEnv = [ctx.env.BAO_TOKEN ? 'BAO_TOKEN' : undefined, ctx.env.VAULT_TOKEN ? 'VAULT_TOKEN' : undefined].find((n) => n !== undefined && (ctx.env[n] ?? '').trim() !== '');
+  if (tokenFile === undefined && fromEnv === undefined) {
+    if (!ctx.prompter.interactive || (await probe.serving()) !== undefined) return;
+  }
+  probe.token = await obtainToken(ctx, { tokenFile, purpose: 'check the configuration (normally the app token)' });
+  probe.tokenSource = tokenFile !== undefined ? `--token-file ${tokenFile}` : (fromEnv ?? 'the prompt');
 }
