@@ -47,6 +47,9 @@ export async function testDeployment(label = 'vs'): Promise<TestDeployment> {
 export function removeContainers(project: string): void {
   const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).trim();
   if (ids) execFileSync('docker', ['rm', '-f', ...ids.split('\n')], { stdio: 'ignore' });
+  // compose also made a network per project; left behind they exhaust Docker's address pools (~30 networks).
+  const networks = execFileSync('docker', ['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).trim();
+  if (networks) execFileSync('docker', ['network', 'rm', ...networks.split('\n')], { stdio: 'ignore' });
 }
 
 export function docker(...args: string[]): string {
