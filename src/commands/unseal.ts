@@ -14,7 +14,13 @@ import { bool, duration, str } from './common.ts';
 import { resolveTarget, type Target } from './status.ts';
 import type { CommandResult, Invocation } from './types.ts';
 
-export async function unseal({ flags }: Invocation, ctx: Context): Promise<CommandResult> {
+export async function unseal({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
+  if (positionals.length > 0) {
+    // Not echoed: it may well be a share, already exposed in `ps` and the shell history.
+    throw new VaultSetupError('E_USAGE', '`vault-setup unseal` takes no arguments: shares are never accepted on the command line', {
+      hint: 'a share in argv is visible to every user in `ps` and stays in the shell history; run `vault-setup unseal` to be asked (hidden), or pipe it with --stdin',
+    });
+  }
   const fromStdin = bool(flags, 'stdin');
   const reset = bool(flags, 'reset');
   const waitMs = duration(flags, 'wait', '90s');
@@ -121,14 +127,29 @@ async function ensureRunning(ctx: Context, target: Target, waitMs: number): Prom
     await ctx.docker.start(found.id);
     started = true;
   }
+  // Waits for the API, but gives up as soon as the container has restarted twice: a crash loop does not heal
+  // by waiting, and the holder should not sit through the whole --wait for it.
+  let watching = true;
+  const crashWatch = (async (): Promise<never> => {
+    for (;;) {
+      await ctx.clock.sleep(500);
+      if (!watching) return new Promise<never>(() => undefined);
+      const now = await ctx.docker.inspect(found.id).catch(() => undefined);
+      if (now !== undefined && now.restartCount - early.restartCount >= 2) throw await crashLoop(ctx, found.id, name, now, undefined);
+    }
+  })();
+  crashWatch.catch(() => undefined); // settled after the race was decided: nothing to report
   try {
-    await waitForApi(ctx, target.address, name, waitMs, target.caCert);
+    await Promise.race([waitForApi(ctx, target.address, name, waitMs, target.caCert), crashWatch]);
   } catch (error) {
+    if (error instanceof VaultSetupError && error.code === 'E_CRASH_LOOP') throw error;
     const details = await ctx.docker.inspect(found.id).catch(() => undefined);
     if (error instanceof VaultSetupError && details !== undefined && (details.restarting || details.restartCount > 0 || !details.running)) {
       throw await crashLoop(ctx, found.id, name, details, error.hint);
     }
     throw error;
+  } finally {
+    watching = false;
   }
   return started;
 }
