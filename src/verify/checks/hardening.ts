@@ -221,6 +221,24 @@ export async function containerPrivileges(p: Probe): Promise<CheckResult> {
   return pass(id, `not privileged, no extra capabilities${c.capAdd.length ? ` (IPC_LOCK only)` : ''}, no-new-privileges`);
 }
 
+/** Swapped-out pages of the server's memory (keys, tokens) land on disk unencrypted. */
+export async function swap(p: Probe): Promise<CheckResult> {
+  const id = 'swap';
+  const swaps = await fs.readFile('/proc/swaps', 'utf8').catch(() => undefined);
+  if (swaps === undefined) return skip(id, '/proc/swaps is not readable');
+  const devices = swaps.trim().split('\n').length - 1;
+  if (devices === 0) return pass(id, 'no swap on this host');
+  const proc = await p.process();
+  if (proc !== undefined && proc.via.startsWith('/proc/')) {
+    // cgroup v2: memory.swap.max = 0 keeps this container out of swap whatever the host does.
+    const cgroup = await fs.readFile(`/proc/${proc.pid}/cgroup`, 'utf8').catch(() => '');
+    const v2 = /^0::(\S+)$/m.exec(cgroup)?.[1];
+    const max = v2 === undefined ? undefined : await fs.readFile(`/sys/fs/cgroup${v2}/memory.swap.max`, 'utf8').catch(() => undefined);
+    if (max?.trim() === '0') return pass(id, `the host swaps (${devices} device${devices > 1 ? 's' : ''}), but this container may not (memory.swap.max = 0)`);
+  }
+  return warn(id, `the host has swap (${devices} device${devices > 1 ? 's' : ''}) and the container may use it: secrets in memory can reach the disk`, 'swapoff -a (and remove swap from /etc/fstab), or give the service memswap_limit equal to mem_limit');
+}
+
 export async function backups(p: Probe): Promise<CheckResult> {
   const id = 'backup';
   if (p.paths === undefined) return skip(id, 'no deployment directory (only --addr)');
@@ -233,4 +251,4 @@ export async function backups(p: Probe): Promise<CheckResult> {
   return pass(id, `newest snapshot in backups/ is ${ageDays < 1 ? 'from today' : `${Math.floor(ageDays)} day(s) old`}`);
 }
 
-export const HARDENING_CHECKS = [devMode, nonRoot, coreDumps, envSecrets, rawStorage, ui, generateRoot, knownFixes, auditLogGrowing, containerPrivileges, backups];
+export const HARDENING_CHECKS = [devMode, nonRoot, coreDumps, envSecrets, rawStorage, ui, generateRoot, knownFixes, auditLogGrowing, containerPrivileges, swap, backups];

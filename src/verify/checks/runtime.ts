@@ -37,7 +37,8 @@ export async function api(p: Probe): Promise<CheckResult> {
   const id = 'api';
   const h = await p.health();
   if (h.ok) return pass(id, `${p.address} answers`);
-  return fail(id, `${p.address} does not answer (${h.error.replace(/^the server at \S+ /, '')})`, 'is the container running? `vault-setup status`, then `docker logs <container>`');
+  const reason = /did not answer \(([^)]*)\)/.exec(h.error)?.[1] ?? h.error;
+  return fail(id, `${p.address} does not answer (${reason})`, 'is the container running? `vault-setup status`, then `docker logs <container>`');
 }
 
 export async function version(p: Probe): Promise<CheckResult> {
