@@ -1,12 +1,13 @@
 // Server state for the agent and backup suites: deploy with the CLI, then init/unseal/seed over the HTTP API.
 // An independent client (node:http(s), not the product's VaultApi). Shares and tokens stay in this process's memory.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { runCli } from './cli.ts';
 import type { TestDeployment } from './deployment.ts';
+import { ROOT } from './rig.ts';
 
 export interface Server {
   address: string;
@@ -126,4 +127,14 @@ export async function readyServer(d: TestDeployment, flavor: string, image: stri
   const init = await initAndUnseal(server);
   await mountKv(server, init.rootToken);
   return { ...server, ...init };
+}
+
+/**
+ * The Python with hvac (PyPI) that the agents' own client proofs run on: $VAULT_SETUP_PYTHON, else the rig's
+ * venv (.rig/py, made by scripts/rig.sh). Missing fails loudly: these tests are never skipped.
+ */
+export function pythonBin(): string {
+  const bin = process.env.VAULT_SETUP_PYTHON ?? path.join(ROOT, '.rig', 'py', 'bin', 'python');
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`bash scripts/rig.sh\` (it makes .rig/py with hvac), or set VAULT_SETUP_PYTHON`);
+  return bin;
 }
