@@ -13,13 +13,7 @@ import { gpgHome } from '../helpers/gpg.ts';
 import { findLeaks, watchProcesses } from '../helpers/leaks.ts';
 import { ROOT, serverImages } from '../helpers/rig.ts';
 import { api } from '../helpers/server.ts';
-
-/** What the configure phase needs to run unattended: a tiny generated catalog and a file for the app token. */
-export function configureArgs(dir: string): string[] {
-  const catalog = path.join(dir, '..', `${path.basename(dir)}-catalog.yaml`);
-  fs.writeFileSync(catalog, 'secrets:\n  ceremony-test:\n    key: { from: generate, format: hex, bytes: 16 }\n');
-  return ['--secrets', catalog, '--token-file', path.join(dir, 'app-token')];
-}
+import { configureArgs } from '../helpers/ceremony.ts';
 
 /** A holder at their terminal: `gpg -d share-N.asc | vault-setup unseal --dir DIR --stdin`, a real shell pipeline. */
 function holderUnseals(gnupgHome: string, shareFile: string, dir: string, home: string): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -1,0 +1,10 @@
+// Shared by the ceremony suites: what the configure phase needs to run unattended after the ceremony.
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** A tiny generated-only secrets catalog and a file for the app token, so `init --yes` can finish. */
+export function configureArgs(dir: string): string[] {
+  const catalog = path.join(dir, '..', `${path.basename(dir)}-catalog.yaml`);
+  fs.writeFileSync(catalog, 'secrets:\n  ceremony-test:\n    key: { from: generate, format: hex, bytes: 16 }\n');
+  return ['--secrets', catalog, '--token-file', path.join(dir, 'app-token')];
+}
