@@ -6,7 +6,9 @@ import { restoreSnapshot, verifyChecksum } from '../backup/snapshot.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
 import { obtainToken } from '../services/token.ts';
 import { type SealStatus, VaultApi } from '../services/vault-api.ts';
+import { SERVICE } from '../services/templates.ts';
 import { poll } from '../services/wait.ts';
+import { waitForApi } from '../tasks/deploy.tasks.ts';
 import { bool, str } from './common.ts';
 import { resolveTarget } from './status.ts';
 import type { CommandResult, Invocation } from './types.ts';
@@ -40,19 +42,45 @@ export async function restore({ flags, positionals }: Invocation, ctx: Context):
     }
     const token = await obtainToken(ctx, { tokenFile: str(flags, 'token-file'), purpose: `restore a snapshot (update on sys/storage/raft/snapshot${force ? '-force' : ''})` });
     await restoreSnapshot(api, token, file, force);
-    // After a snapshot from another cluster the server reloads the snapshot's keyring and seals itself.
-    const after = force ? ((await poll(async () => ((s) => (s.sealed ? s : undefined))(await api.sealStatus()), { timeoutMs: 30_000, clock: ctx.clock })) ?? (await api.sealStatus())) : await api.sealStatus();
-    const next = nextStep(after, force);
-    const data = { file, sha256: checked.sha256, address: target.address, forced: force, sealed: after.sealed, threshold: after.t, shares: after.n, next };
+    let after = await api.sealStatus();
+    let truthful = true;
+    if (force) {
+      // The server loads the snapshot's keyring and seals itself a few seconds later. Until it restarts, its
+      // seal status keeps the replaced cluster's threshold (measured on OpenBao 2.6/2.7): restarting a server
+      // that is sealed anyway costs nothing and makes `unseal` ask for the right number of shares.
+      after = (await poll(async () => ((s: SealStatus) => (s.sealed ? s : undefined))(await api.sealStatus()), { timeoutMs: 60_000, clock: ctx.clock })) ?? (await api.sealStatus());
+      truthful = after.sealed && (await restartSealed(ctx, target.name, target.address, target.caCert));
+      if (truthful) after = await api.sealStatus();
+    }
+    const next = nextStep(after, force, truthful);
+    const data = { file, sha256: checked.sha256, address: target.address, forced: force, sealed: after.sealed, threshold: truthful ? after.t : null, shares: truthful ? after.n : null, next };
     return { data, human: [`Restored ${path.basename(file)} into ${target.address}.`, `Next: ${next}`].join('\n') };
   } finally {
     api.close();
   }
 }
 
-function nextStep(seal: SealStatus, force: boolean): string {
+/** Restarts this deployment's container (when there is one) and waits for its API; false when it cannot. */
+async function restartSealed(ctx: Context, name: string | undefined, address: string, caCert: string | undefined): Promise<boolean> {
+  if (name === undefined) return false;
+  try {
+    const container = await ctx.docker.findService(name, SERVICE);
+    if (container === undefined) return false;
+    await ctx.docker.stop(container.id);
+    await ctx.docker.start(container.id);
+    await waitForApi(ctx, address, name, 90_000, caCert);
+    return true;
+  } catch (error) {
+    if (!(error instanceof VaultSetupError)) throw error;
+    ctx.output.warn(`Could not restart ${name} (${error.message}); it is sealed either way.`);
+    return false;
+  }
+}
+
+function nextStep(seal: SealStatus, force: boolean, truthful: boolean): string {
   if (seal.sealed) {
-    return `the server is sealed: unseal it with ${seal.t} of the ${seal.n} ORIGINAL shares (those of the cluster the snapshot came from; this server's own keys no longer apply): vault-setup unseal. Then the snapshot's tokens (and its root token, if it was kept) work again.`;
+    const count = truthful ? `${seal.t} of the ${seal.n}` : 'the threshold of the';
+    return `the server is sealed: unseal it with ${count} ORIGINAL shares (those of the cluster the snapshot came from; this server's own keys no longer apply): vault-setup unseal. Then the snapshot's tokens (and its root token, if it was kept) work again.`;
   }
   return force
     ? 'the server is unsealed; its data, policies and tokens are those of the snapshot. Log in with a token from that cluster.'
