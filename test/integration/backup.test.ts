@@ -2,7 +2,7 @@
 // (container and data dir), init a fresh one in the same place, restore, unseal with the ORIGINAL shares, and the
 // secrets, policies, app token and agent login all work again. Shares stay in this process's memory.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,10 +11,31 @@ import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
 import { approleLogin, call, deploy, initAndUnseal, mintToken, mountKv, putPolicy, putSecret, readyServer, unseal, unwrapSecretId, waitActive } from '../helpers/day2.ts';
 import { removeContainers, testDeployment } from '../helpers/deployment.ts';
-import { rig, serverImages } from '../helpers/rig.ts';
+import { ROOT, rig, serverImages } from '../helpers/rig.ts';
 
 const APP_POLICY = 'path "secret/data/*" {\n  capabilities = ["read"]\n}\n';
 const BACKUP_POLICY = 'path "sys/storage/raft/snapshot" {\n  capabilities = ["read"]\n}\n';
+
+/** Runs the CLI in a real terminal (a private tmux server), answers the one question with `answer`, returns the screen. */
+async function inTerminal(args: string[], env: Record<string, string>, answer: string): Promise<{ code: number; screen: string }> {
+  const socket = `vs-bk-${Math.random().toString(16).slice(2, 10)}`;
+  const tmux = (...a: string[]) => spawnSync('tmux', ['-L', socket, ...a], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', TERM: 'xterm-256color', NO_COLOR: '1', ...env } });
+  const cli = [process.execPath, path.join(ROOT, 'src', 'cli.ts'), ...args].map((a) => `'${a}'`).join(' ');
+  tmux('new-session', '-d', '-x', '200', '-y', '50', 'sh', '-c', `${cli}; echo "exit=$?"; sleep 60`);
+  try {
+    const screen = () => tmux('capture-pane', '-p', '-J').stdout;
+    const until = async (re: RegExp) => {
+      for (let i = 0; i < 600 && !re.test(screen()); i++) await new Promise((r) => setTimeout(r, 100));
+      return screen();
+    };
+    await until(/\? Replace ALL data|exit=\d+/);
+    tmux('send-keys', answer, 'Enter');
+    const text = await until(/exit=\d+/);
+    return { code: Number(/exit=(\d+)/.exec(text)?.[1] ?? -1), screen: text };
+  } finally {
+    tmux('kill-server');
+  }
+}
 
 const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
@@ -90,6 +111,20 @@ for (const { label, flavor, image } of serverImages()) {
       const unasked = await runCli(['restore', snap, ...dir], { env: root });
       assert.equal(unasked.code, 15, unasked.stderr);
       assert.match(unasked.stderr, /pass --yes/);
+    });
+
+    await t.test('restore in a terminal asks first: "n" changes nothing, "y" restores', async () => {
+      await putSecret(server, original.rootToken, 'openrouter', { api_key: 'changed-after-backup' });
+      const no = await inTerminal(['restore', snap, ...dir], { VAULT_TOKEN: original.rootToken }, 'n');
+      assert.match(no.screen, /Replace ALL data of http:\/\/127\.0\.0\.1:\d+ \(secrets, policies, tokens\) with drill\.snap\?/);
+      assert.equal(no.code, 130, no.screen);
+      assert.match(no.screen, /restore cancelled: nothing was changed/);
+      assert.deepEqual((await call(server, 'GET', 'secret/data/openrouter', { token: original.rootToken })).body.data.data, { api_key: 'changed-after-backup' });
+      const yes = await inTerminal(['restore', snap, ...dir], { VAULT_TOKEN: original.rootToken }, 'y');
+      assert.equal(yes.code, 0, yes.screen);
+      assert.match(yes.screen, /Restored drill\.snap into/);
+      await waitActive(server);
+      assert.deepEqual((await call(server, 'GET', 'secret/data/openrouter', { token: original.rootToken })).body.data.data, { api_key: 'sk-or-drill' });
     });
 
     await t.test('restore into the same cluster: data as it was, server stays unsealed', async () => {
