@@ -7,6 +7,7 @@ import { VaultSetupError, usageError } from '../errors.ts';
 import { wantsColour, type Style } from '../output.ts';
 import { readIfExists } from '../services/files.ts';
 import { obtainToken } from '../services/token.ts';
+import { validateAppName } from '../config/policy.ts';
 import { catalogPaths } from '../verify/catalog.ts';
 import { CONFIG_CHECKS } from '../verify/checks/config.ts';
 import { FILE_CHECKS } from '../verify/checks/files.ts';
@@ -29,8 +30,7 @@ export const CHECK_GROUPS: [CheckGroup, CheckFn[]][] = [
 
 export async function verify({ flags }: Invocation, ctx: Context): Promise<CommandResult> {
   const strict = bool(flags, 'strict');
-  const app = str(flags, 'app') ?? 'openclaw';
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(app)) throw usageError(`--app must be a policy name (letters, digits, . _ -), got "${app}"`);
+  const app = validateAppName(str(flags, 'app') ?? 'openclaw');
   const addr = str(flags, 'addr');
   if (addr !== undefined && !/^https?:\/\/[^\s/]+/.test(addr)) throw usageError(`--addr must be an http:// or https:// URL, got "${addr}"`);
   const catalog = await catalogPaths(str(flags, 'secrets'));

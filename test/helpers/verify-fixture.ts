@@ -1,7 +1,7 @@
-// A healthy, configured deployment for `verify` tests, and the ways to break it. Deployed by the real CLI
-// (`init --deploy-only`), then initialised and configured over the HTTP API the way `init` does it: KV v2 at
-// secret/, the playbook's five secrets, a read-only app policy and token, a file audit device. The shares and
-// the root token stay in this process's memory.
+// A healthy, configured deployment for `verify` tests, and the ways to break it. Deployed and configured by the
+// real CLI (`init --deploy-only`, then `init --yes` with a privileged token: KV v2, the playbook's five secrets,
+// the read-only app policy and token, audit); initialised and unsealed over the HTTP API in between, because the
+// key ceremony wants a terminal. The shares and the root token stay in this process's memory.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,7 +24,9 @@ export interface VerifyFixture extends AsyncDisposable {
   keys: string[];
   rootToken: string;
   appToken: string;
-  /** Every secret value seeded, to prove none of them is ever printed. */
+  /** Where `init --token-file` wrote the app token (0600). */
+  appTokenFile: string;
+  /** Every secret value seeded from the environment, to prove none of them is ever printed. */
   values: string[];
   /** Whether the audit device was enabled over the API (Vault) rather than declared in vault.hcl (OpenBao). */
   auditViaApi: boolean;
@@ -61,33 +63,19 @@ export async function verifyFixture(label: string, flavor: string, image: string
     const call = (method: string, apiPath: string, options: { token?: string; body?: unknown } = {}) => api(d.address, method, apiPath, options);
     const root = (method: string, apiPath: string, body?: unknown) => call(method, apiPath, { token: rootToken, ...(body === undefined ? {} : { body }) });
 
-    // Audit: Vault takes a file device over the API; OpenBao refuses that and has it declared in vault.hcl.
+    // The playbook catalog's prompt fields come from the environment; cockpit's are generated.
+    const values = [`sk-or-${randomBytes(8).toString('hex')}`, `123456:${randomBytes(8).toString('hex')}`, `chat-${randomBytes(4).toString('hex')}`, `ghp_${randomBytes(10).toString('hex')}`, `pw-${randomBytes(10).toString('hex')}`];
+    const [OPENROUTER_API_KEY, TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, GITHUB_TOKEN, DB_PASSWORD] = values;
+    const appTokenFile = path.join(home, `${APP}.token`);
+    const configured = await runCli(['init', ...d.args(flavor, image), '--yes', '--json', '--keep-root-token', '--token-file', appTokenFile], {
+      env: { HOME: home, VAULT_TOKEN: rootToken, OPENROUTER_API_KEY, TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, GITHUB_TOKEN, DB_PASSWORD },
+    });
+    assert.equal(configured.code, 0, configured.stderr);
+    assert.deepEqual(configured.json().configure.secrets.map((s: { path: string }) => s.path), CATALOG);
+    const appToken = fs.readFileSync(appTokenFile, 'utf8').trim();
+    // Vault takes its audit device over the API; OpenBao refuses that and has it declared in vault.hcl.
+    const auditViaApi = !/^audit "file"/m.test(fs.readFileSync(path.join(d.dir, 'config', 'vault.hcl'), 'utf8'));
     const serverHome = flavor === 'openbao' ? '/openbao' : '/vault';
-    const audit = await root('GET', 'sys/audit');
-    let auditViaApi = false;
-    if (Object.keys(audit.body?.data ?? {}).length === 0) {
-      const enabled = await root('PUT', 'sys/audit/file', { type: 'file', options: { file_path: `${serverHome}/logs/audit.log` } });
-      assert.equal(enabled.status, 204, `no audit device declared and the API refused one: ${JSON.stringify(enabled.body)}`);
-      auditViaApi = true;
-    }
-
-    assert.equal((await root('POST', 'sys/mounts/secret', { type: 'kv', options: { version: '2' } })).status, 204);
-    const values: string[] = [];
-    for (const p of CATALOG) {
-      const value = randomBytes(16).toString('hex');
-      values.push(value);
-      // Right after mounting, KV v2 answers 400 "Upgrading from non-versioned to versioned data" for a moment.
-      for (let i = 0; ; i++) {
-        const res = await root('POST', `secret/data/${p}`, { data: { value } });
-        if (res.status === 200) break;
-        assert.ok(i < 50, `seeding secret/${p}: ${res.status} ${JSON.stringify(res.body)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    assert.equal((await root('PUT', `sys/policies/acl/${APP}`, { policy: appPolicy(CATALOG) })).status, 204);
-    const created = await root('POST', 'auth/token/create', { policies: [APP], no_default_policy: true, ttl: '720h', renewable: true, display_name: APP });
-    assert.equal(created.status, 200);
-    const appToken = created.body.auth.client_token as string;
 
     const unseal = async () => {
       for (const key of keys.slice(0, 2)) await call('PUT', 'sys/unseal', { body: { key } });
@@ -111,6 +99,7 @@ export async function verifyFixture(label: string, flavor: string, image: string
       keys,
       rootToken,
       appToken,
+      appTokenFile,
       values,
       auditViaApi,
       call,

@@ -1,5 +1,6 @@
-// `vault-setup verify` against real servers in both image layouts: a clean deployment passes, and each broken
-// state gives its own finding. One configured deployment per image; each test breaks it and puts it back.
+// `vault-setup verify` against real servers in both image layouts: a deployment set up by `vault-setup init`
+// passes, and each broken state gives its own finding. One deployment per image; each test breaks it and puts
+// it back.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -88,14 +89,11 @@ for (const { label, flavor, image } of serverImages()) {
         assert.match(c.finding, /no token \(set VAULT_TOKEN or BAO_TOKEN, or pass --token-file\)/);
       }
       assert.equal(run.json().token, null);
-      // --token-file works the same as the variable.
-      const file = path.join(f.home, 'app.token');
-      fs.writeFileSync(file, `${f.appToken}\n`, { mode: 0o600 });
-      const withFile = await f.verify(['--json', '--token-file', file]);
+      // --token-file works the same as the variable: here the file `init --token-file` wrote.
+      const withFile = await f.verify(['--json', '--token-file', f.appTokenFile]);
       assert.equal(withFile.code, 0, withFile.stdout);
       assert.equal(check(withFile, 'capabilities').status, 'pass');
       assert.match(withFile.json().token.source, /--token-file/);
-      fs.rmSync(file);
     });
 
     it('sealed: the finding says so and how to unseal; the configuration checks are skipped', async () => {
@@ -175,14 +173,14 @@ for (const { label, flavor, image } of serverImages()) {
         assert.equal(run.code, EXIT_FAILED);
         const paths = check(run, 'catalog-paths');
         assert.equal(paths.status, 'fail');
-        assert.match(paths.finding, /^missing: secret\/telegram \(4\/5 present, catalog: the playbook default\)$/);
+        assert.match(paths.finding, /^missing: secret\/telegram \(4\/5 present, catalog: the built-in playbook catalog\)$/);
         // A catalog file narrows what is expected.
         const catalog = path.join(f.home, 'catalog.yaml');
         fs.writeFileSync(catalog, 'secrets:\n  openrouter:\n    api_key: { from: prompt }\n  github:\n    token: { from: prompt }\n');
         const narrowed = await f.verify(['--json', '--secrets', catalog], { token: f.appToken });
         assert.match(check(narrowed, 'catalog-paths').finding, /^2\/2 paths present: openrouter v1, github v1/);
       } finally {
-        assert.equal((await f.call('POST', 'secret/data/telegram', { token: f.rootToken, body: { data: { value: f.values[1] } } })).status, 200);
+        assert.equal((await f.call('POST', 'secret/data/telegram', { token: f.rootToken, body: { data: { bot_token: f.values[1], chat_id: f.values[2] } } })).status, 200);
       }
     });
 

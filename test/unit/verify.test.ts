@@ -2,11 +2,14 @@
 // port entries, and how results become an exit code and lines.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CHECK_GROUPS } from '../../src/commands/verify.ts';
 import { EXIT } from '../../src/errors.ts';
 import { missingFixes } from '../../src/verify/advisories.ts';
-import { pathsFromCatalog } from '../../src/verify/catalog.ts';
+import { catalogPaths } from '../../src/verify/catalog.ts';
 import { formatSeconds } from '../../src/verify/checks/config.ts';
 import { isLoopback, parsePortEntry, volumes } from '../../src/verify/checks/files.ts';
 import { HclError, blocks, parseHcl, truthy } from '../../src/verify/hcl.ts';
@@ -107,12 +110,14 @@ describe('verify: advisory table', () => {
 });
 
 describe('verify: catalog paths', () => {
-  it('reads the top-level secrets keys', async () => {
-    assert.deepEqual(await pathsFromCatalog('secrets:\n  openrouter:\n    api_key: { from: prompt }\n  secret/apps/db/:\n    password: { from: env, var: X }\n'), ['openrouter', 'apps/db']);
-  });
-  it('refuses a catalog without secrets or with a bad path', async () => {
-    await assert.rejects(pathsFromCatalog('other: 1\n'), /no `secrets:` mapping/);
-    await assert.rejects(pathsFromCatalog('secrets:\n  ../x: {}\n'), /not a usable secret path/);
+  it('the built-in catalog is the playbook\'s five paths; a file gives its own', async () => {
+    assert.deepEqual(await catalogPaths(undefined), { paths: ['openrouter', 'telegram', 'github', 'database', 'cockpit'], source: 'the built-in playbook catalog' });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vs-cat-')), 'c.yaml');
+    fs.writeFileSync(file, 'secrets:\n  openrouter:\n    api_key: { from: prompt }\n  apps/db:\n    password: { from: env, var: X }\n');
+    assert.deepEqual(await catalogPaths(file), { paths: ['openrouter', 'apps/db'], source: file });
+    fs.writeFileSync(file, 'secrets:\n  ../x:\n    a: { from: prompt }\n');
+    await assert.rejects(catalogPaths(file), (e: Error & { code?: string }) => e.code === 'E_CATALOG');
+    fs.rmSync(path.dirname(file), { recursive: true });
   });
 });
 
