@@ -47,7 +47,8 @@ export class DockerService {
   async client(): Promise<Dockerode> {
     if (this.#client === undefined) {
       const { default: Docker } = await import('dockerode');
-      this.#client = new Docker();
+      // An engine that is shutting down can leave a request hanging forever: every call has an idle timeout.
+      this.#client = new Docker({ timeout: 60_000 });
     }
     return this.#client;
   }
@@ -58,7 +59,7 @@ export class DockerService {
       await docker.ping();
     } catch (error) {
       throw new VaultSetupError('E_DOCKER_UNREACHABLE', `the Docker Engine is unreachable (${describe(error)})`, {
-        hint: 'start Docker (e.g. `systemctl start docker`), check DOCKER_HOST, or add your user to the docker group',
+        hint: 'start Docker (e.g. `systemctl start docker`), check DOCKER_HOST or docker group membership, then re-run: vault-setup resumes where it stopped',
         cause: error,
       });
     }
@@ -108,7 +109,8 @@ export class DockerService {
     timeoutMs?: number;
   }): Promise<{ exitCode: number; output: string }> {
     const docker = await this.client();
-    const container = await docker.createContainer({
+    const container = await docker
+      .createContainer({
       Image: options.image,
       Cmd: options.cmd,
       ...(options.entrypoint === undefined ? {} : { Entrypoint: options.entrypoint }),
@@ -116,7 +118,10 @@ export class DockerService {
       Env: options.env ?? [],
       Labels: { 'org.vault-setup.one-shot': '1' },
       HostConfig: { Binds: options.binds ?? [], NetworkMode: 'none' },
-    });
+      })
+      .catch(async (error: unknown) => {
+        throw await this.#diagnose(error);
+      });
     try {
       await container.start();
       const waited = (await Promise.race([
@@ -125,6 +130,8 @@ export class DockerService {
       ])) as { StatusCode: number };
       const logs = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
       return { exitCode: waited.StatusCode, output: demux(logs) };
+    } catch (error) {
+      throw error instanceof VaultSetupError ? error : await this.#diagnose(error);
     } finally {
       await container.remove({ force: true }).catch(() => undefined);
     }
@@ -138,10 +145,14 @@ export class DockerService {
 
   async findService(project: string, service: string): Promise<ContainerSummary | undefined> {
     const docker = await this.client();
-    const list = await docker.listContainers({
-      all: true,
-      filters: { label: [`com.docker.compose.project=${project}`, `com.docker.compose.service=${service}`] },
-    });
+    const list = await docker
+      .listContainers({
+        all: true,
+        filters: { label: [`com.docker.compose.project=${project}`, `com.docker.compose.service=${service}`] },
+      })
+      .catch((error: unknown) => {
+        throw this.#engineError(error);
+      });
     const first = list[0];
     if (first === undefined) return undefined;
     return { id: first.Id, name: (first.Names[0] ?? '').replace(/^\//, ''), state: first.State, image: first.Image };
@@ -149,7 +160,12 @@ export class DockerService {
 
   async inspect(id: string): Promise<ContainerDetails> {
     const docker = await this.client();
-    const info = await docker.getContainer(id).inspect();
+    const info = await docker
+      .getContainer(id)
+      .inspect()
+      .catch((error: unknown) => {
+        throw this.#engineError(error);
+      });
     return {
       id: info.Id,
       name: info.Name.replace(/^\//, ''),
@@ -204,6 +220,18 @@ export class DockerService {
     }
   }
 
+  /** Like #engineError, but asks the engine first: a request that fails oddly while the engine stops is "went away". */
+  async #diagnose(error: unknown): Promise<VaultSetupError> {
+    const direct = this.#engineError(error);
+    if (direct.code === 'E_DOCKER_UNREACHABLE') return direct;
+    const docker = await this.client();
+    const alive = await Promise.race([
+      docker.ping().then(() => true, () => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000).unref()),
+    ]);
+    return alive ? direct : this.#engineError(Object.assign(new Error(describe(error)), { code: 'ECONNREFUSED' }));
+  }
+
   #engineError(error: unknown): VaultSetupError {
     if (isConnectionError(error)) {
       return new VaultSetupError('E_DOCKER_UNREACHABLE', `the Docker Engine went away (${describe(error)})`, {
@@ -217,7 +245,7 @@ export class DockerService {
 
 const statusOf = (error: unknown): number | undefined => (error as { statusCode?: number })?.statusCode;
 const isConnectionError = (error: unknown): boolean =>
-  /ECONNREFUSED|ENOENT|EACCES|socket hang up|ECONNRESET/.test(String((error as { code?: string })?.code ?? (error as Error)?.message));
+  /ECONNREFUSED|ENOENT|EACCES|EPIPE|socket hang up|ECONNRESET/.test(`${(error as { code?: string })?.code ?? ''} ${(error as Error)?.message ?? ''}`);
 export const describe = (error: unknown): string => {
   const e = error as { json?: { message?: string }; reason?: string; code?: string; message?: string };
   return (e?.json?.message ?? e?.code ?? e?.message ?? String(error)).toString().split('\n')[0] as string;

@@ -193,7 +193,10 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
           record(state.steps, 'start', 'kept');
           return;
         }
-        await ctx.compose.up(state.paths.dir, options.name);
+        await ctx.compose.up(state.paths.dir, options.name).catch(async (error: unknown) => {
+          await ctx.docker.ping(); // an engine that went away is the real cause: say so
+          throw error;
+        });
         if (before !== undefined && (needsRestart || before.state !== 'running')) {
           // compose recreates on compose-file changes only: vault.hcl and data/ ownership are read at start,
           // and a crash-looping container must start over.

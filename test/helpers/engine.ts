@@ -1,0 +1,65 @@
+// A private Docker Engine for fault tests: its own socket, data root and exec root, so a test can stop and
+// restart "the engine" without disturbing the engine every other test uses.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface PrivateEngine extends AsyncDisposable {
+  host: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  docker(...args: string[]): string;
+}
+
+export async function privateEngine(images: string[]): Promise<PrivateEngine> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-engine-'));
+  const socket = path.join(root, 'docker.sock');
+  const host = `unix://${socket}`;
+  let child: ChildProcess | undefined;
+  const env = { ...process.env, DOCKER_HOST: host };
+  const docker = (...args: string[]) => execFileSync('docker', args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+  const engine: PrivateEngine = {
+    host,
+    docker,
+    async start() {
+      const log = fs.openSync(path.join(root, 'dockerd.log'), 'a');
+      child = spawn(
+        'dockerd',
+        ['-H', host, '--data-root', path.join(root, 'data'), '--exec-root', path.join(root, 'exec'), '--pidfile', path.join(root, 'docker.pid'), '--bridge', 'none', '--iptables=false', '--ip-masq=false'],
+        { stdio: ['ignore', log, log] },
+      );
+      for (let i = 0; i < 120; i++) {
+        try {
+          docker('info', '--format', '{{.ServerVersion}}');
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+      throw new Error(`private dockerd did not start: ${fs.readFileSync(path.join(root, 'dockerd.log'), 'utf8').slice(-2000)}`);
+    },
+    async stop() {
+      if (child === undefined || child.exitCode !== null) return;
+      const exited = new Promise((r) => child?.once('exit', r));
+      child.kill('SIGTERM'); // a graceful engine stop takes its containers down, as a host shutdown does
+      await exited;
+    },
+    async [Symbol.asyncDispose]() {
+      try {
+        const ids = docker('ps', '-aq').trim();
+        if (ids) docker('rm', '-f', ...ids.split('\n'));
+      } catch {
+        // the engine may be stopped already
+      }
+      await engine.stop();
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+  await engine.start();
+  for (const image of images) {
+    execFileSync('sh', ['-c', `docker save "${image}" | DOCKER_HOST="${host}" docker load -q`], { stdio: 'ignore' });
+  }
+  return engine;
+}
