@@ -244,6 +244,7 @@ async function resumeInitialised(ctx: Context, input: CeremonyInput, seal: SealS
     status = await waitForHolders(ctx, input.api, duration(input.flags, 'wait-unseal', '0s'));
   } else if (ctx.prompter.interactive && (await ctx.prompter.confirm(`The server is initialised but sealed (${progressText(seal)}). Enter unseal shares now?`, { default: true }))) {
     status = await unsealRounds(ctx, input.api, interactiveShareHooks(ctx, say(ctx), { allowStop: true }));
+    if (!status.sealed) say(ctx)(`${ctx.output.style.green('✔')} Unsealed with the shares entered; init carries on.`);
   }
   if (!status.sealed) {
     await waitUntilActive(input.api, ctx);
