@@ -24,7 +24,7 @@ scripts/ensure-docker.sh
 # file, time (benchmarks), python3-venv (OpenBao and hvac venvs).
 missing=()
 file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || missing+=(busybox-static)
-for p in tmux:tmux gpg:gnupg file:file /usr/bin/time:time; do command -v "${p%%:*}" >/dev/null || missing+=("${p#*:}"); done
+for p in tmux:tmux gpg:gnupg file:file /usr/bin/time:time ip:iproute2; do command -v "${p%%:*}" >/dev/null || missing+=("${p#*:}"); done
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"

@@ -17,6 +17,12 @@ export async function privateEngine(images: string[]): Promise<PrivateEngine> {
   const socket = path.join(root, 'docker.sock');
   const host = `unix://${socket}`;
   let child: ChildProcess | undefined;
+  // Its own bridge: a dockerd started with `--bridge none` deletes the host's docker0, which the main engine needs.
+  const bridge = `vs${path.basename(root).slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+  const subnet = `10.213.${Math.floor(Math.random() * 250) + 1}`;
+  execFileSync('ip', ['link', 'add', bridge, 'type', 'bridge']);
+  execFileSync('ip', ['addr', 'add', `${subnet}.1/24`, 'dev', bridge]);
+  execFileSync('ip', ['link', 'set', bridge, 'up']);
   const env = { ...process.env, DOCKER_HOST: host };
   const docker = (...args: string[]) => execFileSync('docker', args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -27,7 +33,7 @@ export async function privateEngine(images: string[]): Promise<PrivateEngine> {
       const log = fs.openSync(path.join(root, 'dockerd.log'), 'a');
       child = spawn(
         'dockerd',
-        ['-H', host, '--data-root', path.join(root, 'data'), '--exec-root', path.join(root, 'exec'), '--pidfile', path.join(root, 'docker.pid'), '--bridge', 'none', '--iptables=false', '--ip-masq=false'],
+        ['-H', host, '--data-root', path.join(root, 'data'), '--exec-root', path.join(root, 'exec'), '--pidfile', path.join(root, 'docker.pid'), '--bridge', bridge, '--iptables=false', '--ip-masq=false'],
         { stdio: ['ignore', log, log] },
       );
       for (let i = 0; i < 120; i++) {
@@ -54,6 +60,7 @@ export async function privateEngine(images: string[]): Promise<PrivateEngine> {
         // the engine may be stopped already
       }
       await engine.stop();
+      execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
       fs.rmSync(root, { recursive: true, force: true });
     },
   };
