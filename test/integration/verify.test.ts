@@ -5,8 +5,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import YAML from 'yaml';
 import { docker } from '../helpers/deployment.ts';
-import { serverImages } from '../helpers/rig.ts';
+import { ROOT, serverImages } from '../helpers/rig.ts';
+import { terminal } from '../helpers/tmux.ts';
 import { APP, CATALOG, type VerifyFixture, appPolicy, check, verifyFixture } from '../helpers/verify-fixture.ts';
 
 const EXIT_FAILED = 13;
@@ -94,6 +96,46 @@ for (const { label, flavor, image } of serverImages()) {
       assert.equal(withFile.code, 0, withFile.stdout);
       assert.equal(check(withFile, 'capabilities').status, 'pass');
       assert.match(withFile.json().token.source, /--token-file/);
+    });
+
+    it('on a terminal: a masked prompt for the token, then a table', async () => {
+      // The exit status is echoed by the shell: tmux may report a dead pane before it knows the status.
+      const command = `'${process.execPath}' '${ROOT}src/cli.ts' verify --dir '${f.d.dir}'; echo "exit=$?"`;
+      using term = terminal(['sh', '-c', command], { env: { PATH: process.env.PATH, HOME: f.home, NO_COLOR: '1' } });
+      await term.waitFor(/Token to check the configuration/);
+      term.paste(f.appToken);
+      term.key('Enter');
+      const screen = await term.waitFor(/^exit=\d+$/m);
+      assert.match(screen, /verify: healthy, with warnings/);
+      assert.match(screen, /^exit=0$/m);
+      assert.match(screen, /STATUS\s+GROUP\s+CHECK\s+FINDING/);
+      assert.match(screen, /✔ pass\s+config\s+token-valid\s+the token from the prompt is valid/);
+      assert.match(screen, /⚠ warn\s+tls\s+TLS is off/);
+      assert.equal(screen.includes(f.appToken), false, 'the token is not echoed');
+    });
+
+    it('compose edits: a token in the environment, no command (dev mode), a writable config mount', async () => {
+      const compose = path.join(f.d.dir, 'docker-compose.yml');
+      const original = fs.readFileSync(compose, 'utf8');
+      const doc = YAML.parse(original);
+      const service = doc.services.server;
+      service.environment.VAULT_TOKEN = f.rootToken;
+      delete service.command;
+      service.volumes = service.volumes.map((v: string) => v.replace(/:ro$/, ''));
+      fs.writeFileSync(compose, YAML.stringify(doc));
+      try {
+        const run = await f.verify(['--json'], { token: f.appToken });
+        assert.equal(run.code, EXIT_FAILED);
+        noSecretsIn(run.stdout + run.stderr);
+        assert.equal(check(run, 'env-secrets').status, 'fail');
+        assert.match(check(run, 'env-secrets').finding, /^the environment holds VAULT_TOKEN \(values not shown\)/);
+        assert.equal(check(run, 'dev-mode').status, 'fail');
+        assert.match(check(run, 'dev-mode').finding, /sets no command, and the official images default to `server -dev`/);
+        assert.equal(check(run, 'config-read-only').status, 'warn');
+        assert.match(check(run, 'config-read-only').finding, /docker-compose\.yml mounts it writable/);
+      } finally {
+        fs.writeFileSync(compose, original);
+      }
     });
 
     it('sealed: the finding says so and how to unseal; the configuration checks are skipped', async () => {
