@@ -34,6 +34,12 @@ fi
 
 bao=$(scripts/ensure-openbao.sh "$OPENBAO_VERSION")
 bao_file=$(scripts/ensure-openbao.sh "$OPENBAO_FILE_VERSION")
+# The agents' own client (hvac, PyPI), for the AppRole and example tests.
+HVAC_VERSION=2.4.0
+if ! .rig/py/bin/python -c "import importlib.metadata as m; assert m.version('hvac') == '$HVAC_VERSION'" 2>/dev/null; then
+  log "python venv with hvac $HVAC_VERSION"; python3 -m venv .rig/py >&2
+  .rig/py/bin/pip install -q --disable-pip-version-check "hvac==$HVAC_VERSION" >&2
+fi
 openbao_image=vault-setup-test/openbao:$OPENBAO_VERSION
 vault_layout_image=vault-setup-test/openbao-in-vault-layout:$OPENBAO_FILE_VERSION
 scripts/build-test-image.sh openbao "$bao" "$openbao_image" >/dev/null

@@ -9,7 +9,7 @@ import type { Layout } from '../config/flavor.ts';
 import type { ContainerSummary, ServerIdentity } from '../services/docker.ts';
 import { ensureWritableDir, lineDiff, readIfExists, refuseSymlink, writeAtomic } from '../services/files.ts';
 import { type DeploymentSpec, SERVICE, type Storage, renderCompose, renderServerConfig } from '../services/templates.ts';
-import { type HealthStatus, VaultApi } from '../services/vault-api.ts';
+import { type HealthStatus, type SealStatus, VaultApi } from '../services/vault-api.ts';
 import { poll } from '../services/wait.ts';
 import { type StepRecord, record } from './listr.ts';
 
@@ -50,8 +50,15 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
   return [
     {
       title: 'Check the Docker Engine and compose',
-      task: async (state) => {
+      task: async (state, task) => {
         await ctx.docker.ping();
+        state.container = await ctx.docker.findService(options.name, SERVICE);
+        if (state.container?.state === 'running') {
+          // compose is only needed to (re)start; a running deployment does not pay for finding it.
+          task.title = 'Docker Engine is up';
+          record(state.steps, 'engine', 'done');
+          return;
+        }
         const compose = await ctx.compose.detect();
         record(state.steps, 'engine', 'done', `compose ${compose.version}`);
       },
@@ -68,8 +75,10 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
           });
           record(state.steps, 'image', 'done', 'pulled');
         }
-        // The image's own binary decides server behaviour, whatever its name says.
-        const server = await ctx.docker.identifyImage(options.image);
+        // The server decides behaviour, whatever the image's name says: its API when it runs from this image,
+        // else the image's own `version` output.
+        const running = state.container?.state === 'running' && state.container.image === options.image;
+        const server = (running ? await identifyFromApi(state.address, await readIfExists(state.paths.caCert)) : undefined) ?? (await ctx.docker.identifyImage(options.image));
         if (server === undefined) {
           throw new VaultSetupError('E_IMAGE_MISSING', `image ${options.image} did not report a Vault or OpenBao version`, {
             hint: 'use an official hashicorp/vault or openbao/openbao image, or one built like them',
@@ -87,7 +96,6 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
     {
       title: 'Check the port',
       task: async (state, task) => {
-        state.container = await ctx.docker.findService(options.name, SERVICE);
         if (state.container !== undefined) {
           // Our own container (running or not) holds the published port.
           task.title = `Port 127.0.0.1:${options.port} is this deployment's`;
@@ -324,4 +332,19 @@ async function planTls(paths: DeploymentPaths, tls: TlsSource): Promise<PlannedF
     files.push({ path: caInConfig, content: material.ca, existing: await readIfExists(caInConfig), mode: 0o644 });
   }
   return files;
+}
+
+/** Product and version from a running server's seal status (Vault reports build_date, OpenBao commit_date). */
+export async function identifyFromApi(address: string, caCert: string | undefined): Promise<ServerIdentity | undefined> {
+  const api = new VaultApi({ address, attempts: 1, timeoutMs: 3000, ...(caCert === undefined ? {} : { caCert }) });
+  try {
+    const seal = (await api.request<SealStatus>('GET', 'sys/seal-status')).body as SealStatus & Record<string, unknown>;
+    const product = 'commit_date' in seal ? 'openbao' : 'build_date' in seal ? 'vault' : undefined;
+    if (product === undefined || typeof seal.version !== 'string') return undefined;
+    return { product, version: seal.version, raw: `${product === 'openbao' ? 'OpenBao' : 'Vault'} v${seal.version}` };
+  } catch {
+    return undefined;
+  } finally {
+    api.close();
+  }
 }

@@ -1,0 +1,187 @@
+// The playbook by hand vs vault-setup, on the same local image, in one run. Prints figures; asserts nothing.
+//   A. manual: `docker exec <c> bao|vault ...` for status, init, 3 unseals, secrets enable, 5 kv puts, token create
+//   B. the server's own answers: the same work as plain HTTP calls (what no tool can go below)
+//   C. vault-setup: `init --yes --pgp-keys` + 3x `gpg -d | unseal --stdin` + `init --yes` (configure)
+// Then seeding throughput (200 secrets: a `docker exec ... kv put` loop vs one `init --secrets`), status latency,
+// and peak RSS of each vault-setup command. Every flow starts from a freshly deployed, uninitialised server.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { testDeployment, type TestDeployment } from '../test/helpers/deployment.ts';
+import { gpgHome } from '../test/helpers/gpg.ts';
+import { rig, ROOT } from '../test/helpers/rig.ts';
+
+const image = process.env.BENCH_IMAGE ?? rig().openbaoImage;
+const flavor = image.includes('vault-layout') || image.includes('/vault:') ? 'vault' : 'openbao';
+const cli = image.includes('/vault:') ? 'vault' : 'bao';
+const node = process.execPath;
+const bin = path.join(ROOT, 'bin/vault-setup.js');
+if (!fs.existsSync(path.join(ROOT, 'dist/cli.js'))) throw new Error('run `npm run build` first');
+const time = '/usr/bin/time';
+
+const ms = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
+const peaks: Record<string, number> = {};
+
+function vs(label: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string | Buffer } = {}): string {
+  const r = spawnSync(time, ['-f', '%M', node, bin, ...args], {
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
+    input: options.input,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const lines = r.stderr.trim().split('\n');
+  const kb = Number(lines.pop());
+  peaks[label] = Math.max(peaks[label] ?? 0, kb / 1024);
+  if (r.status !== 0) throw new Error(`vault-setup ${args.join(' ')} exited ${r.status}: ${lines.slice(-5).join('\n')}`);
+  return r.stdout;
+}
+
+async function deployed(label: string): Promise<TestDeployment> {
+  const d = await testDeployment(`bench-${label}`);
+  vs('init --deploy-only', ['init', ...d.args(flavor, image), '--deploy-only', '--json']);
+  return d;
+}
+
+function dockerExec(d: TestDeployment, args: string[]): string {
+  return execFileSync('docker', ['exec', '-e', 'VAULT_ADDR=http://127.0.0.1:8200', '-e', 'BAO_ADDR=http://127.0.0.1:8200', ...args.slice(0, 0), d.name, cli, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+const SECRETS: [string, Record<string, string>][] = [
+  ['openrouter', { api_key: 'sk-or-bench' }],
+  ['telegram', { bot_token: '123:abc', chat_id: '42' }],
+  ['github', { token: 'ghp_bench' }],
+  ['database', { host: '127.0.0.1', port: '5432', name: 'oa', user: 'oa', password: 'pw-bench' }],
+  ['cockpit', { jwt_secret: 'a'.repeat(64), admin_password: 'pw-admin' }],
+];
+
+async function manual(): Promise<number> {
+  await using d = await deployed('manual');
+  const start = process.hrtime.bigint();
+  spawnSync('docker', ['exec', '-e', 'BAO_ADDR=http://127.0.0.1:8200', '-e', 'VAULT_ADDR=http://127.0.0.1:8200', d.name, cli, 'status'], { stdio: 'ignore' });
+  const init = JSON.parse(dockerExec(d, ['operator', 'init', '-key-shares=5', '-key-threshold=3', '-format=json']));
+  for (const key of (init.unseal_keys_b64 as string[]).slice(0, 3)) dockerExec(d, ['operator', 'unseal', key]);
+  const withToken = (args: string[]) =>
+    execFileSync('docker', ['exec', '-e', 'BAO_ADDR=http://127.0.0.1:8200', '-e', 'VAULT_ADDR=http://127.0.0.1:8200', '-e', `VAULT_TOKEN=${init.root_token}`, '-e', `BAO_TOKEN=${init.root_token}`, d.name, cli, ...args], { stdio: 'ignore' });
+  for (let i = 0; ; i++) {
+    try {
+      withToken(['secrets', 'enable', '-path=secret', 'kv-v2']);
+      break;
+    } catch (error) {
+      if (i > 50) throw error; // the node is still becoming active after unseal
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  for (const [p, data] of SECRETS) {
+    for (let i = 0; ; i++) {
+      try {
+        withToken(['kv', 'put', `secret/${p}`, ...Object.entries(data).map(([k, v]) => `${k}=${v}`)]);
+        break;
+      } catch (error) {
+        if (i > 50) throw error; // "Upgrading from non-versioned to versioned data"
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+  withToken(['token', 'create', '-display-name=openclaw-app', '-ttl=720h', '-renewable=true', '-policy=default']);
+  return ms(start);
+}
+
+async function http(): Promise<number> {
+  await using d = await deployed('http');
+  const call = async (method: string, p: string, body?: unknown, token?: string) => {
+    const r = await fetch(`${d.address}/v1/${p}`, { method, headers: token ? { 'x-vault-token': token } : {}, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    return { status: r.status, body: text ? JSON.parse(text) : undefined };
+  };
+  const start = process.hrtime.bigint();
+  await call('GET', 'sys/seal-status');
+  const init = (await call('PUT', 'sys/init', { secret_shares: 5, secret_threshold: 3 })).body;
+  for (const key of init.keys.slice(0, 3)) await call('PUT', 'sys/unseal', { key });
+  const token = init.root_token as string;
+  while ((await call('GET', 'sys/health')).status !== 200) await new Promise((r) => setTimeout(r, 50));
+  await call('POST', 'sys/mounts/secret', { type: 'kv', options: { version: '2' } }, token);
+  for (const [p, data] of SECRETS) {
+    while ((await call('POST', `secret/data/${p}`, { data, options: { cas: 0 } }, token)).status === 400) await new Promise((r) => setTimeout(r, 50));
+  }
+  await call('PUT', 'sys/policies/acl/openclaw', { policy: 'path "secret/data/openrouter" { capabilities = ["read"] }' }, token);
+  await call('POST', 'auth/token/create', { policies: ['openclaw'], ttl: '720h', no_default_policy: true }, token);
+  await call('POST', 'auth/token/revoke-self', undefined, token);
+  return ms(start);
+}
+
+async function tool(): Promise<{ total: number; gpg: number; statusMs: number[] }> {
+  await using d = await deployed('tool');
+  using gpg = gpgHome();
+  const holders = ['h1', 'h2', 'h3', 'h4', 'h5'].map((n) => gpg.holder(n));
+  const admin = gpg.holder('admin');
+  const keysOut = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-bench-keys-'));
+  const catalog = path.join(keysOut, 'catalog.yaml');
+  fs.writeFileSync(catalog, `secrets:\n${SECRETS.map(([p, data]) => `  ${p}:\n${Object.keys(data).map((k) => `    ${k}: { from: generate, format: hex, bytes: 16 }`).join('\n')}`).join('\n')}\n`);
+  const tokenFile = path.join(keysOut, 'app-token');
+  let gpgMs = 0;
+  const start = process.hrtime.bigint();
+  vs('init (ceremony, PGP)', ['init', ...d.args(flavor, image), '--yes', '--pgp-keys', holders.map((h) => h.binaryFile).join(','), '--root-token-pgp-key', admin.binaryFile, '--keys-out', keysOut, '--json']);
+  for (let i = 1; i <= 3; i++) {
+    const g = process.hrtime.bigint();
+    const share = gpg.decrypt(path.join(keysOut, `share-${i}.asc`));
+    gpgMs += ms(g);
+    vs('unseal --stdin', ['unseal', '--dir', d.dir, '--stdin', '--json'], { input: `${share}\n` });
+  }
+  const g = process.hrtime.bigint();
+  const root = gpg.decrypt(path.join(keysOut, 'root-token.asc')).trim();
+  gpgMs += ms(g);
+  vs('init (configure)', ['init', ...d.args(flavor, image), '--yes', '--secrets', catalog, '--token-file', tokenFile, '--json'], { env: { BAO_TOKEN: root } });
+  const total = ms(start);
+  const statusMs: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const s = process.hrtime.bigint();
+    vs('status', ['status', '--dir', d.dir, '--json']);
+    statusMs.push(ms(s));
+  }
+  fs.rmSync(keysOut, { recursive: true, force: true });
+  return { total, gpg: gpgMs, statusMs };
+}
+
+async function seeding(count: number): Promise<{ manual: number; tool: number }> {
+  await using d = await deployed('seed');
+  // Initialise and configure once with vault-setup (print-keys keeps this bench unattended), then seed twice.
+  const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-bench-seed-'));
+  const small = path.join(keysDir, 'small.yaml');
+  fs.writeFileSync(small, 'secrets:\n  warmup:\n    v: { from: generate, format: hex, bytes: 8 }\n');
+  const out = JSON.parse(vs('init (print-keys)', ['init', ...d.args(flavor, image), '--yes', '--print-keys', '--keep-root-token', '--secrets', small, '--token-file', path.join(keysDir, 't'), '--json']));
+  const root = out.init.root_token as string;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) {
+    execFileSync('docker', ['exec', '-e', 'BAO_ADDR=http://127.0.0.1:8200', '-e', 'VAULT_ADDR=http://127.0.0.1:8200', '-e', `BAO_TOKEN=${root}`, '-e', `VAULT_TOKEN=${root}`, d.name, cli, 'kv', 'put', `secret/manual/s${i}`, `value=v${i}`], { stdio: 'ignore' });
+  }
+  const manualMs = ms(start);
+  const catalog = path.join(keysDir, 'many.yaml');
+  fs.writeFileSync(catalog, `secrets:\n${Array.from({ length: count }, (_, i) => `  tool/s${i}:\n    value: { from: generate, format: hex, bytes: 16 }`).join('\n')}\n`);
+  const t = process.hrtime.bigint();
+  vs('init (seed 200)', ['init', ...d.args(flavor, image), '--yes', '--secrets', catalog, '--token-file', path.join(keysDir, 't2'), '--keep-root-token', '--json'], { env: { BAO_TOKEN: root } });
+  const toolMs = ms(t);
+  fs.rmSync(keysDir, { recursive: true, force: true });
+  return { manual: manualMs, tool: toolMs };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const f = (x: number) => `${(x / 1000).toFixed(2)} s`;
+
+console.log(`bench/playbook.ts  ${new Date().toISOString()}  image ${image}  node ${process.version}  ${os.cpus().length} cpus  load ${os.loadavg()[0].toFixed(2)}`);
+const a = await manual();
+const b = await http();
+const c = await tool();
+console.log(`A manual (docker exec ${cli} ...):                ${f(a)}`);
+console.log(`B the server's own answers (plain HTTP):        ${f(b)}`);
+console.log(`C vault-setup init --yes (PGP) + unseal --stdin: ${f(c.total)}  (of which gpg -d by holders: ${f(c.gpg)})`);
+console.log(`  ratio manual / vault-setup:                   ${(a / c.total).toFixed(2)}x`);
+console.log(`  vault-setup overhead above the server (C - gpg - B): ${f(c.total - c.gpg - b)}  (target < 1 s; the manual flow pays ${f(a - b)})`);
+console.log(`  status: median ${median(c.statusMs).toFixed(0)} ms over ${c.statusMs.length} runs`);
+const s = await seeding(200);
+console.log(`Seeding 200 secrets: docker exec kv put loop ${f(s.manual)}, vault-setup ${f(s.tool)}: ${(s.manual / s.tool).toFixed(1)}x (target >= 20x)`);
+console.log('Peak RSS per vault-setup command (target < 120 MB):');
+for (const [label, mb] of Object.entries(peaks)) console.log(`  ${label.padEnd(24)} ${mb.toFixed(1)} MB`);
