@@ -151,7 +151,7 @@ async function seeding(count: number): Promise<{ manual: number; tool: number }>
   // Initialise and configure once with vault-setup (print-keys keeps this bench unattended), then seed twice.
   const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-bench-seed-'));
   const small = path.join(keysDir, 'small.yaml');
-  fs.writeFileSync(small, 'secrets:\n  warmup:\n    v: { from: generate, format: hex, bytes: 8 }\n');
+  fs.writeFileSync(small, 'secrets:\n  warmup:\n    v: { from: generate, format: hex, bytes: 16 }\n');
   const out = JSON.parse(vs('init (print-keys)', ['init', ...d.args(flavor, image), '--yes', '--print-keys', '--keep-root-token', '--secrets', small, '--token-file', path.join(keysDir, 't'), '--json']));
   const root = out.init.root_token as string;
   const start = process.hrtime.bigint();
