@@ -3,6 +3,7 @@
 // slowest checks, to show where the time goes. Target: under 500 ms median end to end. Prints figures only.
 //   scripts/node bench/verify.ts            (RUNS=20, IMAGE=<rig openbao image>)
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import { Writable } from 'node:stream';
 import { CHECK_GROUPS, verify } from '../src/commands/verify.ts';
@@ -18,6 +19,11 @@ const root = new URL('..', import.meta.url).pathname;
 // Operators run the built CLI (plain JS); the sources run under type stripping, which costs ~150 ms more.
 // Build a private copy (node_modules/.cache, ignored) so the shared dist/ is left alone.
 const built = `${root}node_modules/.cache/vs-bench-dist`;
+// The built modules find templates/ two levels up, as dist/ does: give the private build the same neighbour.
+if (!existsSync(`${root}node_modules/.cache/templates`)) {
+  mkdirSync(`${root}node_modules/.cache`, { recursive: true });
+  symlinkSync(`${root}templates`, `${root}node_modules/.cache/templates`);
+}
 const tsc = spawnSync(`${root}node_modules/.bin/tsc`, ['-p', `${root}tsconfig.build.json`, '--outDir', built], { stdio: 'inherit' });
 const entries: [string, string][] = [['src/cli.ts (type stripping)', `${root}src/cli.ts`]];
 if (tsc.status === 0) entries.unshift(['built CLI', `${built}/cli.js`]);
