@@ -1,12 +1,11 @@
 // What `verify` knows about one deployment. Every fact is fetched at most once (memoised promise), so checks
 // can ask for the same thing concurrently; a fact that cannot be had is a value that says why, never a throw.
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import type Dockerode from 'dockerode';
 import type { Context } from '../context.ts';
 import { type DeploymentPaths, type DeploymentRecord } from '../deployment.ts';
 import { LABELS, SERVICE } from '../services/templates.ts';
-import { type ApiResponse, type HealthStatus, type SealStatus, VaultApi, serverErrors } from '../services/vault-api.ts';
+import { type ApiResponse, type HealthStatus, type SealStatus, VaultApi } from '../services/vault-api.ts';
 import { describe as describeDockerError } from '../services/docker.ts';
 import { type Layout, LAYOUTS } from '../config/flavor.ts';
 import { type HclBody, parseHcl } from './hcl.ts';
@@ -272,8 +271,6 @@ export interface TokenInfo {
   num_uses?: number;
 }
 
-export const errorsOf = serverErrors;
-
 async function readText(file: string): Promise<string | undefined> {
   try {
     return await fs.readFile(file, 'utf8');
@@ -342,5 +339,3 @@ async function procFacts(pid: number): Promise<ProcessFacts | undefined> {
     via: `/proc/${target}`,
   };
 }
-
-export const relative = (probe: Probe, file: string): string => (probe.paths ? path.relative(probe.paths.dir, file) || '.' : file);
