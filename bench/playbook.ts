@@ -171,7 +171,7 @@ async function seeding(count: number): Promise<{ manual: number; tool: number }>
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const f = (x: number) => `${(x / 1000).toFixed(2)} s`;
 
-console.log(`bench/playbook.ts  ${new Date().toISOString()}  image ${image}  node ${process.version}  ${os.cpus().length} cpus  load ${os.loadavg()[0].toFixed(2)}`);
+console.log(`bench/playbook.ts  ${new Date().toISOString()}  image ${image}  node ${process.version}  ${os.cpus().length} cpus  load ${(os.loadavg()[0] ?? 0).toFixed(2)}`);
 const a = await manual();
 const b = await http();
 const c = await tool();

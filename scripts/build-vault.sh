@@ -53,7 +53,7 @@ BIN="$BIN_DIR/vault"
 # Serialise concurrent runs on the same cache.
 if command -v flock >/dev/null 2>&1; then
   exec 9>"$CACHE_ROOT/.build-vault.lock"
-  log "waiting for lock $CACHE_ROOT/.build-vault.lock"
+  log "acquiring lock $CACHE_ROOT/.build-vault.lock"
   flock 9
   if [ -x "$BIN" ]; then # built by a concurrent run meanwhile
     log "cached: $BIN"
@@ -90,7 +90,9 @@ mod_dir() {
 
 # ---- source: download + writable copy with patched replace directives ---------
 SRC="$CACHE_ROOT/src/vault-$VAULT_VERSION"
-if [ ! -f "$SRC/.vault-setup-prepared" ]; then
+# The marker records the cache root, because the patched replaces are absolute paths
+# into $GOMODCACHE: if the cache dir was moved, prepare the copy again.
+if [ "$(cat "$SRC/.vault-setup-prepared" 2>/dev/null || true)" != "$CACHE_ROOT" ]; then
   log "downloading $VAULT_MODULE@v$VAULT_VERSION (go $("$GO" env GOVERSION))"
   MOD_SRC="$(mod_dir "$VAULT_MODULE@v$VAULT_VERSION")"
   mkdir -p "$CACHE_ROOT/src"
@@ -133,9 +135,11 @@ if [ ! -f "$SRC/.vault-setup-prepared" ]; then
   done
   [ "${#LOCAL_REPLACES[@]}" -gt 0 ] || log "note: no local-path replace directives found"
 
-  touch "$TMP_SRC/.vault-setup-prepared"
+  printf '%s\n' "$CACHE_ROOT" > "$TMP_SRC/.vault-setup-prepared"
   rm -rf "$SRC"
   mv "$TMP_SRC" "$SRC"
+else
+  log "reusing prepared source $SRC"
 fi
 
 # ---- toolchain: what the source asks for ----------------------------------------
@@ -162,7 +166,10 @@ log "go mod download (all dependencies)"
 (cd "$SRC" && "$GO" mod download) >&2 || die "go mod download in $SRC failed"
 log "building vault $VAULT_VERSION with $GOVER (CGO_ENABLED=0); a cold build takes several minutes"
 start=$(date +%s)
-(cd "$SRC" && "$GO" build -trimpath -ldflags "$LDFLAGS" -o "$TMP_BIN" .) >&2 \
+# -mod=mod: the tagged sdk (v0.13.0) differs slightly from the in-tree sdk of the
+# release (it still imports github.com/google/tink/go), so go.mod/go.sum of the copy
+# need one extra indirect requirement; let the go command add it.
+(cd "$SRC" && "$GO" build -mod=mod -trimpath -ldflags "$LDFLAGS" -o "$TMP_BIN" .) >&2 \
   || { rm -f "$TMP_BIN"; die "go build failed in $SRC"; }
 log "built in $(( $(date +%s) - start ))s"
 

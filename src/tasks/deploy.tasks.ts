@@ -44,7 +44,7 @@ interface PlannedFile {
   mode?: number;
 }
 
-export type TlsSource = { kind: 'self-signed'; sans: string[] } | { kind: 'files'; cert: string; key: string };
+export type TlsSource = { kind: 'self-signed'; sans: string[] } | { kind: 'files'; cert: string; key: string; ca?: string };
 
 export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<DeployState>[] {
   return [
@@ -315,7 +315,7 @@ async function planTls(paths: DeploymentPaths, tls: TlsSource): Promise<PlannedF
       if (text === undefined) throw new VaultSetupError('E_USAGE', `the TLS ${what} ${f} does not exist`, { hint: `pass an existing PEM file to --tls-${what}` });
       return text;
     };
-    material = { cert: await read(tls.cert, 'cert'), key: await read(tls.key, 'key') };
+    material = { cert: await read(tls.cert, 'cert'), key: await read(tls.key, 'key'), ca: tls.ca === undefined ? undefined : await read(tls.ca, 'ca') };
   } else if (existingCrt !== undefined && existingKey !== undefined && existingCa !== undefined) {
     material = { cert: existingCrt, key: existingKey, ca: existingCa };
   } else {
