@@ -47,6 +47,8 @@ interface Options {
   catalogFile: string | undefined;
   overwriteAll: boolean;
   tokenTtl: string;
+  /** As the operator wrote it (720h), for people. */
+  tokenTtlText: string;
   tokenFile: string | undefined;
   wrapTtl: string | undefined;
   showToken: boolean;
@@ -115,7 +117,7 @@ export async function configurePhase(ctx: Context, input: ConfigureInput): Promi
     secrets: state.secrets,
     policy: { name: options.app, status: state.policy, paths: plan.secrets.map((s) => s.entry.path) },
   };
-  const human: string[] = [summaryLines(state, options, catalog)];
+  const human: string[] = [summaryLines(state, options, catalog, input.paths)];
 
   // The app token: shown once now the renderer is done, or in the result, or already in its file.
   const app = state.appToken as NonNullable<State['appToken']>;
@@ -140,7 +142,7 @@ export async function configurePhase(ctx: Context, input: ConfigureInput): Promi
       ctx.output.revealToTerminal(
         `\n${s.yellow('!')} The ${what} for "${options.app}" is shown ONCE. Store it in the app's secret store now; it is not saved anywhere.\n\n    ${s.bold(shown)}\n\n`,
       );
-      human.push(`App token: shown above once (accessor ${app.accessor}, ttl ${options.tokenTtl}).`);
+      human.push(`App token: shown above once (accessor ${app.accessor}, ttl ${options.tokenTtlText}).`);
     }
   }
   data.appToken = appData;
@@ -162,6 +164,7 @@ function readOptions(flags: Flags): Options {
     catalogFile: str(flags, 'secrets'),
     overwriteAll: bool(flags, 'overwrite'),
     tokenTtl: toServerDuration(duration(flags, 'token-ttl', '720h')),
+    tokenTtlText: str(flags, 'token-ttl') ?? '720h',
     tokenFile: tokenFile === undefined ? undefined : path.resolve(tokenFile),
     wrapTtl: wrap === undefined ? undefined : toServerDuration(duration(flags, 'wrap-ttl', wrap)),
     showToken: bool(flags, 'show-token'),
@@ -574,13 +577,12 @@ async function retireRoot(ctx: Context, input: ConfigureInput, options: Options,
   await input.api.request('POST', 'auth/token/revoke-self', { token: plan.token });
   record(steps, 'root-token', 'done', 'revoked');
   const whose = plan.fromCeremony ? 'The root token from this run' : 'The root token you supplied';
-  return { data: { status: 'revoked', newRoot: howToGetOne }, human: [`${whose} was revoked. ${howToGetOne}`] };
+  return { data: { status: 'revoked', newRoot: howToGetOne }, human: [`${whose} was revoked.`, `  ${howToGetOne}`] };
 }
 
 /** Asks the server whether unauthenticated generate-root is open (Vault) or off (OpenBao >= 2.5.3). */
 async function newRootHint(input: ConfigureInput): Promise<string> {
   const bin = input.layout.binary;
-  const steps = `${bin} operator generate-root -init, then each key holder runs ${bin} operator generate-root until the threshold is met, then ${bin} operator generate-root -decode=<encoded> -otp=<otp>`;
   let open = true;
   try {
     const res = await input.api.request('GET', 'sys/generate-root/attempt', { accept: [400, 403, 404, 405] });
@@ -588,18 +590,21 @@ async function newRootHint(input: ConfigureInput): Promise<string> {
   } catch (error) {
     if (!isVaultSetupError(error)) throw error;
   }
+  // OpenBao's own CLI (2.6+) only uses the token-protected sys/generate-root-token/*: useless without a token.
   return open
-    ? `To get a new one when needed: ${steps} (unseal keys, threshold of them).`
-    : `To get a new one when needed: this server refuses unauthenticated generate-root, so add disable_unauthed_generate_root_endpoints = false to the listener in config/vault.hcl, restart and unseal, run ${steps} with the unseal keys, then remove the line again.`;
+    ? `To get a new one when needed: ${bin} operator generate-root -init, then holders of a threshold of unseal keys each run ${bin} operator generate-root, then decode it with -decode and -otp.`
+    : 'To get a new one when needed: this server refuses unauthenticated generate-root; add disable_unauthed_generate_root_endpoints = false to the listener in config/vault.hcl, restart, unseal, and follow the README ("A new root token") with a threshold of unseal keys; then remove the line again.';
 }
 
-function summaryLines(state: State, options: Options, catalog: Catalog): string {
+function summaryLines(state: State, options: Options, catalog: Catalog, paths: DeploymentPaths): string {
   const by = (s: SecretStatus) => state.secrets.filter((x) => x.status === s).map((x) => x.path);
   const parts = (['created', 'updated', 'kept'] as const).map((s) => (by(s).length > 0 ? `${s}: ${by(s).join(', ')}` : undefined)).filter(Boolean);
+  const audit = state.audit as NonNullable<State['audit']>;
+  const n = state.secrets.length;
   return [
-    `Audit: ${state.audit?.device} -> ${state.audit?.filePath} (${state.audit?.status}${state.audit?.via === 'config' ? ', declared in config/vault.hcl' : ''})`,
+    `Audit: ${audit.device} -> ${audit.filePath}, on the host ${path.join(paths.logsDir, path.basename(audit.filePath))} (${audit.status}${audit.via === 'config' ? ', declared in config/vault.hcl' : ''})`,
     `Secrets engine: KV v2 at ${KV_MOUNT}/ (${state.kv})`,
     `Secrets (${catalog.source === 'built-in' ? 'built-in catalog' : catalog.source}): ${parts.join('; ')}${options.overwriteAll ? ' [--overwrite]' : ''}`,
-    `Policy "${options.app}": ${state.policy}: read on ${state.secrets.length} path${state.secrets.length === 1 ? '' : 's'} under ${KV_MOUNT}/, token self-service; nothing else`,
+    `Policy "${options.app}" (${state.policy}): read on ${n} path${n === 1 ? '' : 's'} under ${KV_MOUNT}/ and token self-service, nothing else`,
   ].join('\n');
 }

@@ -14,7 +14,7 @@ import { configurePhase } from '../../src/tasks/configure.tasks.ts';
 import { runCli } from '../helpers/cli.ts';
 import { docker, testDeployment, type TestDeployment } from '../helpers/deployment.ts';
 import { rig, serverImages } from '../helpers/rig.ts';
-import { api, deploy, initAndUnseal } from '../helpers/server.ts';
+import { api, deploy, initAndUnseal, waitActive } from '../helpers/server.ts';
 
 const SEEDED = ['openrouter', 'telegram', 'github', 'database', 'cockpit'];
 
@@ -225,6 +225,52 @@ for (const { label, flavor, image } of serverImages()) {
       }
     });
 
+    it('audit follows what the server answers: refused through the API -> a clear error; allowed -> enabled through the API', async () => {
+      await using d = await testDeployment(`cfga-${label}`);
+      await deploy(d, flavor, image);
+      // Take the declared device away: the server now has none, and (by default) refuses API creation.
+      const config = path.join(d.dir, 'config', 'vault.hcl');
+      const original = fs.readFileSync(config, 'utf8');
+      const bare = original.replace(/\n(#[^\n]*\n)?audit "file" "file" \{[\s\S]*?\n\}\n/, '\n');
+      assert.doesNotMatch(bare, /audit "file"/);
+      const restart = async (text: string, keys?: string[]) => {
+        fs.writeFileSync(config, text);
+        docker('restart', d.name);
+        for (let i = 0; i < 100 && (await fetch(`${d.address}/v1/sys/seal-status`).catch(() => undefined)) === undefined; i++) await new Promise((r) => setTimeout(r, 200));
+        for (const key of keys ?? []) await api(d.address, 'PUT', 'sys/unseal', { body: { key } });
+        if (keys) await waitActive(d.address);
+      };
+      await restart(bare);
+      const { keys, rootToken } = await initAndUnseal(d.address);
+      const serverApi = new VaultApi({ address: d.address });
+      const ctx = createContext({ json: true, yes: true, env: playbookValues() });
+      const server = await ctx.docker.identifyImage(image);
+      assert.ok(server);
+      const input = { api: serverApi, server, layout, paths: deploymentPaths(d.dir), name: d.name, rootToken, flags: { 'token-file': path.join(d.dir, 'app.token') } };
+      try {
+        await assert.rejects(configurePhase(ctx, input), (e: any) => {
+          assert.equal(e.code, 'E_SERVER');
+          assert.match(e.message, /refused to enable the file audit device: .*declarative/);
+          assert.match(e.hint, /declare audit "file" "file" .* in config\/vault\.hcl/);
+          return true;
+        });
+        assert.equal((await api(d.address, 'GET', 'sys/mounts', { token: rootToken })).body['secret/'], undefined, 'audit comes first: nothing else written');
+
+        // The same server told to allow API creation: the phase enables the device through the API.
+        await restart(`unsafe_allow_api_audit_creation = true\n${bare}`, keys.slice(0, 2));
+        const outcome = await configurePhase(ctx, input);
+        const audit = (outcome.data as any).audit;
+        assert.deepEqual(audit, { status: 'created', device: 'file/', filePath: `${layout.home}/logs/audit.log`, via: 'api' });
+        const devices = await api(d.address, 'GET', 'sys/audit', { token: rootToken });
+        assert.equal(devices.status, 403, 'root revoked at the end');
+        const log = fs.readFileSync(path.join(d.dir, 'logs', 'audit.log'), 'utf8');
+        assert.match(log, /"path":"secret\/data\/openrouter"/);
+        assert.ok(!log.includes(rootToken));
+      } finally {
+        serverApi.close();
+      }
+    });
+
     it('resumed with VAULT_TOKEN: wrapped delivery, a re-run keeps everything, KV v1 is never touched', async () => {
       const since = Date.now();
       await using d = await testDeployment(`cfgr-${label}`);
@@ -310,7 +356,7 @@ for (const { label, flavor, image } of serverImages()) {
       assert.equal(human.code, 0, human.stderr);
       assert.match(human.stdout, /Secrets \(.*catalog\.yaml\): updated: apps\/agent, db \[--overwrite\]/);
       assert.match(human.stdout, /App token: kept \(accessor /);
-      assert.match(human.stdout, /The root token you supplied was revoked\. To get a new one when needed: .*generate-root/);
+      assert.match(human.stdout, /The root token you supplied was revoked\.\n\s+To get a new one when needed: .*generate-root/);
       assert.doesNotMatch(human.stdout + human.stderr, new RegExp(`${agentKey}|${rootToken}|${appToken}`));
       const agent2 = JSON.parse((await bao(d, appToken, 'kv', 'get', '-format=json', '-mount=secret', 'apps/agent')).stdout).data;
       assert.equal(agent2.data.api_key, `${agentKey}-v2`);
