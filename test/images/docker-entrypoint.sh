@@ -7,6 +7,11 @@ set -e
 
 ulimit -c 0
 
+# The official Vault image also runs `setcap cap_ipc_lock=+ep` on the binary unless SKIP_SETCAP, so the server can
+# mlock when the container has IPC_LOCK. busybox has no setcap: like an official container started without
+# IPC_LOCK, this image cannot mlock, so its config must say `disable_mlock = true` (vault-setup always does for
+# Vault; OpenBao has no mlock at all).
+
 # `docker run image version` runs the binary's subcommand, as the official entrypoint does.
 if [ "${1#-}" != "$1" ] || "$BIN" --help "$1" >/dev/null 2>&1; then
   set -- "$BIN" "$@"
