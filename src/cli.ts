@@ -1,7 +1,7 @@
 // The thin entry: parses argv, runs one command, writes its result, picks the exit code. Nothing else.
 // Commands are loaded lazily so `vault-setup --help` starts fast.
 import { parseArgs } from 'node:util';
-import { EXIT, VaultSetupError, isVaultSetupError, usageError } from './errors.ts';
+import { EXIT, VaultSetupError, isVaultSetupError, oneLine, quoted, usageError } from './errors.ts';
 import type { CommandHandler, CommandResult, Flags } from './commands/types.ts';
 
 type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string; help: string; arg?: string };
@@ -168,9 +168,11 @@ export async function main(io: Io): Promise<number> {
     io.stdout.write(`${createRequire(import.meta.url)('../package.json').version}\n`);
     return EXIT.ok;
   }
-  const spec = COMMANDS[name];
+  // hasOwn: "constructor" or "__proto__" typed as a command must not find Object.prototype's members.
+  const spec = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (spec === undefined) {
-    io.stderr.write(`vault-setup: unknown command "${name}". Run \`vault-setup --help\` for the list.\n`);
+    io.stderr.write(`vault-setup: unknown command ${quoted(name)}. Run \`vault-setup --help\` for the list.\n`);
+    if (rest.includes('--json')) io.stdout.write(`${JSON.stringify({ error: { code: 'E_USAGE', message: `unknown command ${quoted(name)}`, exitCode: EXIT.usage } })}\n`);
     return EXIT.usage;
   }
   let flags: Flags;
@@ -185,7 +187,12 @@ export async function main(io: Io): Promise<number> {
     flags = parsed.values as Flags;
     positionals = parsed.positionals;
   } catch (error) {
-    io.stderr.write(`vault-setup ${name}: ${(error as Error).message.split('\n')[0]}. Run \`vault-setup ${name} --help\`.\n`);
+    // node's own wording explains `--` at length; the operator needs the option's name and the help.
+    const first = (error as Error).message.split('\n')[0] as string;
+    const unknown = /^Unknown option '([^']*)'/.exec(first);
+    const message = oneLine(unknown ? `unknown option ${unknown[1]}` : first.replace(/\.$/, ''));
+    io.stderr.write(`vault-setup ${name}: ${message}. Run \`vault-setup ${name} --help\`.\n`);
+    if (rest.includes('--json')) io.stdout.write(`${JSON.stringify({ error: { code: 'E_USAGE', message, exitCode: EXIT.usage } })}\n`);
     return EXIT.usage;
   }
   if (flags.help === true) {

@@ -2,7 +2,7 @@
 // The compose file is the record; there is no other state file to drift.
 import os from 'node:os';
 import path from 'node:path';
-import { VaultSetupError } from './errors.ts';
+import { VaultSetupError, quoted } from './errors.ts';
 import { type Flavor, type Layout, LAYOUTS, isFlavor } from './config/flavor.ts';
 import { readIfExists } from './services/files.ts';
 import { LABELS, SERVICE, type Storage } from './services/templates.ts';
@@ -56,14 +56,15 @@ export async function loadDeployment(dir: string): Promise<DeploymentRecord | un
   const { parse } = await import('yaml');
   let doc: any;
   try {
-    doc = parse(text);
+    // merge: compose files written by hand share settings with `<<: *anchor`, which compose itself honours.
+    doc = parse(text, { merge: true, logLevel: 'error' });
   } catch (error) {
     throw new VaultSetupError('E_USAGE', `${paths.compose} is not valid YAML (${(error as Error).message.split('\n')[0]})`, {
       hint: 'fix the file, or move it away and re-run `vault-setup init`',
     });
   }
   const service = doc?.services?.[SERVICE] ?? Object.values(doc?.services ?? {})[0];
-  if (service === undefined || typeof service !== 'object') {
+  if (service === undefined || service === null || typeof service !== 'object') {
     throw new VaultSetupError('E_NOT_DEPLOYED', `${paths.compose} has no service vault-setup can use`, {
       hint: 'run `vault-setup init` in this directory, or pass the right --dir',
     });
@@ -71,7 +72,7 @@ export async function loadDeployment(dir: string): Promise<DeploymentRecord | un
   const labels = (service.labels ?? {}) as Record<string, string>;
   const flavorLabel = String(labels[LABELS.flavor] ?? '');
   const flavor: Flavor = isFlavor(flavorLabel) ? flavorLabel : String(service.image ?? '').includes('openbao') ? 'openbao' : 'vault';
-  const port = parsePort(service.ports);
+  const port = parsePort(service.ports, paths.compose);
   const config = (await readIfExists(paths.config)) ?? '';
   const tls = /tls_cert_file\s*=/.test(config) && !/tls_disable\s*=\s*(true|1|"true")/.test(config);
   return {
@@ -88,17 +89,47 @@ export async function loadDeployment(dir: string): Promise<DeploymentRecord | un
   };
 }
 
-export function parsePort(ports: unknown): { port: number; hostIp: string } {
-  const first = Array.isArray(ports) ? ports[0] : undefined;
-  if (typeof first === 'string' || typeof first === 'number') {
-    const parts = String(first).split(':');
-    if (parts.length === 3) return { hostIp: parts[0] as string, port: Number(parts[1]) };
-    if (parts.length === 2) return { hostIp: '0.0.0.0', port: Number(parts[0]) };
-    return { hostIp: '0.0.0.0', port: Number(parts[0]) };
+/**
+ * The host port the API is published on: the `ports` entry for container port 8200 (else the first one), in the
+ * short syntax ("127.0.0.1:8200:8200", "8200:8200", "[::1]:8200:8200/tcp", a bare number) or the long one
+ * ({ published, target, host_ip }). No ports at all (host network, a hand-made setup): 127.0.0.1:8200.
+ */
+export function parsePort(ports: unknown, file = 'docker-compose.yml'): { port: number; hostIp: string } {
+  if (ports === undefined || ports === null || (Array.isArray(ports) && ports.length === 0)) return { hostIp: '127.0.0.1', port: 8200 };
+  const entries = (Array.isArray(ports) ? ports : []).map(portEntry);
+  const api = entries.find((e) => e?.target === '8200') ?? entries.find((e) => e !== undefined);
+  const port = Number(api?.published);
+  if (api === undefined || !/^\d+$/.test(api.published) || port < 1 || port > 65535) {
+    // A range, a ${VARIABLE} or no host port at all (Docker picks one): guessing would talk to the wrong server.
+    throw new VaultSetupError('E_USAGE', `${file}: cannot tell which host port publishes the API (ports: ${quoted(describe(ports), 60)})`, {
+      hint: 'publish it as "127.0.0.1:<port>:8200", or pass --addr URL',
+    });
   }
-  if (first !== null && typeof first === 'object') {
-    const p = first as { published?: number | string; host_ip?: string };
-    return { hostIp: p.host_ip ?? '0.0.0.0', port: Number(p.published ?? 8200) };
+  return { hostIp: api.hostIp, port };
+}
+
+/** The value as the operator wrote it, near enough; YAML aliases can make it circular. */
+function describe(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
   }
-  return { hostIp: '127.0.0.1', port: 8200 };
+}
+
+function portEntry(entry: unknown): { hostIp: string; published: string; target: string } | undefined {
+  if (entry !== null && typeof entry === 'object') {
+    const e = entry as { host_ip?: unknown; published?: unknown; target?: unknown };
+    return { hostIp: typeof e.host_ip === 'string' && e.host_ip !== '' ? e.host_ip : '0.0.0.0', published: String(e.published ?? ''), target: String(e.target ?? '') };
+  }
+  if (typeof entry !== 'string' && typeof entry !== 'number') return undefined;
+  let text = String(entry).trim().replace(/\/(tcp|udp|sctp)$/, '');
+  let hostIp = '0.0.0.0';
+  const v6 = /^\[([^\]]*)\]:(.*)$/.exec(text);
+  if (v6 !== null) [hostIp, text] = [v6[1] as string, v6[2] as string];
+  const parts = text.split(':');
+  if (parts.length === 3) return { hostIp: parts[0] || '0.0.0.0', published: parts[1] as string, target: parts[2] as string };
+  if (parts.length === 2) return { hostIp, published: parts[0] as string, target: parts[1] as string };
+  if (parts.length === 1) return { hostIp, published: '', target: parts[0] as string };
+  return undefined;
 }

@@ -94,13 +94,26 @@ export class VaultSetupError extends Error {
   readonly detail: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown; exitCode?: ExitCode; detail?: string } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(oneLine(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'VaultSetupError';
     this.code = code;
     this.hint = options.hint;
     this.exitCode = options.exitCode ?? DEFAULT_EXIT[code];
     this.detail = options.detail;
   }
+}
+
+/**
+ * The message is one line whatever went into it: line breaks (a multi-line server error, a name typed with a newline)
+ * become one space, other control characters are shown escaped so they cannot drive the terminal.
+ */
+export const oneLine = (text: string): string =>
+  text.replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/** User text quoted in a message: control characters and line breaks escaped, very long text shortened. */
+export function quoted(text: string, max = 80): string {
+  const shown = text.length > max ? `${text.slice(0, max)}…` : text;
+  return `"${shown.replace(/[\u0000-\u001f\u007f\u2028\u2029"\\]/g, (c) => (c === '"' || c === '\\' ? `\\${c}` : c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))}"`;
 }
 
 export const isVaultSetupError = (error: unknown): error is VaultSetupError => error instanceof VaultSetupError;

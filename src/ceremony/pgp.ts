@@ -23,20 +23,30 @@ export async function readPublicKeyFile(file: string): Promise<PublicKeyFile> {
       hint: 'export each holder\'s key with `gpg --export KEYID > holder.gpg` (or --armor) and pass the files',
     });
   }
-  const binary = isArmored(raw) ? dearmor(raw.toString('utf8'), file) : raw;
+  const binary = isArmored(raw) ? dearmorKey(raw.toString('utf8'), file) : raw;
   checkPublicKey(binary, file);
   return { file, base64: binary.toString('base64') };
 }
 
-const isArmored = (raw: Buffer): boolean => raw.subarray(0, 64).toString('latin1').trimStart().startsWith('-----BEGIN PGP');
+// utf8, not latin1: an editor's byte-order mark (EF BB BF) is then one character trimStart() removes. A text file
+// (a binary key starts with a byte >= 0x80) may also hold the armor after other lines, e.g. a saved e-mail.
+const isArmored = (raw: Buffer): boolean =>
+  raw.subarray(0, 64).toString('utf8').trimStart().startsWith('-----BEGIN PGP') || ((raw[0] ?? 0x80) < 0x80 && /^-----BEGIN PGP /m.test(raw.toString('utf8')));
+
+function dearmorKey(text: string, file: string): Buffer {
+  const bytes = dearmor(text, file);
+  const label = /-----BEGIN (PGP [A-Z ,/0-9]+)-----/.exec(text)?.[1];
+  if (label !== undefined && label !== 'PGP PUBLIC KEY BLOCK') throw bad(file, `it is armored as a ${label}, not a PGP PUBLIC KEY BLOCK`);
+  return bytes;
+}
 
 /** The first armored block's body: base64 between the header block and the checksum line, CRC-checked. */
 export function dearmor(text: string, file = 'input'): Buffer {
-  const lines = text.split(/\r?\n/);
-  const begin = lines.findIndex((l) => /^-----BEGIN PGP [A-Z ,/0-9]+-----\s*$/.test(l));
-  const end = lines.findIndex((l, i) => i > begin && /^-----END PGP [A-Z ,/0-9]+-----\s*$/.test(l));
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const begin = lines.findIndex((l) => /^\s*-----BEGIN PGP [A-Z ,/0-9]+-----\s*$/.test(l));
+  const end = lines.findIndex((l, i) => i > begin && /^\s*-----END PGP [A-Z ,/0-9]+-----\s*$/.test(l));
   if (begin < 0 || end < 0) throw bad(file, 'the armor has no BEGIN/END lines');
-  const label = (lines[begin] as string).replace(/^-----BEGIN (.*)-----\s*$/, '$1');
+  const label = (lines[begin] as string).replace(/^\s*-----BEGIN (.*)-----\s*$/, '$1');
   if (label === 'PGP PRIVATE KEY BLOCK') throw secretKey(file);
   let i = begin + 1;
   while (i < end && (lines[i] as string).trim() !== '') i++; // armor headers (Version:, Comment:) end at a blank line

@@ -1,5 +1,5 @@
 // Pure checks for what an operator types or passes: share counts and the shape of a share. No I/O here.
-import { VaultSetupError, usageError } from '../errors.ts';
+import { VaultSetupError, quoted, usageError } from '../errors.ts';
 
 export const DEFAULT_SHARES = 5;
 export const DEFAULT_THRESHOLD = 3;
@@ -22,7 +22,7 @@ const WHOLE = /^\d+$/;
  */
 export function resolveCounts(raw: { shares?: string | undefined; threshold?: string | undefined }, keyCount?: number): { shares: number; threshold: number } {
   for (const [flag, value] of [['shares', raw.shares], ['threshold', raw.threshold]] as const) {
-    if (value !== undefined && !WHOLE.test(value.trim())) throw usageError(`--${flag} must be a whole number, got "${value}"`);
+    if (value !== undefined && !WHOLE.test(value.trim())) throw usageError(`--${flag} must be a whole number, got ${quoted(value)}`);
   }
   const shares = raw.shares !== undefined ? Number(raw.shares) : (keyCount ?? DEFAULT_SHARES);
   const threshold = raw.threshold !== undefined ? Number(raw.threshold) : shares === 1 ? 1 : Math.min(DEFAULT_THRESHOLD, shares);

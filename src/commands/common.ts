@@ -1,5 +1,5 @@
 // Flag readers shared by commands: each bad value is a one-line usage error that says what to do.
-import { usageError } from '../errors.ts';
+import { quoted, usageError } from '../errors.ts';
 import { parseDuration } from '../services/wait.ts';
 import type { Flags } from './types.ts';
 
@@ -19,7 +19,7 @@ export const list = (flags: Flags, name: string): string[] => {
 export function int(flags: Flags, name: string, fallback: number, range: { min: number; max: number }): number {
   const raw = str(flags, name);
   if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw usageError(`--${name} must be a whole number, got "${raw}"`);
+  if (!/^\d+$/.test(raw.trim())) throw usageError(`--${name} must be a whole number, got ${quoted(raw)}`);
   const n = Number(raw);
   if (n < range.min || n > range.max) throw usageError(`--${name} must be between ${range.min} and ${range.max}, got ${n}`);
   return n;
@@ -38,6 +38,6 @@ export function duration(flags: Flags, name: string, fallback: string): number {
 
 export function oneOf<T extends string>(flags: Flags, name: string, allowed: readonly T[], fallback: T): T {
   const raw = str(flags, name) ?? fallback;
-  if (!(allowed as readonly string[]).includes(raw)) throw usageError(`--${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  if (!(allowed as readonly string[]).includes(raw)) throw usageError(`--${name} must be one of ${allowed.join(', ')}, got ${quoted(raw)}`);
   return raw as T;
 }

@@ -13,16 +13,19 @@ import type { ServerIdentity } from '../services/docker.ts';
 import { readIfExists } from '../services/files.ts';
 import type { TlsSource } from '../tasks/deploy.tasks.ts';
 import { validSan } from '../tls/self-signed.ts';
-import { usageError } from '../errors.ts';
+import { quoted, usageError } from '../errors.ts';
 import { bool, duration, int, list, oneOf, str } from './common.ts';
-import type { CommandResult, Invocation } from './types.ts';
+import type { CommandResult, Flags, Invocation } from './types.ts';
+import { resolveCounts } from '../ceremony/shares.ts';
+import { loadCatalog } from '../config/catalog.ts';
+import { validateAppName } from '../config/policy.ts';
 
 export async function init({ flags }: Invocation, ctx: Context): Promise<CommandResult> {
   const flavor = oneOf(flags, 'flavor', ['vault', 'openbao'] as const, 'vault');
   const layout = LAYOUTS[flavor];
   const dir = path.resolve(str(flags, 'dir') ?? defaultDir(ctx.env));
   const port = int(flags, 'port', 8200, { min: 1, max: 65535 });
-  const name = str(flags, 'name') ?? layout.defaultName;
+  const name = projectName(str(flags, 'name') ?? layout.defaultName);
   const options = {
     dir,
     layout,
@@ -34,6 +37,7 @@ export async function init({ flags }: Invocation, ctx: Context): Promise<Command
     force: bool(flags, 'force'),
     waitMs: duration(flags, 'wait', '90s'),
   };
+  await checkLaterFlags(flags);
   const address = `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
   const state: DeployState = newDeployState(dir, address);
   await runTasks(ctx, deployTasks(ctx, options), state);
@@ -74,6 +78,22 @@ export async function init({ flags }: Invocation, ctx: Context): Promise<Command
   } finally {
     api.close();
   }
+}
+
+/** --name is the container and compose project name: compose's rule, checked before any file is written. */
+function projectName(name: string): string {
+  if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(name)) {
+    throw usageError(`--name must be lower-case letters, digits, "-" or "_" (at most 63), starting with a letter or digit; got ${quoted(name)}`, 'e.g. --name vault');
+  }
+  return name;
+}
+
+/** What the later phases read from flags, checked before anything is deployed: a typo must not stop init halfway. */
+async function checkLaterFlags(flags: Flags): Promise<void> {
+  resolveCounts({ shares: str(flags, 'shares'), threshold: str(flags, 'threshold') }, list(flags, 'pgp-keys').length || undefined);
+  for (const name of ['token-ttl', 'wrap-ttl', 'wait-unseal']) if (str(flags, name) !== undefined) duration(flags, name, '0s');
+  validateAppName(str(flags, 'app') ?? 'openclaw');
+  await loadCatalog(str(flags, 'secrets'));
 }
 
 async function deployOnlyOutcome(api: VaultApi): Promise<CeremonyOutcome> {

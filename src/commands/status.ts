@@ -66,7 +66,11 @@ export interface Target {
 /** Where a command talks to: --addr wins, else the deployment in --dir (default ~/docker/vault). */
 export async function resolveTarget(ctx: Context, dirFlag: string | undefined, addrFlag: string | undefined): Promise<Target> {
   const dir = path.resolve(dirFlag ?? defaultDir(ctx.env));
-  const deployment = await loadDeployment(dir);
+  // With --addr the server is named outright: a compose file vault-setup cannot read does not stand in the way.
+  const deployment = addrFlag === undefined ? await loadDeployment(dir) : await loadDeployment(dir).catch((error: unknown) => {
+    if (error instanceof VaultSetupError) return undefined;
+    throw error;
+  });
   if (addrFlag !== undefined) {
     if (!/^https?:\/\/[^\s/]+/.test(addrFlag)) {
       throw new VaultSetupError('E_USAGE', `--addr must be an http:// or https:// URL, got "${addrFlag}"`);

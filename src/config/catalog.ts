@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
-import { VaultSetupError } from '../errors.ts';
+import { isScalar as isYamlScalar, parseDocument, visit } from 'yaml';
+import { VaultSetupError, quoted } from '../errors.ts';
 
 export type PromptSpec = { from: 'prompt'; env?: string; default?: string; confirm: boolean; sensitive: boolean };
 export type EnvSpec = { from: 'env'; var: string; default?: string; sensitive: boolean };
@@ -57,7 +57,7 @@ export function validatePath(path: string): string | undefined {
   for (const segment of path.split('/')) {
     if (segment === '..' || segment === '.') return `"${segment}" is not allowed in a path`;
     if (segment.length === 0) return 'a path may not contain "//"';
-    if (!SEGMENT.test(segment)) return `segment "${segment}" may only use letters, digits, ".", "_" and "-" (starting with a letter or digit)`;
+    if (!SEGMENT.test(segment)) return `segment ${quoted(segment)} may only use letters, digits, ".", "_" and "-" (starting with a letter or digit)`;
   }
   return undefined;
 }
@@ -80,19 +80,29 @@ export function parseCatalog(text: string, source: string): Catalog {
   const problems: string[] = [];
   let doc: unknown;
   try {
-    doc = parse(text);
+    const parsed = parseDocument(text, { logLevel: 'error', uniqueKeys: true });
+    if (parsed.errors.length > 0) throw parsed.errors[0];
+    // A default is text: `default: 0123` or a 20-digit id must not become the number 123 or 1.2e19.
+    visit(parsed, {
+      Pair(_, pair) {
+        if (isYamlScalar(pair.key) && pair.key.value === 'default' && isYamlScalar(pair.value) && typeof pair.value.value === 'number' && typeof pair.value.source === 'string') {
+          pair.value.value = pair.value.source;
+        }
+      },
+    });
+    doc = parsed.toJS({ maxAliasCount: 100 });
   } catch (error) {
     throw catalogError(source, [`not valid YAML (${(error as Error).message.split('\n')[0]})`]);
   }
   if (!isMap(doc)) throw catalogError(source, ['the file must be a mapping with a "secrets:" key']);
-  for (const key of Object.keys(doc)) if (key !== 'secrets') problems.push(`unknown top-level key "${key}" (only "secrets")`);
+  for (const key of Object.keys(doc)) if (key !== 'secrets') problems.push(`unknown top-level key ${quoted(key)} (only "secrets")`);
   const secrets = doc.secrets;
   if (!isMap(secrets) || Object.keys(secrets).length === 0) {
     throw catalogError(source, ['"secrets:" must map at least one path to its fields', ...problems]);
   }
   const entries: CatalogEntry[] = [];
   for (const [path, raw] of Object.entries(secrets)) {
-    const where = `secrets.${path}`;
+    const where = `secrets.${shown(path)}`;
     const bad = validatePath(path);
     if (bad !== undefined) {
       problems.push(`${where}: ${bad}`);
@@ -107,7 +117,7 @@ export function parseCatalog(text: string, source: string): Catalog {
     let overwrite = false;
     let fieldMap: Record<string, unknown> = raw;
     if (long) {
-      for (const key of Object.keys(raw)) if (key !== 'fields' && key !== 'overwrite') problems.push(`${where}: unknown key "${key}" (only "fields" and "overwrite")`);
+      for (const key of Object.keys(raw)) if (key !== 'fields' && key !== 'overwrite') problems.push(`${where}: unknown key ${quoted(key)} (only "fields" and "overwrite")`);
       if (raw.overwrite !== undefined && typeof raw.overwrite !== 'boolean') problems.push(`${where}.overwrite: must be true or false`);
       overwrite = raw.overwrite === true;
       fieldMap = raw.fields as Record<string, unknown>;
@@ -118,7 +128,7 @@ export function parseCatalog(text: string, source: string): Catalog {
     }
     const fields: CatalogField[] = [];
     for (const [name, spec] of Object.entries(fieldMap)) {
-      const fieldWhere = `${where}.${name}`;
+      const fieldWhere = `${where}.${shown(name)}`;
       if (!FIELD.test(name) || name.length > 100) {
         problems.push(`${fieldWhere}: a field name uses letters, digits, "_", "." and "-", starting with a letter or "_"`);
         continue;
@@ -138,7 +148,7 @@ function parseField(raw: unknown, where: string, problems: string[]): FieldSpec 
     return undefined;
   }
   const allowed = (keys: string[]) => {
-    for (const key of Object.keys(raw)) if (!keys.includes(key)) problems.push(`${where}: unknown key "${key}" for from: ${String(raw.from)} (allowed: ${keys.join(', ')})`);
+    for (const key of Object.keys(raw)) if (!keys.includes(key)) problems.push(`${where}: unknown key ${quoted(key)} for from: ${shown(String(raw.from))} (allowed: ${keys.join(', ')})`);
   };
   const sensitive = raw.sensitive === undefined ? true : raw.sensitive;
   if (typeof sensitive !== 'boolean') problems.push(`${where}.sensitive: must be true or false`);
@@ -208,7 +218,7 @@ function parseField(raw: unknown, where: string, problems: string[]): FieldSpec 
       return undefined;
     }
     default:
-      problems.push(`${where}.from: must be prompt, generate or env${raw.from === undefined ? '' : `, got "${String(raw.from)}"`}`);
+      problems.push(`${where}.from: must be prompt, generate or env${raw.from === undefined ? '' : `, got ${quoted(String(raw.from))}`}`);
       return undefined;
   }
 }
@@ -221,6 +231,9 @@ function catalogError(source: string, problems: string[]): VaultSetupError {
     ...(rest.length > 0 ? { detail: problems.map((p) => `  - ${p}`).join('\n') } : {}),
   });
 }
+
+/** A name as written when it is plain, quoted and escaped when it holds line breaks, controls or is very long. */
+const shown = (text: string): string => (/^[\x20-\x7e]{0,80}$/.test(text) ? text : quoted(text));
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isScalar = (v: unknown): v is string | number => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));

@@ -6,6 +6,7 @@ import { VaultSetupError } from '../errors.ts';
 
 export async function obtainToken(ctx: Context, options: { tokenFile?: string | undefined; purpose: string }): Promise<string> {
   let token: string | undefined;
+  let source = options.tokenFile !== undefined ? `the token file ${options.tokenFile}` : ctx.env.BAO_TOKEN !== undefined ? 'BAO_TOKEN' : 'VAULT_TOKEN';
   if (options.tokenFile !== undefined) {
     try {
       token = (await fs.readFile(options.tokenFile, 'utf8')).trim();
@@ -23,11 +24,19 @@ export async function obtainToken(ctx: Context, options: { tokenFile?: string | 
         hint: 'set VAULT_TOKEN (or BAO_TOKEN), pass --token-file FILE, or run in a terminal to be asked',
       });
     }
+    source = 'the typed token';
     token = await ctx.prompter.secret(`Token to ${options.purpose} (input hidden)`, {
       validate: (v) => (v.trim().length > 0 ? true : 'a token is needed'),
     });
   }
   token = token.trim();
   ctx.redactor.add(token);
+  // Tokens are printable ASCII without spaces. Anything else (a file holding two lines, a pasted quote) could not
+  // even travel in the X-Vault-Token header, and would surface as a misleading "server did not answer".
+  if (/[^\x21-\x7e]/.test(token)) {
+    throw new VaultSetupError('E_AUTH', `${source} holds spaces, line breaks or non-ASCII characters; a token never does`, {
+      hint: options.tokenFile !== undefined ? 'the file must hold the token alone, on one line' : 'give the token alone, without quotes or spaces',
+    });
+  }
   return token;
 }

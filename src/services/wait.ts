@@ -1,4 +1,5 @@
 // Explicit waiting: poll with backoff and a deadline, on an injectable clock.
+import { quoted } from '../errors.ts';
 
 export interface Clock {
   now(): number;
@@ -38,8 +39,8 @@ export async function poll<T>(attempt: () => Promise<T | undefined>, options: Po
 
 /** Parses durations like 90s, 10m, 720h, 1h30m, or a bare number of seconds. Returns milliseconds. */
 export function parseDuration(text: string): number {
-  const trimmed = text.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // A bare number is seconds.
+  const trimmed = /^\d+$/.test(text.trim()) ? `${text.trim()}s` : text.trim();
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
   const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
   let total = 0;
@@ -48,9 +49,11 @@ export function parseDuration(text: string): number {
     total += Number(m[1]) * (unit[m[2] as string] as number);
     matched += m[0].length;
   }
-  if (trimmed.length === 0 || matched !== trimmed.length || !Number.isFinite(total)) {
-    throw new RangeError(`"${text}" is not a duration: use forms like 90s, 10m, 720h or 1h30m`);
+  if (trimmed.length === 0 || matched !== trimmed.length) {
+    throw new RangeError(`${quoted(text)} is not a duration: use forms like 90s, 10m, 720h or 1h30m`);
   }
+  // Beyond this, milliseconds stop being exact and the server would be sent "1e+26s".
+  if (!Number.isSafeInteger(Math.round(total))) throw new RangeError(`${quoted(text)} is too long a duration`);
   return Math.round(total);
 }
 
