@@ -108,7 +108,7 @@ export class VaultSetupError extends Error {
  * become one space, other control characters are shown escaped so they cannot drive the terminal.
  */
 export const oneLine = (text: string): string =>
-  text.replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  text.trim().replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /** User text quoted in a message: control characters and line breaks escaped, very long text shortened. */
 export function quoted(text: string, max = 80): string {

@@ -55,9 +55,17 @@ export async function writeSecret(
   cas: number,
   clock: Clock,
 ): Promise<WriteResult> {
-  const res = await retryUpgrading(clock, () =>
-    api.request<any>('POST', `${mount}/data/${path}`, { token, body: { data, options: { cas } }, accept: [400] }),
-  );
+  let res: { status: number; body: any };
+  try {
+    res = await retryUpgrading(clock, () => api.request<any>('POST', `${mount}/data/${path}`, { token, body: { data, options: { cas } }, accept: [400] }));
+  } catch (error) {
+    // Raft refuses an entry over its max_entry_size (1 MiB by default) with a 500; retrying cannot help.
+    const max = isVaultSetupError(error) ? /value being too large.*?max (\d+) bytes/i.exec(error.message)?.[1] : undefined;
+    if (max === undefined) throw error;
+    throw new VaultSetupError('E_SERVER', `${mount}/${path} is too large for the server's storage: ${Buffer.byteLength(JSON.stringify(data))} bytes of fields, and one storage entry holds at most ${max} bytes with its metadata`, {
+      hint: `keep large files outside the server (store where they are, or a key to them, instead) and re-run init: it resumes, and ${mount}/${path} was not written`,
+    });
+  }
   if (res.status === 400) {
     const errors = (res.body?.errors ?? []).map(String).join('; ');
     if (/check-and-set parameter did not match/i.test(errors)) return { written: false, reason: 'exists' };
