@@ -144,6 +144,10 @@ export async function configurePhase(ctx: Context, input: ConfigureInput): Promi
       );
       human.push(`App token: shown above once (accessor ${app.accessor}, ttl ${options.tokenTtlText}).`);
     }
+    // The server caps a TTL at its max_lease_ttl (32 days by default) without failing: say so.
+    if (minted.wrapping === undefined && app.ttl > 0 && app.ttl < seconds(options.tokenTtl)) {
+      human.push(`Note: the server capped the app token's TTL at ${app.ttl}s (its max_lease_ttl), below --token-ttl ${options.tokenTtlText}.`);
+    }
   }
   data.appToken = appData;
   minted.token = undefined;
