@@ -15,7 +15,7 @@ import type { Flags } from '../commands/types.ts';
 import { bool, duration, list, str } from '../commands/common.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
 import type { ServerIdentity } from '../services/docker.ts';
-import { writeAtomic } from '../services/files.ts';
+import { refuseSymlink, writeAtomic } from '../services/files.ts';
 import type { InitResponse, SealStatus, VaultApi } from '../services/vault-api.ts';
 import { type StepRecord, record } from '../tasks/listr.ts';
 import { type PublicKeyFile, armor, readPublicKeyFile } from './pgp.ts';
@@ -100,6 +100,7 @@ export async function planCeremony(ctx: Context, flags: Flags): Promise<Ceremony
 }
 
 async function checkKeysOut(dir: string, shares: number, rootToken: boolean): Promise<void> {
+  await refuseSymlink(path.resolve(dir));
   const fs = await import('node:fs/promises');
   const names = [...Array.from({ length: shares }, (_, i) => SHARE_FILE(i + 1)), ...(rootToken ? [ROOT_TOKEN_FILE] : [])];
   const existing: string[] = [];

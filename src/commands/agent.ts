@@ -1,5 +1,6 @@
 // `vault-setup agent add|list|rotate|remove`: AppRole credentials for apps and AI agents.
 // The agent reads exactly its own KV paths; the operator hands it a role_id and a wrapped secret_id.
+import path from 'node:path';
 import type { Context } from '../context.ts';
 import {
   type IssuedSecretId,
@@ -21,6 +22,7 @@ import {
 } from '../agents/approle.ts';
 import { prepareOutDir, writeCredentials } from '../agents/deliver.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
+import { refuseSymlink } from '../services/files.ts';
 import { obtainToken } from '../services/token.ts';
 import { VaultApi } from '../services/vault-api.ts';
 import { toServerDuration } from '../services/wait.ts';
@@ -41,6 +43,8 @@ export async function agent({ flags, positionals }: Invocation, ctx: Context): P
   // Every flag is checked before a token is asked for or the server is touched.
   const plan = sub === 'add' ? addPlan(flags) : undefined;
   const delivery = sub === 'add' || sub === 'rotate' ? deliveryPlan(flags) : undefined;
+  // A linked --out-dir is refused before the role is written, not after.
+  if (delivery?.outDir !== undefined) await refuseSymlink(path.resolve(delivery.outDir));
 
   const target = await resolveTarget(ctx, str(flags, 'dir'), str(flags, 'addr'));
   const token = await obtainToken(ctx, { tokenFile: str(flags, 'token-file'), purpose: 'manage agents (AppRole)' });

@@ -10,7 +10,7 @@ import { configurePhase } from '../tasks/configure.tasks.ts';
 import { deployTasks, newDeployState, type DeployState } from '../tasks/deploy.tasks.ts';
 import { runTasks } from '../tasks/listr.ts';
 import type { ServerIdentity } from '../services/docker.ts';
-import { readIfExists } from '../services/files.ts';
+import { readIfExists, refuseSymlink } from '../services/files.ts';
 import type { TlsSource } from '../tasks/deploy.tasks.ts';
 import { validSan } from '../tls/self-signed.ts';
 import { quoted, usageError } from '../errors.ts';
@@ -94,6 +94,10 @@ async function checkLaterFlags(flags: Flags): Promise<void> {
   for (const name of ['token-ttl', 'wrap-ttl', 'wait-unseal']) if (str(flags, name) !== undefined) duration(flags, name, '0s');
   validateAppName(str(flags, 'app') ?? 'openclaw');
   await loadCatalog(str(flags, 'secrets'));
+  for (const name of ['token-file', 'keys-out']) {
+    const value = str(flags, name);
+    if (value !== undefined) await refuseSymlink(path.resolve(value));
+  }
 }
 
 async function deployOnlyOutcome(api: VaultApi): Promise<CeremonyOutcome> {

@@ -106,8 +106,9 @@ export async function refuseSymlink(file: string): Promise<void> {
   try {
     const stat = await fs.lstat(file);
     if (stat.isSymbolicLink()) {
-      throw new VaultSetupError('E_UNSAFE_PATH', `${file} is a symbolic link; vault-setup does not write through links`, {
-        hint: 'replace the link with a regular file or directory, or choose another --dir',
+      const target = await fs.realpath(file).catch(() => undefined);
+      throw new VaultSetupError('E_UNSAFE_PATH', `${file} is a symbolic link${target ? ` to ${target}` : ''}; vault-setup does not write through links`, {
+        hint: target ? `give the real path (${target}) instead, or replace the link with a regular file or directory` : 'replace the link with a regular file or directory, or choose another path',
       });
     }
   } catch (error) {

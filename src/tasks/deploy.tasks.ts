@@ -110,7 +110,9 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
       title: 'Write docker-compose.yml and config/vault.hcl',
       task: async (state, task) => {
         const paths = state.paths;
-        await refuseSymlink(paths.dir);
+        // The directory and everything vault-setup writes or bind-mounts in it: a link there would redirect a write,
+        // or the root-run chown of data/ and logs/, to wherever it points.
+        for (const p of [paths.dir, paths.configDir, paths.dataDir, paths.logsDir, paths.tlsDir]) await refuseSymlink(p);
         await ensureWritableDir(paths.dir);
         const spec: DeploymentSpec = {
           layout: options.layout,
@@ -130,6 +132,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
           planned.push({ path: file, content, existing: await readIfExists(file) });
         }
         if (options.tls !== undefined) planned.push(...(await planTls(paths, options.tls)));
+        for (const f of planned) await refuseSymlink(f.path);
         // Every conflict is found before anything is written: either all files are written or none.
         const conflicts = planned.filter((f) => f.existing !== undefined && f.existing !== f.content);
         if (conflicts.length > 0 && !options.force) {
