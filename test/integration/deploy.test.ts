@@ -166,7 +166,7 @@ describe('deploy: clear errors that leave files untouched', () => {
       [['init', '--flavor', 'consul'], /--flavor must be one of vault, openbao/],
       [['init', '--storage', 'etcd'], /--storage must be one of raft, file/],
       [['init', '--wait', 'soon'], /--wait: "soon" is not a duration/],
-      [['init', '--bogus'], /Unknown option '--bogus'/],
+      [['init', '--bogus'], /unknown option --bogus\. Run `vault-setup init --help`/],
       [['frobnicate'], /unknown command "frobnicate"/],
     ] as const) {
       const run = await runCli([...args]);
