@@ -13,6 +13,8 @@ import { main } from '../../src/cli.ts';
 import { duration, int, list, oneOf } from '../../src/commands/common.ts';
 import { VaultSetupError } from '../../src/errors.ts';
 import { parseDuration, toServerDuration } from '../../src/services/wait.ts';
+import { createContext } from '../../src/context.ts';
+import { obtainToken } from '../../src/services/token.ts';
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 type Unit = keyof typeof UNIT_MS;
@@ -135,6 +137,42 @@ describe('numbers, choices and lists (properties)', () => {
         assert.deepEqual(list({ secret: flag }, 'secret'), items);
       }),
     );
+  });
+});
+
+describe('tokens from a file or the environment (properties)', () => {
+  it('one printable token is used as given (trimmed); anything else is one E_AUTH line that quotes nothing', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-prop-token-'));
+    try {
+      const tokenish = fc.oneof(
+        fc.string({ unit: fc.constantFrom(...'abcXYZ019.-_+/='), minLength: 8, maxLength: 40 }).map((t) => `s.${t}`),
+        fc.string({ unit: 'binary', maxLength: 60 }),
+        fc.tuple(fc.string({ unit: fc.constantFrom(...'abcdef0123'), minLength: 10, maxLength: 30 }), fc.constantFrom('\n', '\r\n', ' ', '\t', '\u00a0', 'é', '\u0000')).map(([t, sep]) => `hvs.${t}${sep}${t}`),
+      );
+      await fc.assert(
+        fc.asyncProperty(tokenish, fc.constantFrom('file', 'VAULT_TOKEN', 'BAO_TOKEN'), async (text, where) => {
+          if (where !== 'file' && text.includes('\0')) return; // an environment cannot hold NUL
+          const file = path.join(dir, 'token');
+          fs.writeFileSync(file, `${text}\n`);
+          const ctx = createContext({ json: true, yes: true, env: where === 'file' ? {} : { [where]: text } });
+          const trimmed = text.trim();
+          try {
+            const token = await obtainToken(ctx, { ...(where === 'file' ? { tokenFile: file } : {}), purpose: 'test' });
+            assert.equal(token, trimmed);
+            assert.match(token, /^[\x21-\x7e]+$/);
+          } catch (error) {
+            assert.ok(error instanceof VaultSetupError, String(error));
+            assert.equal(error.code, 'E_AUTH');
+            assert.doesNotMatch(error.message, /[\r\n]/);
+            if (trimmed.length >= 6) assert.ok(!error.message.includes(trimmed) && !(error.hint ?? '').includes(trimmed), error.message);
+            assert.ok(trimmed === '' || /[^\x21-\x7e]/.test(trimmed), `${JSON.stringify(trimmed)} refused: ${error.message}`);
+          }
+        }),
+        { numRuns: 500 },
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
