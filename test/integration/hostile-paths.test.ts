@@ -60,7 +60,7 @@ describe('hostile catalog paths', () => {
 
 describe('symbolic links where init writes', () => {
   // Each case: make the link, run init, expect E_UNSAFE_PATH (exit 7) naming the link, and the link's target unchanged.
-  const cases: { name: string; setup: (dir: string, elsewhere: string) => { link: string; dir?: string } }[] = [
+  const cases: { name: string; extra?: string[]; setup: (dir: string, elsewhere: string) => { link: string } }[] = [
     { name: 'the deployment dir itself', setup: (dir, elsewhere) => (fs.rmdirSync(dir), fs.symlinkSync(elsewhere, dir), { link: dir }) },
     {
       name: 'docker-compose.yml',
@@ -73,6 +73,11 @@ describe('symbolic links where init writes', () => {
     { name: 'config/ (a linked directory)', setup: (dir, elsewhere) => (fs.symlinkSync(elsewhere, path.join(dir, 'config')), { link: path.join(dir, 'config') }) },
     { name: 'data/ (chowned by a root container)', setup: (dir, elsewhere) => (fs.symlinkSync(elsewhere, path.join(dir, 'data')), { link: path.join(dir, 'data') }) },
     { name: 'logs/', setup: (dir, elsewhere) => (fs.symlinkSync(elsewhere, path.join(dir, 'logs')), { link: path.join(dir, 'logs') }) },
+    {
+      name: 'ca.crt with --tls self-signed',
+      extra: ['--tls', 'self-signed'],
+      setup: (dir, elsewhere) => (fs.writeFileSync(path.join(elsewhere, 'victim.crt'), 'mine\n'), fs.symlinkSync(path.join(elsewhere, 'victim.crt'), path.join(dir, 'ca.crt')), { link: path.join(dir, 'ca.crt') }),
+    },
     { name: 'a dangling docker-compose.yml link', setup: (dir, elsewhere) => (fs.symlinkSync(path.join(elsewhere, 'not-yet'), path.join(dir, 'docker-compose.yml')), { link: path.join(dir, 'docker-compose.yml') }) },
   ];
 
@@ -83,7 +88,7 @@ describe('symbolic links where init writes', () => {
       try {
         const { link } = c.setup(d.dir, elsewhere);
         const before = snapshot(elsewhere);
-        const run = await runCli(['init', ...d.args('openbao', image()), '--yes', '--print-keys', '--json']);
+        const run = await runCli(['init', ...d.args('openbao', image()), ...(c.extra ?? []), '--yes', '--print-keys', '--json']);
         refused(run, 7, 'E_UNSAFE_PATH', new RegExp(`^${link.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is a symbolic link( to .*)?; vault-setup does not write through links$`));
         assert.deepEqual(snapshot(elsewhere), before, 'the link target is unchanged');
         assert.equal(containersOf(d.name), '', 'nothing started');
