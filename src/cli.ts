@@ -1,7 +1,7 @@
 // The thin entry: parses argv, runs one command, writes its result, picks the exit code. Nothing else.
 // Commands are loaded lazily so `vault-setup --help` starts fast.
 import { parseArgs } from 'node:util';
-import { EXIT, VaultSetupError, isVaultSetupError, oneLine, quoted, usageError } from './errors.ts';
+import { EXIT, VaultSetupError, isVaultSetupError, oneLine, quoted, resultOf, usageError } from './errors.ts';
 import type { CommandHandler, CommandResult, Flags } from './commands/types.ts';
 
 type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string; help: string; arg?: string };
@@ -240,7 +240,7 @@ function reportError(error: unknown, command: string, ctx: { redactor: { redact(
     // A bug: show the stack (redacted) so it can be reported.
     const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
     io.stderr.write(`vault-setup ${command}: internal error: ${redact(text)}\nPlease report this at the project's issue tracker.\n`);
-    if (ctx.output.json) io.stdout.write(`${JSON.stringify({ error: { code: 'E_INTERNAL', message: redact(String((error as Error)?.message ?? error)) } })}\n`);
+    if (ctx.output.json) io.stdout.write(`${JSON.stringify({ ...resultOf(error), error: { code: 'E_INTERNAL', message: redact(String((error as Error)?.message ?? error)) } })}\n`);
     return EXIT.internal;
   }
   const s = ctx.output.style;
@@ -248,7 +248,8 @@ function reportError(error: unknown, command: string, ctx: { redactor: { redact(
   if (known.detail !== undefined) io.stderr.write(`${redact(known.detail)}\n`);
   if (known.hint !== undefined) io.stderr.write(`  ${s.dim('→')} ${redact(known.hint)}\n`);
   if (ctx.output.json) {
-    const body = { error: { code: known.code, message: redact(known.message), ...(known.hint ? { hint: redact(known.hint) } : {}), exitCode: known.exitCode } };
+    // What the command must still hand over (resultOf) is printed as is: the operator asked for it.
+    const body = { ...resultOf(error), error: { code: known.code, message: redact(known.message), ...(known.hint ? { hint: redact(known.hint) } : {}), exitCode: known.exitCode } };
     io.stdout.write(`${JSON.stringify(body)}\n`);
   }
   return known.exitCode;

@@ -120,3 +120,15 @@ export const isVaultSetupError = (error: unknown): error is VaultSetupError => e
 
 export const usageError = (message: string, hint?: string): VaultSetupError =>
   new VaultSetupError('E_USAGE', message, hint === undefined ? {} : { hint });
+
+/**
+ * Attaches what a failing command must still hand over (e.g. the `init` member of --json with --print-keys: the
+ * only copy of the shares). cli.ts prints it, unredacted, in the --json error object. Works on any thrown value.
+ */
+export function withResult(error: unknown, result: Record<string, unknown>): Error {
+  const target = error instanceof Error ? error : new Error(String(error));
+  Object.defineProperty(target, 'result', { value: { ...resultOf(target), ...result }, enumerable: false, configurable: true });
+  return target;
+}
+
+export const resultOf = (error: unknown): Record<string, unknown> | undefined => (error as { result?: Record<string, unknown> } | undefined)?.result;

@@ -13,7 +13,7 @@ import type { Layout } from '../config/flavor.ts';
 import type { DeploymentPaths } from '../deployment.ts';
 import type { Flags } from '../commands/types.ts';
 import { bool, duration, list, str } from '../commands/common.ts';
-import { VaultSetupError, usageError } from '../errors.ts';
+import { EXIT, VaultSetupError, usageError, withResult } from '../errors.ts';
 import type { ServerIdentity } from '../services/docker.ts';
 import { refuseSymlink, writeAtomic } from '../services/files.ts';
 import type { InitResponse, SealStatus, VaultApi } from '../services/vault-api.ts';
@@ -132,7 +132,41 @@ export async function ceremonyPhase(ctx: Context, input: CeremonyInput): Promise
   };
   if (plan.mode === 'interactive') return interactiveCeremony(ctx, input, plan, request);
   const response = await initServer(ctx, api, request, plan);
-  return plan.mode === 'pgp' ? pgpCeremony(ctx, input, plan, response) : printCeremony(ctx, input, plan, response);
+  // With --json the shares reach the operator only in the final object: an error or a signal from here on must
+  // still hand them over (cli.ts prints an error's result; the handler prints it on SIGINT/SIGTERM).
+  const handOver = ctx.output.json ? { init: initJson(plan, response) } : undefined;
+  if (handOver !== undefined) ctx.interrupts.set(handOverOnSignal(ctx, handOver));
+  try {
+    return await (plan.mode === 'pgp' ? pgpCeremony(ctx, input, plan, response) : printCeremony(ctx, input, plan, response));
+  } catch (error) {
+    const explained = afterInit(error, plan, ctx.output.json);
+    throw handOver === undefined ? explained : withResult(explained, handOver);
+  }
+}
+
+/** A failure after the server was initialised: its shares exist. Say where they are, and that a re-run resumes. */
+function afterInit(error: unknown, plan: CeremonyPlan, json: boolean): unknown {
+  if (!(error instanceof VaultSetupError)) return error;
+  const where = plan.keysOut !== undefined ? `encrypted in ${plan.keysOut}` : json ? 'in the `init` member of the JSON on stdout' : 'printed on stdout';
+  return new VaultSetupError(error.code, `the key ceremony stopped after init (the server is initialised; its shares are ${where}): ${error.message}`, {
+    exitCode: error.exitCode,
+    ...(error.detail === undefined ? {} : { detail: error.detail }),
+    hint: `${error.hint ?? 'check `vault-setup status`'}; then unseal with those shares (vault-setup unseal) and re-run init with the root token in VAULT_TOKEN: it resumes and never initialises again`,
+  });
+}
+
+/** SIGINT/SIGTERM after init with --json: print the one object with what nobody else holds, then let it exit. */
+function handOverOnSignal(ctx: Context, result: Record<string, unknown>): () => Promise<boolean> {
+  let sent = false;
+  return async () => {
+    if (!sent) {
+      sent = true;
+      const error = { code: 'E_INTERRUPTED', message: 'interrupted after the server was initialised', hint: 'store the `init` member now (nobody else holds it), then re-run init to resume', exitCode: EXIT.interrupted };
+      ctx.output.revealToStdout(`${JSON.stringify({ ...result, error })}\n`);
+      ctx.output.streams.stderr.write('\nvault-setup: interrupted after init; the shares are in the `init` member of the JSON on stdout. Re-run init to resume.\n');
+    }
+    return true;
+  };
 }
 
 async function initServer(ctx: Context, api: VaultApi, request: Parameters<VaultApi['init']>[0], plan: CeremonyPlan): Promise<InitResponse> {

@@ -13,7 +13,7 @@ import type { ServerIdentity } from '../services/docker.ts';
 import { readIfExists, refuseSymlink } from '../services/files.ts';
 import type { TlsSource } from '../tasks/deploy.tasks.ts';
 import { validSan } from '../tls/self-signed.ts';
-import { quoted, usageError } from '../errors.ts';
+import { quoted, usageError, withResult } from '../errors.ts';
 import { bool, duration, int, list, oneOf, str } from './common.ts';
 import type { CommandResult, Flags, Invocation } from './types.ts';
 import { resolveCounts } from '../ceremony/shares.ts';
@@ -49,8 +49,13 @@ export async function init({ flags }: Invocation, ctx: Context): Promise<Command
     const common = { api, server, layout, paths: state.paths, name, flags };
     const deployOnly = bool(flags, 'deploy-only');
     const ceremony = deployOnly ? await deployOnlyOutcome(api) : await ceremonyPhase(ctx, common);
-    const configure = ceremony.unsealed && !deployOnly ? await configurePhase(ctx, { ...common, rootToken: ceremony.rootToken }) : undefined;
-    const seal = await api.sealStatus();
+    // With --json the shares are only in the final object: a failure from here on must still hand them over.
+    const handOver = <T>(step: Promise<T>): Promise<T> =>
+      step.catch((error: unknown) => {
+        throw ceremony.init === undefined ? error : withResult(error, { init: ceremony.init });
+      });
+    const configure = ceremony.unsealed && !deployOnly ? await handOver(configurePhase(ctx, { ...common, rootToken: ceremony.rootToken })) : undefined;
+    const seal = await handOver(api.sealStatus());
     const steps = [...state.steps, ...ceremony.steps, ...(configure?.steps ?? [])];
     const changed = steps.filter((s) => s.status === 'done' && !['engine', 'port', 'api'].includes(s.id));
     const data = {

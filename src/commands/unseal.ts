@@ -46,7 +46,7 @@ export async function unseal({ flags, positionals }: Invocation, ctx: Context): 
       });
     }
     const tell = (line: string) => ctx.output.info(line);
-    if (started) tell(`Started the container ${target.name}.`);
+    if (started) tell(`Started the container ${target.name}: a server starts sealed, and any unseal progress from before it stopped is gone.`);
     if (reset) {
       const was = progressText(before);
       before = await api.unsealReset();
@@ -63,6 +63,8 @@ export async function unseal({ flags, positionals }: Invocation, ctx: Context): 
         if (key !== undefined) entered++;
         return key;
       },
+    }).catch((error: unknown) => {
+      throw midRound(error, target, entered, before.t, str(flags, 'addr') !== undefined);
     });
     if (!after.sealed) await waitUntilActive(api, ctx);
     return done(target, after, entered, reset, started);
@@ -87,6 +89,18 @@ function done(target: Target, status: SealStatus, entered: number, reset: boolea
     ? `Still sealed: ${progressText(status)}. The other holders add theirs with \`vault-setup unseal\` (the server keeps the progress).`
     : `Unsealed: ${target.address} is open.`;
   return { data, human };
+}
+
+/** The server failed or went away during the round: say what became of the progress and how to go on. */
+function midRound(error: unknown, target: Target, entered: number, threshold: number, byAddr: boolean): unknown {
+  if (!(error instanceof VaultSetupError) || (error.code !== 'E_SERVER_UNREACHABLE' && error.code !== 'E_SERVER')) return error;
+  const again = `vault-setup unseal${byAddr || target.dir === undefined ? ` --addr ${target.address}` : ` --dir ${target.dir}`}`;
+  const gone = error.code === 'E_SERVER_UNREACHABLE';
+  return new VaultSetupError(error.code, `the unseal round stopped ${entered === 0 ? 'before the first share' : `at share ${entered} of ${threshold}`}: ${error.message}`, {
+    hint: gone
+      ? `a server that restarts comes back sealed with its progress at 0/${threshold}: run \`${again}\` again${byAddr ? '' : ' (it starts the container if it is stopped)'} and enter ${threshold} shares`
+      : `the last share may not have counted: \`vault-setup status\` shows the progress; check \`docker logs ${target.name ?? '<container>'}\`, then run \`${again}\` again`,
+  });
 }
 
 /** --stdin: one share per line, blank lines skipped; a malformed line stops with its line number, never its text. */

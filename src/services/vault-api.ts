@@ -17,7 +17,7 @@ export interface RequestOptions {
   wrapTtl?: string;
   /** Statuses that are answers, not errors (e.g. 404 for "absent"). 2xx always are. */
   accept?: number[];
-  /** Retry connection errors and 5xx with backoff. Only for requests that are safe to repeat. */
+  /** Retry connection errors and 5xx with backoff (default: reads, GET/LIST/HEAD). Only for requests safe to repeat. */
   retry?: boolean;
   timeoutMs?: number;
 }
@@ -82,17 +82,16 @@ export class VaultApi {
   }
 
   async request<T = any>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
-    const attempts = options.retry === true ? this.#attempts : 1;
+    const attempts = (options.retry ?? READS.has(method)) ? this.#attempts : 1;
     let delay = 200;
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
         const response = await this.#once<T>(method, path, options);
-        if (response.status >= 500 && attempt < attempts && options.accept?.includes(response.status) !== true) {
-          lastError = this.#statusError(method, path, response);
-        } else {
-          return this.#check(method, path, response, options);
-        }
+        // A sealed server answers 503 until someone unseals it: waiting a few seconds does not help.
+        const retriable = response.status >= 500 && options.accept?.includes(response.status) !== true && !isSealedAnswer(response);
+        if (!retriable || attempts === 1) return this.#check(method, path, response, options);
+        lastError = this.#statusError(method, path, response);
       } catch (error) {
         if (error instanceof VaultSetupError) throw error;
         lastError = error;
@@ -135,7 +134,9 @@ export class VaultApi {
     if (response.status === 503 && /sealed/i.test(text)) {
       return new VaultSetupError('E_SEALED', `the server is sealed (${method} ${path})`, { hint: 'unseal it: vault-setup unseal' });
     }
-    return new VaultSetupError('E_SERVER', `the server answered ${response.status} to ${method} ${path}: ${text}`);
+    return new VaultSetupError('E_SERVER', `the server answered ${response.status} to ${method} ${path}: ${text}`, {
+      hint: 'check `vault-setup status` and `docker logs <container>`, then run the command again (init resumes where it stopped)',
+    });
   }
 
   #check<T>(method: string, path: string, response: ApiResponse<T>, options: RequestOptions): ApiResponse<T> {
@@ -166,6 +167,13 @@ export class VaultApi {
               body = JSON.parse(text);
             } catch {
               body = { errors: [text.slice(0, 200)] };
+              // A success that is not JSON is not the server's answer: never read it as one.
+              if ((res.statusCode ?? 0) < 300) {
+                reject(new VaultSetupError('E_SERVER', `the answer to ${method} ${path} is not JSON (HTTP ${res.statusCode}): ${text.slice(0, 120)}`, {
+                  hint: `is ${this.address} really the Vault/OpenBao API, with nothing (a proxy, a portal) answering in its place? check \`vault-setup status\``,
+                }));
+                return;
+              }
             }
           }
           resolve({ status: res.statusCode ?? 0, body: body as T });
@@ -173,7 +181,12 @@ export class VaultApi {
         res.on('error', reject);
       });
       req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-      req.on('error', reject);
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        // A kept-alive connection the server dropped meanwhile (it restarted): the request did not reach it, so
+        // it goes again on another connection (each stale one is discarded, so this ends).
+        if (req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) resolve(this.#once<T>(method, path, options));
+        else reject(error);
+      });
       req.end(payload);
     });
   }
@@ -264,6 +277,10 @@ export class VaultApi {
     return (await this.request<SealStatus>('PUT', 'sys/unseal', { body: { reset: true } })).body;
   }
 }
+
+const READS = new Set(['GET', 'LIST', 'HEAD']);
+
+const isSealedAnswer = (response: ApiResponse<unknown>): boolean => response.status === 503 && serverErrors(response.body).some((e) => /sealed/i.test(e));
 
 export const serverErrors = (body: unknown): string[] =>
   Array.isArray((body as { errors?: unknown })?.errors) ? ((body as { errors: unknown[] }).errors.map(String)) : [];

@@ -16,7 +16,22 @@ export async function runTasks<T extends object>(ctx: Context, tasks: ListrTask<
   const processOutput = new ProcessOutput(process.stderr, process.stderr);
   const logger = new ListrLogger({ processOutput });
   const silent = ctx.output.json || ctx.output.quiet;
-  const list = new Listr<T, 'default', 'simple'>(tasks, {
+  // The renderer prints a failed task's message itself ("[FAILED: ...]"): it must be redacted before that.
+  const redacted = tasks.map((t): ListrTask<T> => {
+    const run = t.task;
+    return {
+      ...t,
+      task: async (state, task) => {
+        try {
+          return await run(state, task);
+        } catch (error) {
+          if (error instanceof Error) error.message = ctx.redactor.redact(error.message);
+          throw error;
+        }
+      },
+    };
+  });
+  const list = new Listr<T, 'default', 'simple'>(redacted, {
     ctx: state,
     exitOnError: true,
     concurrent: false,
