@@ -60,7 +60,9 @@ export async function writeSecret(
     res = await retryUpgrading(clock, () => api.request<any>('POST', `${mount}/data/${path}`, { token, body: { data, options: { cas } }, accept: [400] }));
   } catch (error) {
     // Raft refuses an entry over its max_entry_size (1 MiB by default) with a 500; retrying cannot help.
-    const max = isVaultSetupError(error) ? /value being too large.*?max (\d+) bytes/i.exec(error.message)?.[1] : undefined;
+    // OpenBao: "... too large; got N bytes, max M bytes"; Vault: "... too large, max value size for key K is M, got N".
+    const m = isVaultSetupError(error) && /value being too large/i.test(error.message) ? /max:? (\d+) bytes|max value size for key \S+ is (\d+)/i.exec(error.message) : null;
+    const max = m?.[1] ?? m?.[2];
     if (max === undefined) throw error;
     throw new VaultSetupError('E_SERVER', `${mount}/${path} is too large for the server's storage: ${Buffer.byteLength(JSON.stringify(data))} bytes of fields, and one storage entry holds at most ${max} bytes with its metadata`, {
       hint: `keep large files outside the server (store where they are, or a key to them, instead) and re-run init: it resumes, and ${mount}/${path} was not written`,
