@@ -4,6 +4,7 @@ import path from 'node:path';
 import { blocks, truthy, type HclBody } from '../hcl.ts';
 import { compareVersions } from '../advisories.ts';
 import type { Probe } from '../probe.ts';
+import { tlsCertificate } from './tls.ts';
 import { type CheckResult, fail, pass, skip, warn } from '../types.ts';
 
 const NO_DIR = 'no deployment directory (only --addr)';
@@ -140,7 +141,7 @@ export async function restartPolicy(p: Probe): Promise<CheckResult> {
 export async function tls(p: Probe): Promise<CheckResult> {
   const id = 'tls';
   const config = await p.config();
-  if (!config.ok) return p.address.startsWith('https:') ? pass(id, `talking to ${p.address} over TLS`) : skip(id, 'config/vault.hcl cannot be read');
+  if (!config.ok) return p.address.startsWith('https:') ? { ...(await tlsCertificate(p)), id } : skip(id, 'config/vault.hcl cannot be read');
   const tcp = blocks(config.value, 'listener');
   const off = tcp.filter((l) => truthy(l.body.attrs.tls_disable));
   if (off.length === 0 && tcp.some((l) => l.body.attrs.tls_cert_file === undefined)) {
@@ -159,7 +160,11 @@ export async function tls(p: Probe): Promise<CheckResult> {
   }
   const weak = tcp.filter((l) => /^tls1[01]$/.test(String(l.body.attrs.tls_min_version ?? '')));
   if (weak.length > 0) return fail(id, `tls_min_version = "${String(weak[0]?.body.attrs.tls_min_version)}" allows obsolete TLS`, 'set tls_min_version = "tls12" in the listener');
-  return pass(id, `TLS on (minimum ${String(tcp[0]?.body.attrs.tls_min_version ?? 'tls12')})`);
+  // The config says TLS: the live listener must agree (chain, names, expiry).
+  const live = await tlsCertificate(p);
+  if (live.status === 'fail' || live.status === 'warn') return { ...live, id };
+  const minimum = String(tcp[0]?.body.attrs.tls_min_version ?? 'tls12');
+  return pass(id, live.status === 'pass' ? `TLS on (minimum ${minimum}): ${live.finding}` : `TLS on (minimum ${minimum})`);
 }
 
 export async function storage(p: Probe): Promise<CheckResult> {

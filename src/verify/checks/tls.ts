@@ -32,8 +32,9 @@ function handshake(host: string, port: number, ca: string | undefined): Promise<
   });
 }
 
+/** Part of the `tls` check: what the live listener presents, once the config says TLS is on. */
 export async function tlsCertificate(p: Probe): Promise<CheckResult> {
-  const id = 'tls-certificate';
+  const id = 'tls';
   if (!p.address.startsWith('https:')) return skip(id, 'the server is reached over plain http (see tls)');
   const url = new URL(p.address);
   const host = url.hostname.replace(/^\[|\]$/g, '');
