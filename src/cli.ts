@@ -58,6 +58,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       tls: { type: 'string', arg: 'self-signed', help: 'serve TLS with a generated CA and server certificate' },
       'tls-cert': { type: 'string', arg: 'FILE', help: 'serve TLS with this certificate (PEM, with chain)' },
       'tls-key': { type: 'string', arg: 'FILE', help: 'and this private key (PEM)' },
+      'tls-ca': { type: 'string', arg: 'FILE', help: 'with --tls-cert: the CA certificate clients pin (kept as <dir>/ca.crt)' },
       'tls-san': { type: 'string', multiple: true, arg: 'NAME', help: 'extra subject alternative names for --tls self-signed' },
     },
     load: async () => (await import('./commands/init.ts')).init,

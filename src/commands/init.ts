@@ -6,7 +6,7 @@ import { defaultDir } from '../deployment.ts';
 import { LAYOUTS } from '../config/flavor.ts';
 import { type CeremonyOutcome, ceremonyPhase } from '../ceremony/ceremony.ts';
 import { VaultApi } from '../services/vault-api.ts';
-import { configurePhase } from '../tasks/configure.tasks.ts';
+import { checkBeforeInit, configurePhase } from '../tasks/configure.tasks.ts';
 import { deployTasks, newDeployState, type DeployState } from '../tasks/deploy.tasks.ts';
 import { runTasks } from '../tasks/listr.ts';
 import type { ServerIdentity } from '../services/docker.ts';
@@ -48,6 +48,7 @@ export async function init({ flags }: Invocation, ctx: Context): Promise<Command
   try {
     const common = { api, server, layout, paths: state.paths, name, flags };
     const deployOnly = bool(flags, 'deploy-only');
+    if (!deployOnly && state.health?.initialized === false) await checkBeforeInit(ctx, flags);
     const ceremony = deployOnly ? await deployOnlyOutcome(api) : await ceremonyPhase(ctx, common);
     // With --json the shares are only in the final object: a failure from here on must still hand them over.
     const handOver = <T>(step: Promise<T>): Promise<T> =>
@@ -116,12 +117,14 @@ function tlsSource(flags: Invocation['flags']): TlsSource | undefined {
   const cert = str(flags, 'tls-cert');
   const key = str(flags, 'tls-key');
   const sans = list(flags, 'tls-san');
+  const ca = str(flags, 'tls-ca');
+  if (ca !== undefined && cert === undefined) throw usageError('--tls-ca goes with --tls-cert and --tls-key');
   if (mode !== undefined && mode !== 'self-signed') throw usageError(`--tls must be "self-signed", got "${mode}"`, 'or pass --tls-cert FILE --tls-key FILE');
   if (mode !== undefined && (cert !== undefined || key !== undefined)) throw usageError('--tls self-signed and --tls-cert/--tls-key exclude each other');
   if ((cert === undefined) !== (key === undefined)) throw usageError('--tls-cert and --tls-key go together');
   for (const san of sans) if (!validSan(san)) throw usageError(`--tls-san "${san}" is neither an IP address nor a DNS name`);
   if (sans.length > 0 && mode === undefined) throw usageError('--tls-san needs --tls self-signed');
   if (mode === 'self-signed') return { kind: 'self-signed', sans };
-  if (cert !== undefined && key !== undefined) return { kind: 'files', cert: path.resolve(cert), key: path.resolve(key) };
+  if (cert !== undefined && key !== undefined) return { kind: 'files', cert: path.resolve(cert), key: path.resolve(key), ...(ca === undefined ? {} : { ca: path.resolve(ca) }) };
   return undefined;
 }

@@ -319,7 +319,7 @@ async function chooseDelivery(ctx: Context, options: Options): Promise<TokenDeli
   });
 }
 
-function checkRootDisplay(ctx: Context, options: Options, plan: Plan): void {
+function checkRootDisplay(ctx: Context, options: Options, plan: Pick<Plan, 'fromCeremony'>): void {
   if (!options.keepRoot || !plan.fromCeremony) return;
   if (options.showToken || options.printKeys || (ctx.output.interactive && !ctx.output.json)) return;
   throw new VaultSetupError('E_NEEDS_ANSWER', '--keep-root-token: there is no terminal to show the root token on', {
@@ -327,36 +327,20 @@ function checkRootDisplay(ctx: Context, options: Options, plan: Plan): void {
   });
 }
 
-/**
- * Every value for every secret that will be written, asked or made before the task list starts.
- * Without a terminal (or with --yes) all missing answers are listed in one error before anything is written.
- */
-async function resolveValues(ctx: Context, entries: CatalogEntry[]): Promise<Map<string, Record<string, string>>> {
-  const values = new Map<string, Record<string, string>>();
+/** Every field that has no value and nobody to ask for one: all listed in one error, before anything is written. */
+function assertNothingMissing(ctx: Context, entries: CatalogEntry[]): void {
   const missing: string[] = [];
-  const toAsk: { entry: CatalogEntry; field: string; spec: Extract<CatalogEntry['fields'][number]['spec'], { from: 'prompt' }> }[] = [];
-  const keep = (entry: CatalogEntry, field: string, value: string, sensitive: boolean) => {
-    if (sensitive) ctx.redactor.add(value);
-    const data = values.get(entry.path) ?? {};
-    data[field] = value;
-    values.set(entry.path, data);
-  };
   for (const entry of entries) {
     for (const { name, spec } of entry.fields) {
       const where = `${entry.path}.${name}`;
-      if (spec.from === 'generate') {
-        keep(entry, name, generateValue(spec), true);
-      } else if (spec.from === 'env') {
+      if (spec.from === 'env') {
         const v = ctx.env[spec.var];
-        if (v !== undefined && v !== '') keep(entry, name, v, spec.sensitive);
-        else if (spec.default !== undefined) keep(entry, name, spec.default, false);
-        else missing.push(`${where} (set ${spec.var})`);
-      } else {
+        if ((v === undefined || v === '') && spec.default === undefined) missing.push(`${where} (set ${spec.var})`);
+      } else if (spec.from === 'prompt') {
         const v = spec.env === undefined ? undefined : ctx.env[spec.env];
-        if (v !== undefined && v !== '') keep(entry, name, v, spec.sensitive);
-        else if (ctx.prompter.interactive) toAsk.push({ entry, field: name, spec });
-        else if (spec.default !== undefined) keep(entry, name, spec.default, false);
-        else missing.push(`${where}${spec.env === undefined ? '' : ` (or set ${spec.env})`}`);
+        if ((v === undefined || v === '') && !ctx.prompter.interactive && spec.default === undefined) {
+          missing.push(`${where}${spec.env === undefined ? '' : ` (or set ${spec.env})`}`);
+        }
       }
     }
   }
@@ -366,6 +350,51 @@ async function resolveValues(ctx: Context, entries: CatalogEntry[]): Promise<Map
         ? 'set the variables named, or change the source in the catalog (--secrets FILE); nothing was changed'
         : 'run in a terminal (without --yes) to be asked, set the variables named, or give those fields another source in --secrets FILE; nothing was changed',
     });
+  }
+}
+
+/**
+ * Before a fresh server is initialised: everything configure will need that can be known now (every catalog path
+ * is new then). A run that would stop after the ceremony for want of an answer stops before it instead, so the
+ * server is not initialised by a run that cannot finish.
+ */
+export async function checkBeforeInit(ctx: Context, flags: Flags): Promise<void> {
+  const options = readOptions(flags);
+  const catalog = await loadCatalog(options.catalogFile);
+  assertNothingMissing(ctx, catalog.entries);
+  await chooseDelivery(ctx, options);
+  checkRootDisplay(ctx, options, { fromCeremony: true });
+}
+
+/**
+ * Every value for every secret that will be written, asked or made before the task list starts.
+ * Without a terminal (or with --yes) all missing answers are listed in one error before anything is written.
+ */
+async function resolveValues(ctx: Context, entries: CatalogEntry[]): Promise<Map<string, Record<string, string>>> {
+  const values = new Map<string, Record<string, string>>();
+  const toAsk: { entry: CatalogEntry; field: string; spec: Extract<CatalogEntry['fields'][number]['spec'], { from: 'prompt' }> }[] = [];
+  const keep = (entry: CatalogEntry, field: string, value: string, sensitive: boolean) => {
+    if (sensitive) ctx.redactor.add(value);
+    const data = values.get(entry.path) ?? {};
+    data[field] = value;
+    values.set(entry.path, data);
+  };
+  assertNothingMissing(ctx, entries);
+  for (const entry of entries) {
+    for (const { name, spec } of entry.fields) {
+      if (spec.from === 'generate') {
+        keep(entry, name, generateValue(spec), true);
+      } else if (spec.from === 'env') {
+        const v = ctx.env[spec.var];
+        if (v !== undefined && v !== '') keep(entry, name, v, spec.sensitive);
+        else if (spec.default !== undefined) keep(entry, name, spec.default, false);
+      } else {
+        const v = spec.env === undefined ? undefined : ctx.env[spec.env];
+        if (v !== undefined && v !== '') keep(entry, name, v, spec.sensitive);
+        else if (ctx.prompter.interactive) toAsk.push({ entry, field: name, spec });
+        else if (spec.default !== undefined) keep(entry, name, spec.default, false);
+      }
+    }
   }
   if (toAsk.length > 0) ctx.output.info(`Values for ${toAsk.length} secret field${toAsk.length > 1 ? 's' : ''} under ${KV_MOUNT}/ (never shown, never saved outside the server):`);
   for (const { entry, field, spec } of toAsk) {
