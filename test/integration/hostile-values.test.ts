@@ -65,7 +65,7 @@ for (const { label, flavor, image } of serverImages()) {
         want[`g${i}`] = value;
       }
       // Defaults are written into the catalog itself: YAML quoting must carry them unchanged too.
-      for (const [name, value] of [['default_quotes', HOSTILE.quotes as string], ['default_newlines', HOSTILE.newlines as string], ['default_unicode', HOSTILE.emoji as string], ['default_number_text', '00123456789012345678901']] as const) {
+      for (const [name, value] of [['default_quotes', HOSTILE.quotes as string], ['default_newlines', HOSTILE.newlines as string], ['default_unicode', HOSTILE.emoji as string], ['default_number_text', '00123456789012345678901'], ['default_nul', 'a\u0000b (NUL: only a catalog can carry it, not an environment)']] as const) {
         fields[name] = { from: 'env', var: 'HV_UNSET_ON_PURPOSE', default: value };
         want[name] = value;
       }
