@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Context } from '../context.ts';
 import { defaultDir } from '../deployment.ts';
 import { LAYOUTS } from '../config/flavor.ts';
-import { type CeremonyOutcome, ceremonyPhase } from '../ceremony/ceremony.ts';
+import { type CeremonyOutcome, ceremonyPhase, planCeremony } from '../ceremony/ceremony.ts';
 import { VaultApi } from '../services/vault-api.ts';
 import { checkBeforeInit, configurePhase } from '../tasks/configure.tasks.ts';
 import { deployTasks, newDeployState, type DeployState } from '../tasks/deploy.tasks.ts';
@@ -48,7 +48,11 @@ export async function init({ flags }: Invocation, ctx: Context): Promise<Command
   try {
     const common = { api, server, layout, paths: state.paths, name, flags };
     const deployOnly = bool(flags, 'deploy-only');
-    if (!deployOnly && state.health?.initialized === false) await checkBeforeInit(ctx, flags);
+    if (!deployOnly && state.health?.initialized === false) {
+      // Who receives the shares first, then what configure will need: a run that cannot finish initialises nothing.
+      await planCeremony(ctx, flags);
+      await checkBeforeInit(ctx, flags);
+    }
     const ceremony = deployOnly ? await deployOnlyOutcome(api) : await ceremonyPhase(ctx, common);
     // With --json the shares are only in the final object: a failure from here on must still hand them over.
     const handOver = <T>(step: Promise<T>): Promise<T> =>
