@@ -9,27 +9,17 @@
 // redactor the moment the server returns them.
 import path from 'node:path';
 import type { Context } from '../context.ts';
-import type { Layout } from '../config/flavor.ts';
-import type { DeploymentPaths } from '../deployment.ts';
 import type { Flags } from '../commands/types.ts';
 import { bool, duration, list, str } from '../commands/common.ts';
 import { EXIT, VaultSetupError, usageError, withResult } from '../errors.ts';
-import type { ServerIdentity } from '../services/docker.ts';
 import { refuseSymlink, writeAtomic } from '../services/files.ts';
 import type { InitResponse, SealStatus, VaultApi } from '../services/vault-api.ts';
-import { type StepRecord, record } from '../tasks/listr.ts';
+import { type PhaseInput, type StepRecord, record } from '../tasks/listr.ts';
 import { type PublicKeyFile, armor, readPublicKeyFile } from './pgp.ts';
 import { checkShare, resolveCounts } from './shares.ts';
 import { progressText, unsealRounds, waitUntilActive } from './unseal-round.ts';
 
-export interface CeremonyInput {
-  api: VaultApi;
-  server: ServerIdentity;
-  layout: Layout;
-  paths: DeploymentPaths;
-  name: string;
-  flags: Flags;
-}
+export type CeremonyInput = PhaseInput;
 
 export interface CeremonyOutcome {
   steps: StepRecord[];

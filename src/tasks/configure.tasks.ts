@@ -6,29 +6,21 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ListrTask } from 'listr2';
 import type { Context } from '../context.ts';
-import type { Layout } from '../config/flavor.ts';
 import type { DeploymentPaths } from '../deployment.ts';
 import type { Flags } from '../commands/types.ts';
 import { bool, duration, str } from '../commands/common.ts';
 import { type Catalog, type CatalogEntry, loadCatalog } from '../config/catalog.ts';
 import { KV_MOUNT, policyRules, renderPolicy, validateAppName } from '../config/policy.ts';
 import { VaultSetupError, isVaultSetupError } from '../errors.ts';
-import type { ServerIdentity } from '../services/docker.ts';
 import { readIfExists, refuseSymlink, writeAtomic } from '../services/files.ts';
 import { type MountState, type SecretMeta, enableKv2, kvMountState, secretMeta, writeSecret } from '../services/kv.ts';
 import { generateValue } from '../services/secrets-gen.ts';
 import { obtainToken } from '../services/token.ts';
 import { type VaultApi, serverErrors } from '../services/vault-api.ts';
 import { toServerDuration } from '../services/wait.ts';
-import { type StepRecord, record, runTasks } from './listr.ts';
+import { type PhaseInput, type StepRecord, record, runTasks } from './listr.ts';
 
-export interface ConfigureInput {
-  api: VaultApi;
-  server: ServerIdentity;
-  layout: Layout;
-  paths: DeploymentPaths;
-  name: string;
-  flags: Flags;
+export interface ConfigureInput extends PhaseInput {
   /** The root token from this run's ceremony (memory only), else the phase asks for a privileged token. */
   rootToken?: string | undefined;
 }

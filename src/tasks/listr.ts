@@ -1,7 +1,12 @@
 // One place that decides how task lists render: listr2's default renderer on a TTY, plain lines without one,
 // nothing with --json. Everything goes to stderr; stdout is kept for the result.
 import type { ListrTask } from 'listr2';
+import type { Flags } from '../commands/types.ts';
+import type { Layout } from '../config/flavor.ts';
 import type { Context } from '../context.ts';
+import type { DeploymentPaths } from '../deployment.ts';
+import type { ServerIdentity } from '../services/docker.ts';
+import type { VaultApi } from '../services/vault-api.ts';
 
 export type StepStatus = 'done' | 'kept' | 'skipped';
 
@@ -49,4 +54,14 @@ export async function runTasks<T extends object>(ctx: Context, tasks: ListrTask<
 
 export function record(steps: StepRecord[], id: string, status: StepStatus, detail?: string): void {
   steps.push(detail === undefined ? { id, status } : { id, status, detail });
+}
+
+/** What every phase of init after the deploy works from: the server, its layout and files, and the flags. */
+export interface PhaseInput {
+  api: VaultApi;
+  server: ServerIdentity;
+  layout: Layout;
+  paths: DeploymentPaths;
+  name: string;
+  flags: Flags;
 }

@@ -81,12 +81,6 @@ function assertNoLeaks(d: TestDeployment, secrets: string[], since: number, exce
   for (const s of secrets) assert.ok(!logs.includes(s), 'container logs / docker inspect');
 }
 
-async function metaVersions(address: string, token: string): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const p of SEEDED) out[p] = (await api(address, 'GET', `secret/metadata/${p}`, { token })).body?.data?.current_version;
-  return out;
-}
-
 for (const { label, flavor, image } of serverImages()) {
   const layout = LAYOUTS[flavor];
 
