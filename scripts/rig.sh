@@ -45,6 +45,8 @@ vault_layout_image=vault-setup-test/openbao-in-vault-layout:$OPENBAO_FILE_VERSIO
 scripts/build-test-image.sh openbao "$bao" "$openbao_image" >/dev/null
 scripts/build-test-image.sh vault "$bao_file" "$vault_layout_image" >/dev/null
 log "images: $openbao_image $vault_layout_image"
+# Compose v2 plugin built from source, used only by the compose v2 test via a private DOCKER_CONFIG.
+compose_v2=$(scripts/build-compose-v2.sh | tail -1)
 
 vault_image=""
 if [ "${RIG_VAULT:-1}" != 0 ] && [ -x scripts/build-vault.sh ]; then
@@ -62,7 +64,8 @@ cat > .rig/rig.json <<JSON
   "bao": "$bao",
   "openbaoImage": "$openbao_image",
   "vaultLayoutImage": "$vault_layout_image",
-  "vaultImage": "$vault_image"
+  "vaultImage": "$vault_image",
+  "composeV2": "$compose_v2"
 }
 JSON
 log "ready: .rig/rig.json"

@@ -8,6 +8,7 @@ export interface Rig {
   openbaoImage: string;
   vaultLayoutImage: string;
   vaultImage: string;
+  composeV2: string;
 }
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));

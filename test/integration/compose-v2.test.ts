@@ -1,0 +1,64 @@
+// init through Docker Compose v2 (`docker compose`), on a host whose own compose may be v1 only. The v2 plugin
+// (built by scripts/build-compose-v2.sh) reaches the docker CLI through a private DOCKER_CONFIG, so no other test
+// changes which compose it uses.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.ts';
+import { docker, testDeployment } from '../helpers/deployment.ts';
+import { rig } from '../helpers/rig.ts';
+
+describe('compose v2', () => {
+  let config = '';
+  let env: NodeJS.ProcessEnv = {};
+
+  before(() => {
+    const plugin = rig().composeV2;
+    if (!plugin || !fs.existsSync(plugin)) {
+      throw new Error(`the compose v2 plugin is missing (rig.json composeV2 = ${JSON.stringify(plugin)}): run \`scripts/build-compose-v2.sh\` and \`bash scripts/rig.sh\``);
+    }
+    config = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-compose-v2-'));
+    fs.mkdirSync(path.join(config, 'cli-plugins'));
+    fs.symlinkSync(plugin, path.join(config, 'cli-plugins', 'docker-compose'));
+    env = { DOCKER_CONFIG: config };
+    // The environment really offers v2: otherwise the test below would prove nothing.
+    const version = execFileSync('docker', ['compose', 'version', '--short'], { env: { ...process.env, ...env }, encoding: 'utf8' }).trim();
+    assert.match(version, /^v?2\./);
+  });
+
+  after(() => {
+    if (config) fs.rmSync(config, { recursive: true, force: true });
+  });
+
+  it('init reaches "reachable, not initialised" through `docker compose`; a re-run changes nothing', async () => {
+    const image = rig().openbaoImage;
+    await using d = await testDeployment('cv2');
+    const first = await runCli(['init', ...d.args('openbao', image), '--deploy-only', '--json'], { env });
+    assert.equal(first.code, 0, first.stderr);
+    const result = first.json();
+    assert.equal(result.initialized, false);
+    assert.equal(result.sealed, true);
+    assert.equal(result.changed, true);
+    assert.equal(result.address, d.address);
+    const engine = result.steps.find((s: { id: string }) => s.id === 'engine');
+    assert.equal(engine.detail, 'compose v2');
+
+    const health = await fetch(`${d.address}/v1/sys/seal-status`).then((r) => r.json());
+    assert.equal(health.initialized, false);
+
+    // Created by compose v2 itself: its labels, including the version that made the container.
+    const labels = JSON.parse(docker('inspect', '-f', '{{json .Config.Labels}}', d.name));
+    assert.equal(labels['com.docker.compose.project'], d.name);
+    assert.equal(labels['com.docker.compose.service'], 'server');
+    assert.match(labels['com.docker.compose.version'], /^2\./);
+
+    const containerId = docker('inspect', '-f', '{{.Id}}', d.name).trim();
+    const second = await runCli(['init', ...d.args('openbao', image), '--deploy-only', '--json'], { env });
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.json().changed, false);
+    assert.equal(docker('inspect', '-f', '{{.Id}}', d.name).trim(), containerId, 'container not recreated');
+  });
+});
