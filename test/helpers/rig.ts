@@ -30,6 +30,8 @@ export function serverImages(): { label: string; flavor: 'vault' | 'openbao'; im
     { label: 'openbao', flavor: 'openbao', image: r.openbaoImage },
     { label: 'openbao-in-vault-layout', flavor: 'vault', image: r.vaultLayoutImage },
   ];
-  if (r.vaultImage) images.push({ label: 'vault', flavor: 'vault', image: r.vaultImage });
+  // The real Vault is part of every suite: a rig without it (RIG_VAULT=0) fails the suites rather than skip Vault.
+  if (!r.vaultImage) throw new Error('the rig has no HashiCorp Vault image: run `bash scripts/rig.sh` (without RIG_VAULT=0)');
+  images.push({ label: 'vault', flavor: 'vault', image: r.vaultImage });
   return images;
 }
