@@ -30,33 +30,9 @@ CACHE_ROOT="$(cd "$CACHE_ROOT" && pwd -P)"
 BIN_DIR="$CACHE_ROOT/compose-v2-$COMPOSE_VERSION"
 BIN="$BIN_DIR/docker-compose"
 
-if [ -x "$BIN" ]; then
-  log "cached: $BIN"
-  printf '%s\n' "$BIN"
-  exit 0
-fi
-
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$CACHE_ROOT/.build-compose-v2.lock"
-  flock 9
-  if [ -x "$BIN" ]; then # built by a concurrent run meanwhile
-    log "cached: $BIN"
-    printf '%s\n' "$BIN"
-    exit 0
-  fi
-fi
-
-GO="$(command -v go 2>/dev/null || true)"
-[ -n "$GO" ] || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go; } || true
-[ -n "$GO" ] || die "no 'go' found on PATH or at /usr/local/go/bin/go; install Go >= 1.24"
-
-export GOMODCACHE="$CACHE_ROOT/gomod"
-export GOCACHE="$CACHE_ROOT/gocache"
-export GOFLAGS="-buildvcs=false"
-export GOWORK=off
-export CGO_ENABLED=0
-export GO111MODULE=on
-mkdir -p "$GOMODCACHE" "$GOCACHE" "$BIN_DIR" "$CACHE_ROOT/src"
+# shellcheck source=lib/go-cache.sh
+. "$(dirname "$0")/lib/go-cache.sh"
+go_cache_begin compose-v2 "$BIN"
 
 # `go install <module>/cmd@version` refuses this module (its go.mod has `exclude` directives), so build from a
 # writable copy of the module source, where the go.mod counts as the main module.

@@ -38,42 +38,13 @@ CACHE_ROOT="${VAULT_SETUP_CACHE:-${HOME:?HOME is not set}/.cache/vault-setup}"
 BIN_DIR="$CACHE_ROOT/vault-$VAULT_VERSION"
 BIN="$BIN_DIR/vault"
 
-# Fast path: already built.
-if [ -x "$BIN" ]; then
-  log "cached: $BIN"
-  printf '%s\n' "$BIN"
-  exit 0
-fi
-
-mkdir -p "$CACHE_ROOT" "$BIN_DIR"
+mkdir -p "$CACHE_ROOT"
 CACHE_ROOT="$(cd "$CACHE_ROOT" && pwd -P)"
 BIN_DIR="$CACHE_ROOT/vault-$VAULT_VERSION"
 BIN="$BIN_DIR/vault"
-
-# Serialise concurrent runs on the same cache.
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$CACHE_ROOT/.build-vault.lock"
-  log "acquiring lock $CACHE_ROOT/.build-vault.lock"
-  flock 9
-  if [ -x "$BIN" ]; then # built by a concurrent run meanwhile
-    log "cached: $BIN"
-    printf '%s\n' "$BIN"
-    exit 0
-  fi
-fi
-
-# ---- locate a Go toolchain ------------------------------------------------------
-GO="$(command -v go 2>/dev/null || true)"
-[ -n "$GO" ] || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go; } || true
-[ -n "$GO" ] || die "no 'go' found on PATH or at /usr/local/go/bin/go; install Go >= 1.21"
-
-export GOMODCACHE="$CACHE_ROOT/gomod"
-export GOCACHE="$CACHE_ROOT/gocache"
-export GOFLAGS="-buildvcs=false"
-export GOWORK=off
-export CGO_ENABLED=0
-export GO111MODULE=on
-mkdir -p "$GOMODCACHE" "$GOCACHE"
+# shellcheck source=lib/go-cache.sh
+. "$(dirname "$0")/lib/go-cache.sh"
+go_cache_begin vault "$BIN"
 
 # `go mod download -json` -> value of "Dir" (fails loudly on "Error").
 mod_dir() {
