@@ -1,24 +1,23 @@
 // `vault-setup init`: the whole playbook, resumable. Each phase starts from what the server reports:
 // 1. deploy (files, container, ownership, API)  2. key ceremony and unseal  3. configure.
 import path from 'node:path';
-import type { Context } from '../context.ts';
-import { defaultDir } from '../deployment.ts';
-import { LAYOUTS } from '../config/flavor.ts';
 import { type CeremonyOutcome, ceremonyPhase, planCeremony } from '../ceremony/ceremony.ts';
-import { VaultApi } from '../services/vault-api.ts';
-import { checkBeforeInit, configurePhase } from '../tasks/configure.tasks.ts';
-import { deployTasks, newDeployState, type DeployState } from '../tasks/deploy.tasks.ts';
-import { runTasks } from '../tasks/listr.ts';
-import type { ServerIdentity } from '../services/docker.ts';
-import { readIfExists, refuseSymlink } from '../services/files.ts';
-import type { TlsSource } from '../tasks/deploy.tasks.ts';
-import { validSan } from '../tls/self-signed.ts';
-import { quoted, usageError, withResult } from '../errors.ts';
-import { bool, duration, int, list, oneOf, str } from './common.ts';
-import type { CommandResult, Flags, Invocation } from './types.ts';
 import { resolveCounts } from '../ceremony/shares.ts';
 import { loadCatalog } from '../config/catalog.ts';
+import { LAYOUTS } from '../config/flavor.ts';
 import { validateAppName } from '../config/policy.ts';
+import type { Context } from '../context.ts';
+import { defaultDir } from '../deployment.ts';
+import { quoted, usageError, withResult } from '../errors.ts';
+import type { ServerIdentity } from '../services/docker.ts';
+import { readIfExists, refuseSymlink } from '../services/files.ts';
+import { VaultApi } from '../services/vault-api.ts';
+import { checkBeforeInit, configurePhase } from '../tasks/configure.tasks.ts';
+import { type DeployState, type TlsSource, deployTasks, newDeployState } from '../tasks/deploy.tasks.ts';
+import { runTasks } from '../tasks/listr.ts';
+import { validSan } from '../tls/self-signed.ts';
+import { bool, duration, int, list, oneOf, str } from './common.ts';
+import type { CommandResult, Flags, Invocation } from './types.ts';
 
 export async function init({ flags }: Invocation, ctx: Context): Promise<CommandResult> {
   const flavor = oneOf(flags, 'flavor', ['vault', 'openbao'] as const, 'vault');
@@ -116,7 +115,8 @@ async function deployOnlyOutcome(api: VaultApi): Promise<CeremonyOutcome> {
   return { steps: [], unsealed: false, resume };
 }
 
-function tlsSource(flags: Invocation['flags']): TlsSource | undefined {
+/** --tls self-signed, or the operator's --tls-cert/--tls-key (and --tls-ca); nothing means plain http. */
+function tlsSource(flags: Flags): TlsSource | undefined {
   const mode = str(flags, 'tls');
   const cert = str(flags, 'tls-cert');
   const key = str(flags, 'tls-key');
