@@ -108,11 +108,16 @@ for (const { label, flavor, image } of serverImages()) {
       let firstValues: Record<string, [number, string]> = {};
       await t.test('SIGTERM once the app token is written: exit 130; the token is in its file, only one exists', async () => {
         const before = await versions();
-        const cli = liveCli(args, { env: { VAULT_TOKEN: root() } });
+        // --keep-root-token: the freeze lands a few milliseconds after the line is read, and on a loaded machine the
+        // run can get past its last step (revoking the root token) first; this step is about the app token, and the
+        // last re-run below proves the revocation. For the same reason the run may have finished (exit 0) before
+        // SIGTERM arrived: either way the token must be in its file, once.
+        const cli = liveCli([...args, '--keep-root-token'], { env: { VAULT_TOKEN: root() } });
         await cli.waitFor(/✔ App token for "openclaw" created/, { stream: 'stderr', freeze: true });
         cli.signal('SIGTERM');
         cli.signal('SIGCONT');
-        assert.equal(await cli.exited, 130, cli.stderr());
+        const code = await cli.exited;
+        assert.ok(code === 130 || (code === 0 && /App token written to/.test(cli.stdout())), `exit ${code}: ${cli.stderr()}`);
         assert.match(cli.stderr(), /✔ secret\/app\/one: kept \(exists, version 1\)/);
         firstValues = await versions();
         for (const s of SECRETS) assert.equal(firstValues[s]?.[0], 1, `secret/app/${s} written once`);
