@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { EXIT, VaultSetupError, isVaultSetupError, oneLine, quoted, resultOf, usageError } from './errors.ts';
 import type { CommandHandler, CommandResult, Flags } from './commands/types.ts';
+import { OPERATIONS_COMMANDS } from './commands/operations.spec.ts';
 
 type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string; help: string; arg?: string };
 
@@ -128,6 +129,7 @@ const COMMANDS: Record<string, CommandSpec> = {
     options: { ...COMMON, ...ADDR, ...TOKEN, yes: { type: 'boolean', short: 'y', help: 'do not ask for confirmation' }, force: { type: 'boolean', help: 'restore a snapshot from another cluster (snapshot-force)' } },
     load: async () => (await import('./commands/restore.ts')).restore,
   },
+  ...OPERATIONS_COMMANDS,
 };
 
 export const HELP = `vault-setup: a production-shaped HashiCorp Vault or OpenBao server in Docker, without the manual playbook.

@@ -1,0 +1,52 @@
+// Option specs of the commands that keep a deployment running unattended: watch, seal, install-units.
+// cli.ts spreads them into its command table.
+type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string; help: string; arg?: string };
+import type { CommandHandler as Handler } from './types.ts';
+
+const COMMON: Record<string, OptionSpec> = {
+  dir: { type: 'string', arg: 'DIR', help: 'deployment directory (default ~/docker/vault)' },
+  addr: { type: 'string', arg: 'URL', help: 'talk to this server instead of the one in --dir' },
+  json: { type: 'boolean', help: 'print JSON on stdout; progress is silenced' },
+  help: { type: 'boolean', short: 'h', help: 'show help for this command' },
+};
+
+export const NOTIFY_OPTIONS: Record<string, OptionSpec> = {
+  notify: { type: 'string', multiple: true, arg: 'URL', help: 'POST a JSON message to this webhook on a change of state' },
+  ntfy: { type: 'string', arg: 'TOPIC', help: 'send the message to this ntfy topic (token: NTFY_TOKEN in the environment)' },
+  'ntfy-server': { type: 'string', arg: 'URL', help: 'ntfy server (default https://ntfy.sh)' },
+  telegram: { type: 'string', arg: 'CHAT_ID', help: 'send the message to this Telegram chat' },
+  'telegram-token-file': { type: 'string', arg: 'FILE', help: 'the bot token, in a 0600 file (else TELEGRAM_BOT_TOKEN)' },
+  'telegram-api': { type: 'string', arg: 'URL', help: 'Telegram Bot API base URL (default https://api.telegram.org)' },
+  heartbeat: { type: 'string', arg: 'URL', help: 'GET this dead-man\'s-switch URL on every check without a failure' },
+};
+
+export const OPERATIONS_COMMANDS: Record<string, { summary: string; usage: string; options: Record<string, OptionSpec>; load: () => Promise<Handler> }> = {
+  watch: {
+    summary: 'check the server on an interval or once, and notify on a change of state (holds no key)',
+    usage: 'vault-setup watch [--once | --interval DURATION] [--notify URL] [--ntfy TOPIC] [--telegram CHAT_ID] [--heartbeat URL] [options]',
+    options: {
+      ...COMMON,
+      once: { type: 'boolean', help: 'check once (for cron or a systemd timer); the last state is kept in the deployment' },
+      interval: { type: 'string', arg: 'DURATION', help: 'check every DURATION until stopped (default 60s)' },
+      ...NOTIFY_OPTIONS,
+      state: { type: 'string', arg: 'FILE', help: 'keep the last state there (default <dir>/.vault-setup-watch.json)' },
+      backups: { type: 'string', arg: 'DIR', help: 'where snapshots are (default <dir>/backups)' },
+      'snapshot-max-age': { type: 'string', arg: 'DURATION', help: 'warn when the newest snapshot is older (default 26h)' },
+      'cert-days': { type: 'string', arg: 'N', help: 'warn when the certificate expires within N days (default 14)' },
+      'no-verify': { type: 'boolean', help: 'leave out verify\'s token-less checks' },
+      strict: { type: 'boolean', help: 'warnings fail too (exit 14)' },
+    },
+    load: async () => (await import('./watch.ts')).watch,
+  },
+  seal: {
+    summary: 'seal the server on purpose and record why (watch reports it as deliberate)',
+    usage: 'vault-setup seal --reason TEXT [--dir DIR | --addr URL] [--token-file FILE] [--json]',
+    options: {
+      ...COMMON,
+      reason: { type: 'string', arg: 'TEXT', help: 'why the server is sealed (one line; shown by watch)' },
+      'token-file': { type: 'string', arg: 'FILE', help: 'read the token from FILE (else VAULT_TOKEN/BAO_TOKEN, else a masked prompt)' },
+      state: { type: 'string', arg: 'FILE', help: 'record the reason there (default <dir>/.vault-setup-watch.json)' },
+    },
+    load: async () => (await import('./seal.ts')).seal,
+  },
+};
