@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { EXIT, VaultSetupError, isVaultSetupError, oneLine, quoted, resultOf, usageError } from './errors.ts';
 import type { CommandHandler, CommandResult, Flags } from './commands/types.ts';
-import { OPERATIONS_COMMANDS } from './commands/operations.spec.ts';
+import { BACKUP_SCHEDULE_OPTIONS, OPERATIONS_COMMANDS } from './commands/operations.spec.ts';
 
 type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string; help: string; arg?: string };
 
@@ -120,7 +120,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   backup: {
     summary: 'save a raft snapshot (0600, atomically, with a SHA-256 checksum beside it)',
     usage: 'vault-setup backup [--out FILE] [--dir DIR | --addr URL] [--json]',
-    options: { ...COMMON, ...ADDR, ...TOKEN, out: { type: 'string', arg: 'FILE', help: 'snapshot file (default <dir>/backups/<time>.snap)' } },
+    options: { ...COMMON, ...ADDR, ...TOKEN, out: { type: 'string', arg: 'FILE', help: 'snapshot file (default <dir>/backups/<time>.snap)' }, ...BACKUP_SCHEDULE_OPTIONS },
     load: async () => (await import('./commands/backup.ts')).backup,
   },
   restore: {

@@ -4,14 +4,17 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
 import { checksumFile, saveSnapshot } from '../backup/snapshot.ts';
+import { afterSave, backupMode, backupToken, schedulePlan } from '../backup/schedule.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
-import { obtainToken } from '../services/token.ts';
 import { VaultApi } from '../services/vault-api.ts';
 import { str } from './common.ts';
 import { resolveTarget } from './status.ts';
 import type { CommandResult, Invocation } from './types.ts';
 
 export async function backup({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
+  const mode = await backupMode(flags, positionals, ctx, () => resolveTarget(ctx, str(flags, 'dir'), str(flags, 'addr')));
+  if (mode !== undefined) return mode;
+  const plan = schedulePlan(flags);
   if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"`, 'name the file with --out FILE');
   const target = await resolveTarget(ctx, str(flags, 'dir'), str(flags, 'addr'));
   const outFlag = str(flags, 'out');
@@ -33,14 +36,15 @@ export async function backup({ flags, positionals }: Invocation, ctx: Context): 
         hint: seal.initialized ? 'unseal it first: vault-setup unseal' : 'run `vault-setup init` first',
       });
     }
-    const token = await obtainToken(ctx, { tokenFile: str(flags, 'token-file'), purpose: 'take a snapshot (read on sys/storage/raft/snapshot)' });
+    const { token } = await backupToken(ctx, api, flags, target.dir, 'take a snapshot (read on sys/storage/raft/snapshot)');
     ctx.output.info(`Saving a raft snapshot of ${target.address} to ${file} ...`);
     const saved = await saveSnapshot(api, token, file);
-    const data = { file, checksum_file: checksumFile(file), sha256: saved.sha256, bytes: saved.bytes, server: seal.version, address: target.address };
+    const extras = await afterSave(plan, file, saved.sha256, ctx);
+    const data = { file, checksum_file: checksumFile(file), sha256: saved.sha256, bytes: saved.bytes, server: seal.version, address: target.address, ...extras.data };
     ctx.output.info('The snapshot is encrypted by the server\'s keyring: it opens only with this cluster\'s unseal keys. Keep it off this host too.');
     return {
       data,
-      human: [`Backup: ${file} (${saved.bytes} bytes, 0600)`, `SHA-256: ${saved.sha256}  (${path.basename(checksumFile(file))}; check with sha256sum -c)`].join('\n'),
+      human: [`Backup: ${file} (${saved.bytes} bytes, 0600)`, `SHA-256: ${saved.sha256}  (${path.basename(checksumFile(file))}; check with sha256sum -c)`, ...extras.lines].join('\n'),
     };
   } finally {
     api.close();

@@ -20,6 +20,15 @@ export const NOTIFY_OPTIONS: Record<string, OptionSpec> = {
   heartbeat: { type: 'string', arg: 'URL', help: 'GET this dead-man\'s-switch URL on every check without a failure' },
 };
 
+export const BACKUP_SCHEDULE_OPTIONS: Record<string, OptionSpec> = {
+  keep: { type: 'string', arg: 'N', help: 'keep the newest N snapshots vault-setup made there; remove older ones (with their checksums)' },
+  'keep-weekly': { type: 'string', arg: 'W', help: 'with --keep: also keep the newest of each of the last W weeks' },
+  'copy-to': { type: 'string', arg: 'TARGET', help: 'copy off-host, checksum verified: a directory, [user@]host:path (ssh) or rclone:remote:path' },
+  identity: { type: 'string', arg: 'FILE', help: 'log in as the backup identity (default <dir>/backup-identity.json when no token is given)' },
+  'create-identity': { type: 'boolean', help: 'create the backup identity (read on the snapshot only) and its 0600 credential file' },
+  drill: { type: 'boolean', help: 'check the newest snapshot (or FILE) offline: checksum, archive, raft metadata, newer than the last' },
+};
+
 export const OPERATIONS_COMMANDS: Record<string, { summary: string; usage: string; options: Record<string, OptionSpec>; load: () => Promise<Handler> }> = {
   watch: {
     summary: 'check the server on an interval or once, and notify on a change of state (holds no key)',
