@@ -9,6 +9,7 @@ import { readIfExists } from '../services/files.ts';
 import { obtainToken } from '../services/token.ts';
 import { validateAppName } from '../config/policy.ts';
 import { catalogPaths } from '../verify/catalog.ts';
+import { BACKUP_IDENTITY_CHECKS } from '../verify/checks/backup-identity.ts';
 import { CONFIG_CHECKS } from '../verify/checks/config.ts';
 import { FILE_CHECKS } from '../verify/checks/files.ts';
 import { HARDENING_CHECKS } from '../verify/checks/hardening.ts';
@@ -24,7 +25,7 @@ export const CHECK_GROUPS: [CheckGroup, CheckFn[]][] = [
   ['files', FILE_CHECKS],
   ['hygiene', HYGIENE_CHECKS],
   ['runtime', RUNTIME_CHECKS],
-  ['config', CONFIG_CHECKS],
+  ['config', [...CONFIG_CHECKS, ...BACKUP_IDENTITY_CHECKS]],
   ['hardening', HARDENING_CHECKS],
 ];
 
