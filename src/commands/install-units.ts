@@ -32,7 +32,7 @@ export async function installUnits({ flags, positionals }: Invocation, ctx: Cont
     throw new VaultSetupError('E_NOT_DEPLOYED', `no vault-setup deployment in ${dir}`, { hint: 'pass --dir where `vault-setup init` wrote docker-compose.yml' });
   }
   const plan = planOf(flags, ctx, dir);
-  const files: UnitFile[] = format === 'systemd' ? systemdUnits(plan) : [cronFile(plan, Math.max(1, Math.round(parseDuration(plan.watchEvery) / 60_000)), 15, 3)];
+  const files: UnitFile[] = format === 'systemd' ? systemdUnits(plan) : [cronFile(plan, Number.parseInt(plan.watchEvery, 10), 15, 3)];
   const shown = files.map((f) => ({ path: path.join(targetDir, f.name), content: f.content }));
   if (!bool(flags, 'yes')) {
     const human = [...shown.map((f) => `# ${f.path}\n${f.content}`), `Nothing was written: re-run with --yes to install ${format === 'systemd' ? `these units and enable ${TIMERS.join(' and ')}` : 'this cron file'}.`];
@@ -60,11 +60,12 @@ function planOf(flags: Flags, ctx: Context, dir: string): UnitsPlan {
   const execFlag = str(flags, 'exec');
   // The command that runs now is the one the units run, unless told otherwise.
   const exec = execFlag !== undefined ? [path.resolve(execFlag)] : [process.execPath, path.resolve(process.argv[1] ?? 'vault-setup')];
-  const watchEvery = str(flags, 'watch-every') ?? '1min';
+  let everyMs: number;
   try {
-    if (parseDuration(watchEvery.replace(/min$/, 'm')) < 60_000) throw new RangeError('must be at least 1min');
+    everyMs = parseDuration((str(flags, 'watch-every') ?? '1m').replace(/min$/, 'm'));
+    if (everyMs < 60_000) throw new RangeError('must be at least 1m');
   } catch (error) {
-    throw usageError(`--watch-every: ${(error as Error).message}`, 'e.g. 1min, 5min');
+    throw usageError(`--watch-every: ${(error as Error).message}`, 'e.g. 1m, 5m');
   }
   const backupAt = str(flags, 'backup-at') ?? '*-*-* 03:15:00';
   if (!/^[\w*:, .\/-]+$/.test(backupAt)) throw usageError(`--backup-at must be a systemd calendar expression, got ${quoted(backupAt)}`, 'e.g. "*-*-* 03:15:00" or daily');
@@ -78,7 +79,7 @@ function planOf(flags: Flags, ctx: Context, dir: string): UnitsPlan {
   if (copy !== undefined) backupArgs.push('--copy-to', copy);
   const user = str(flags, 'run-as') ?? os.userInfo().username;
   if (!/^[a-z_][a-z0-9_-]{0,31}\$?$/i.test(user)) throw usageError(`--run-as must be a user name, got ${quoted(user)}`);
-  return { exec, dir, user, watchEvery: watchEvery.replace(/m$/, 'min'), backupAt, watchArgs, backupArgs, envFile: str(flags, 'env-file') ?? '/etc/vault-setup/units.env' };
+  return { exec, dir, user, watchEvery: `${Math.round(everyMs / 60_000)}min`, backupAt, watchArgs, backupArgs, envFile: str(flags, 'env-file') ?? '/etc/vault-setup/units.env' };
 }
 
 async function uninstall(ctx: Context, format: string, targetDir: string, system: boolean, yes: boolean): Promise<CommandResult> {

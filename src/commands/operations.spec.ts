@@ -72,7 +72,7 @@ export const OPERATIONS_COMMANDS: Record<string, { summary: string; usage: strin
       'run-as': { type: 'string', arg: 'USER', help: 'the user the units run as (default: the current user)' },
       exec: { type: 'string', arg: 'PATH', help: 'the vault-setup the units run (default: this one)' },
       'env-file': { type: 'string', arg: 'FILE', help: 'environment for the units, e.g. TELEGRAM_BOT_TOKEN (default /etc/vault-setup/units.env)' },
-      'watch-every': { type: 'string', arg: 'DURATION', help: 'how often watch runs (default 1min)' },
+      'watch-every': { type: 'string', arg: 'DURATION', help: 'how often watch runs, whole minutes (default 1m)' },
       'backup-at': { type: 'string', arg: 'CALENDAR', help: 'when the backup runs (systemd OnCalendar, default "*-*-* 03:15:00")' },
       keep: BACKUP_SCHEDULE_OPTIONS.keep as OptionSpec,
       'keep-weekly': BACKUP_SCHEDULE_OPTIONS['keep-weekly'] as OptionSpec,

@@ -49,7 +49,7 @@ export async function watch({ flags, positionals }: Invocation, ctx: Context): P
     let deliveries: { channel: string; ok: boolean; error?: string }[] = [];
     if (decision.notify !== undefined) {
       const m = message(assessment, { host: observation.host, address: observation.address, kind: decision.notify, previous: decision.previous, since: decision.since, now });
-      deliveries = await deliver(plan.notify, m);
+      deliveries = (await deliver(plan.notify, m)).map((d) => (d.error === undefined ? d : { ...d, error: ctx.redactor.redact(d.error) }));
       // Delivered when a channel took it (or there is none to take it); otherwise the next check tries again.
       if (deliveries.length === 0 || deliveries.some((d) => d.ok)) record = delivered(record, now);
       for (const d of deliveries.filter((x) => !x.ok)) ctx.output.warn(`watch: ${d.error}`);

@@ -70,7 +70,7 @@ export function cronFile(plan: UnitsPlan, watchMinutes: number, backupMinute: nu
   const lines = [
     MARKER,
     'SHELL=/bin/sh',
-    `*/${watchMinutes} * * * * ${plan.user} ${env} ${sh(['watch', '--once', '--dir', plan.dir, ...plan.watchArgs])} >/dev/null 2>&1`,
+    `${watchMinutes < 60 ? `*/${watchMinutes} *` : '0 *'} * * * ${plan.user} ${env} ${sh(['watch', '--once', '--dir', plan.dir, ...plan.watchArgs])} >/dev/null 2>&1`,
     `${backupMinute} ${backupHour} * * * ${plan.user} ${env} ${sh(['backup', '--dir', plan.dir, ...plan.backupArgs])} && ${sh(['backup', '--drill', '--dir', plan.dir])}`,
     '',
   ];

@@ -114,7 +114,8 @@ async function request(name: string, url: string, method: string, body: string |
     res = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
   } catch (error) {
     // fetch's own message may quote the URL (a Telegram URL holds the bot token): only the cause's code is kept.
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+    const inner = (error as { cause?: { code?: string; message?: string } }).cause;
+    const cause = inner?.code ?? inner?.message?.replace(/\S*:\/\/\S*/g, '<url>') ?? (error as Error).name;
     throw new Error(`${name} did not answer (${cause})`);
   }
   await res.arrayBuffer().catch(() => undefined);
