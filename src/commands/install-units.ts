@@ -10,6 +10,7 @@ import { defaultDir, loadDeployment } from '../deployment.ts';
 import { VaultSetupError, quoted, usageError } from '../errors.ts';
 import { parseDuration } from '../services/wait.ts';
 import { writeAtomic } from '../services/files.ts';
+import { IDENTITY_FILE } from '../backup/identity.ts';
 import { MARKER, type UnitFile, type UnitsPlan, cronFile, systemdUnits } from '../units/render.ts';
 import { bool, int, str } from './common.ts';
 import type { CommandResult, Flags, Invocation } from './types.ts';
@@ -34,6 +35,9 @@ export async function installUnits({ flags, positionals }: Invocation, ctx: Cont
   const plan = planOf(flags, ctx, dir);
   const files: UnitFile[] = format === 'systemd' ? systemdUnits(plan) : [cronFile(plan, Number.parseInt(plan.watchEvery, 10), 15, 3)];
   const shown = files.map((f) => ({ path: path.join(targetDir, f.name), content: f.content }));
+  if (!(await fs.lstat(path.join(dir, IDENTITY_FILE)).then(() => true, () => false))) {
+    ctx.output.warn(`Note: ${path.join(dir, IDENTITY_FILE)} does not exist yet: the backup unit has no token until you run \`vault-setup backup --create-identity --dir ${dir}\` (with a privileged token).`);
+  }
   if (!bool(flags, 'yes')) {
     const human = [...shown.map((f) => `# ${f.path}\n${f.content}`), `Nothing was written: re-run with --yes to install ${format === 'systemd' ? `these units and enable ${TIMERS.join(' and ')}` : 'this cron file'}.`];
     return { data: { format, installed: false, files: shown }, human: human.join('\n') };
@@ -72,11 +76,12 @@ function planOf(flags: Flags, ctx: Context, dir: string): UnitsPlan {
   const watchArgs: string[] = [];
   for (const name of WATCH_PASS) {
     const v = flags[name];
-    for (const value of Array.isArray(v) ? v : typeof v === 'string' ? [v] : []) watchArgs.push(`--${name}`, name === 'telegram-token-file' ? path.resolve(value) : value);
+    // --name=value: a value that starts with "-" (a Telegram chat id) must not read as an option.
+    for (const value of Array.isArray(v) ? v : typeof v === 'string' ? [v] : []) watchArgs.push(`--${name}=${name === 'telegram-token-file' ? path.resolve(value) : value}`);
   }
   const backupArgs = ['--keep', String(int(flags, 'keep', 7, { min: 1, max: 100_000 })), '--keep-weekly', String(int(flags, 'keep-weekly', 8, { min: 0, max: 10_000 }))];
   const copy = str(flags, 'copy-to');
-  if (copy !== undefined) backupArgs.push('--copy-to', copy);
+  if (copy !== undefined) backupArgs.push(`--copy-to=${copy}`);
   const user = str(flags, 'run-as') ?? os.userInfo().username;
   if (!/^[a-z_][a-z0-9_-]{0,31}\$?$/i.test(user)) throw usageError(`--run-as must be a user name, got ${quoted(user)}`);
   return { exec, dir, user, watchEvery: `${Math.round(everyMs / 60_000)}min`, backupAt, watchArgs, backupArgs, envFile: str(flags, 'env-file') ?? '/etc/vault-setup/units.env' };

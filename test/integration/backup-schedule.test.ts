@@ -126,7 +126,9 @@ for (const [i, { label, flavor, image }] of serverImages().entries()) {
     if (i === 0) {
       await t.test('install-units: shown without --yes; systemd-analyze verify passes; the backup unit\'s ExecStart takes a backup', async () => {
         const unitDir = path.join(off, 'units');
-        const flags = ['--dir', d.dir, '--format', 'systemd', '--unit-dir', unitDir, '--notify', 'http://127.0.0.1:59999/hook', '--keep', '2'];
+        const tgFile = path.join(off, 'telegram-token');
+        fs.writeFileSync(tgFile, '4242:not-a-real-bot-token\n', { mode: 0o600 });
+        const flags = ['--dir', d.dir, '--format', 'systemd', '--unit-dir', unitDir, '--notify', 'http://127.0.0.1:59999/hook', '--telegram=-1001234', '--telegram-token-file', tgFile, '--telegram-api', 'http://127.0.0.1:59999', '--keep', '2'];
         const shown = await runCli(['install-units', ...flags]);
         assert.equal(shown.code, 0, shown.stderr);
         assert.match(shown.stdout, /Nothing was written: re-run with --yes/);
@@ -155,7 +157,7 @@ for (const [i, { label, flavor, image }] of serverImages().entries()) {
 
         const watchUnit = fs.readFileSync(path.join(unitDir, 'vault-setup-watch.service'), 'utf8');
         const [wcmd, ...wargs] = execWords(watchUnit, 'ExecStart');
-        assert.deepEqual(wargs.slice(1), ['watch', '--once', '--dir', d.dir, '--notify', 'http://127.0.0.1:59999/hook']);
+        assert.deepEqual(wargs.slice(1), ['watch', '--once', '--dir', d.dir, '--notify=http://127.0.0.1:59999/hook', '--telegram=-1001234', `--telegram-token-file=${tgFile}`, '--telegram-api=http://127.0.0.1:59999']);
         // verify's token-less checks are part of watch: the hand-made 0644 snapshot above is a finding.
         const watched = spawnSync(wcmd as string, [...wargs, '--json'], { encoding: 'utf8', env });
         assert.equal(watched.status, 13, `${watched.stdout}\n${watched.stderr}`);
