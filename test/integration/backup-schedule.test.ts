@@ -105,6 +105,27 @@ for (const [i, { label, flavor, image }] of serverImages().entries()) {
       fs.rmSync(`${report.file}.sha256`);
     });
 
+    await t.test('--keep 1 --keep-weekly 3 on backdated snapshots: the newest, and the newest of each of the 3 newest weeks', async () => {
+      const real = fs.readdirSync(backups).filter((f) => STAMPED.test(f)).sort().at(-1) as string;
+      // ISO weeks: 2025-12-31 and 2026-01-02 are both in 2026-W01; 2026-01-07 in W02; 2026-01-14 in W03.
+      const backdated = ['2025-12-31T03-15-00Z.snap', '2026-01-02T03-15-00Z.snap', '2026-01-07T03-15-00Z.snap', '2026-01-14T03-15-00Z.snap'];
+      for (const name of backdated) {
+        fs.copyFileSync(path.join(backups, real), path.join(backups, name));
+        fs.writeFileSync(path.join(backups, `${name}.sha256`), fs.readFileSync(path.join(backups, `${real}.sha256`), 'utf8').replace(real, name));
+      }
+      const before = fs.readdirSync(backups).filter((f) => STAMPED.test(f));
+      await nextSecond();
+      const run = await runCli(['backup', '--dir', d.dir, '--keep', '1', '--keep-weekly', '3', '--json']);
+      assert.equal(run.code, 0, run.stderr);
+      const newest = path.basename(run.json().file);
+      const weekly = ['2026-01-07T03-15-00Z.snap', '2026-01-14T03-15-00Z.snap'];
+      assert.deepEqual(run.json().retention.removed.map((f: string) => path.basename(f)).sort(), before.filter((f) => !weekly.includes(f)).sort(), 'the older ones of this week and of 2026-W01 go');
+      assert.deepEqual(fs.readdirSync(backups).filter((f) => STAMPED.test(f)).sort(), ['2026-01-07T03-15-00Z.snap', '2026-01-14T03-15-00Z.snap', newest].sort());
+      for (const f of ['2026-01-07T03-15-00Z.snap', '2026-01-14T03-15-00Z.snap', newest]) assert.ok(fs.existsSync(path.join(backups, `${f}.sha256`)));
+      assert.ok(!fs.existsSync(path.join(backups, '2026-01-02T03-15-00Z.snap.sha256')), 'removed with its checksum');
+      assert.ok(fs.existsSync(path.join(backups, 'before-upgrade.snap')));
+    });
+
     await t.test('backup --copy-to DIR: the copy and its checksum arrive, verified; a bad target fails and keeps the local one', async () => {
       await nextSecond();
       const target = path.join(off, 'usb');
@@ -128,7 +149,7 @@ for (const [i, { label, flavor, image }] of serverImages().entries()) {
         const unitDir = path.join(off, 'units');
         const tgFile = path.join(off, 'telegram-token');
         fs.writeFileSync(tgFile, '4242:not-a-real-bot-token\n', { mode: 0o600 });
-        const flags = ['--dir', d.dir, '--format', 'systemd', '--unit-dir', unitDir, '--notify', 'http://127.0.0.1:59999/hook', '--telegram=-1001234', '--telegram-token-file', tgFile, '--telegram-api', 'http://127.0.0.1:59999', '--keep', '2'];
+        const flags = ['--dir', d.dir, '--format', 'systemd', '--unit-dir', unitDir, '--notify', 'http://127.0.0.1:59999/hook', '--telegram=-1001234', '--telegram-token-file', tgFile, '--telegram-api', 'http://127.0.0.1:59999', '--keep', '2', '--keep-weekly', '0'];
         const shown = await runCli(['install-units', ...flags]);
         assert.equal(shown.code, 0, shown.stderr);
         assert.match(shown.stdout, /Nothing was written: re-run with --yes/);
