@@ -114,6 +114,7 @@ async function planOf(flags: Flags, ctx: Context, dir: string | undefined): Prom
   const ntfyTopic = str(flags, 'ntfy');
   if (ntfyTopic !== undefined && !/^[\w-]{1,64}$/.test(ntfyTopic)) throw usageError('--ntfy takes a topic name (letters, digits, - and _)', 'e.g. --ntfy my-vault-alerts; a self-hosted server goes in --ntfy-server URL');
   const chatId = str(flags, 'telegram');
+  if (chatId === undefined && (str(flags, 'telegram-token-file') !== undefined || str(flags, 'telegram-api') !== undefined)) throw usageError('--telegram-token-file and --telegram-api need --telegram CHAT_ID');
   if (chatId !== undefined && !/^(-?\d+|@\w{5,})$/.test(chatId)) throw usageError('--telegram takes the chat id (a number, or @channelname)');
   const botToken = chatId === undefined ? undefined : await telegramToken(str(flags, 'telegram-token-file'), ctx.env, ctx.redactor);
   const ntfyToken = ctx.env.NTFY_TOKEN?.trim() || undefined;
