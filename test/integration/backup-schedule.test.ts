@@ -71,6 +71,12 @@ for (const [i, { label, flavor, image }] of serverImages().entries()) {
       assert.equal(wide.code, 13);
       assert.equal(wide.json().checks.find((c: any) => c.id === 'backup-identity').status, 'fail');
       await putPolicy(server, server.rootToken, 'vault-setup-backup', 'path "sys/storage/raft/snapshot" {\n  capabilities = ["read"]\n}\n');
+      // A token that may not read policies (an app's): the credential in the deployment shows what its tokens carry.
+      const app = await call(server, 'POST', 'auth/token/create', { token: server.rootToken, body: { policies: ['default'], ttl: '10m' } });
+      const appRun = await runCli(['verify', '--dir', d.dir, '--json'], { env: { VAULT_TOKEN: app.body.auth.client_token } });
+      const appCheck = appRun.json().checks.find((c: any) => c.id === 'backup-identity');
+      assert.equal(appCheck.status, 'pass', appCheck.finding);
+      assert.match(appCheck.finding, /the backup identity's tokens carry vault-setup-backup alone/);
     });
 
     await t.test('backup --keep 3 after 5 runs with the identity: the newest 3 with their checksums; other files stay', async () => {
