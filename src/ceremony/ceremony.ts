@@ -9,8 +9,8 @@
 // redactor the moment the server returns them.
 import path from 'node:path';
 import type { Context } from '../context.ts';
-import type { Flags } from '../commands/types.ts';
-import { bool, duration, list, str } from '../commands/common.ts';
+import type { Flags } from '../options/flags.ts';
+import { bool, duration, list, str } from '../options/flags.ts';
 import { EXIT, VaultSetupError, usageError, withResult } from '../errors.ts';
 import { refuseSymlink, writeAtomic } from '../services/files.ts';
 import type { InitResponse, SealStatus, VaultApi } from '../services/vault-api.ts';

@@ -11,12 +11,13 @@ import { defaultDir } from '../deployment.ts';
 import { quoted, usageError, withResult } from '../errors.ts';
 import type { ServerIdentity } from '../services/docker.ts';
 import { readIfExists, refuseSymlink } from '../services/files.ts';
-import { VaultApi } from '../services/vault-api.ts';
+import { connect } from '../services/target.ts';
+import type { VaultApi } from '../services/vault-api.ts';
 import { checkBeforeInit, configurePhase } from '../tasks/configure.tasks.ts';
 import { type DeployState, type TlsSource, deployTasks, newDeployState } from '../tasks/deploy.tasks.ts';
 import { runTasks } from '../tasks/listr.ts';
 import { validSan } from '../tls/self-signed.ts';
-import { bool, duration, int, list, oneOf, str } from './common.ts';
+import { bool, duration, int, list, oneOf, str } from '../options/flags.ts';
 import type { CommandResult, Flags, Invocation } from './types.ts';
 
 export async function init({ flags }: Invocation, ctx: Context): Promise<CommandResult> {
@@ -43,7 +44,7 @@ export async function init({ flags }: Invocation, ctx: Context): Promise<Command
   const server = state.server as ServerIdentity;
 
   const caCert = await readIfExists(state.paths.caCert);
-  const api = new VaultApi({ address, clock: ctx.clock, ...(options.tls !== undefined && caCert !== undefined ? { caCert } : {}) });
+  const api = connect(ctx, address, options.tls === undefined ? undefined : caCert);
   try {
     const common = { api, server, layout, paths: state.paths, name, flags };
     const deployOnly = bool(flags, 'deploy-only');

@@ -1,6 +1,5 @@
 // init, first half: files, container, ownership, a server that answers. Each step detects "already done".
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import type { ListrTask } from 'listr2';
 import type { Context } from '../context.ts';
 import { type DeploymentPaths, deploymentPaths } from '../deployment.ts';
@@ -9,8 +8,9 @@ import type { Layout } from '../config/flavor.ts';
 import type { ContainerSummary, ServerIdentity } from '../services/docker.ts';
 import { ensureWritableDir, lineDiff, readIfExists, refuseSymlink, writeAtomic } from '../services/files.ts';
 import { type DeploymentSpec, SERVICE, type Storage, renderCompose, renderServerConfig } from '../services/templates.ts';
-import { type HealthStatus, type SealStatus, VaultApi } from '../services/vault-api.ts';
-import { poll } from '../services/wait.ts';
+import { compareVersions } from '../config/versions.ts';
+import { assertPortFree, identifyFromApi, waitForApi } from '../services/readiness.ts';
+import type { HealthStatus } from '../services/vault-api.ts';
 import { type StepRecord, record } from './listr.ts';
 
 export interface DeployOptions {
@@ -239,72 +239,6 @@ export function newDeployState(dir: string, address: string): DeployState {
   return { steps: [], paths: deploymentPaths(dir), address };
 }
 
-export async function assertPortFree(port: number): Promise<void> {
-  const inUse = await new Promise<boolean>((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(true));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(false)));
-  });
-  if (inUse) {
-    throw new VaultSetupError('E_PORT_TAKEN', `port 127.0.0.1:${port} is already in use`, {
-      hint: `stop what listens there (ss -ltnp 'sport = :${port}'), or choose another --port`,
-    });
-  }
-}
-
-/** Polls sys/health until the server answers; on failure says why, with the container's last log lines. */
-export async function waitForApi(ctx: Context, address: string, name: string, timeoutMs: number, caCert?: string): Promise<HealthStatus> {
-  const api = new VaultApi({ address, ...(caCert === undefined ? {} : { caCert }), clock: ctx.clock });
-  let crashed: string | undefined;
-  try {
-    const health = await poll(
-      async () => {
-        const h = await api.probe();
-        if (h !== undefined) return h;
-        const container = await ctx.docker.findService(name, SERVICE);
-        if (container !== undefined) {
-          const details = await ctx.docker.inspect(container.id);
-          if (!details.running && details.restartCount > 0) crashed = `restarting after exit code ${details.exitCode}`;
-          if (!details.running && !details.restarting && details.state === 'exited') crashed = `exited with code ${details.exitCode}`;
-          if (details.restartCount >= 3) crashed = `crash-looping (${details.restartCount} restarts)`;
-          if (crashed !== undefined) return undefined;
-        }
-        return undefined;
-      },
-      { timeoutMs, initialDelayMs: 150, maxDelayMs: 1000, clock: ctx.clock },
-    );
-    if (health !== undefined) return health;
-  } finally {
-    api.close();
-  }
-  const container = await ctx.docker.findService(name, SERVICE);
-  const logs = container === undefined ? '' : await ctx.docker.logsTail(container.id, 15);
-  throw new VaultSetupError(
-    'E_SERVER_START',
-    `the server did not answer at ${address} within ${Math.round(timeoutMs / 1000)} s${crashed ? ` (container ${crashed})` : ''}`,
-    { hint: hintFromLogs(logs), detail: logs.length > 0 ? `last log lines of ${name}:\n${logs}` : undefined },
-  );
-}
-
-export function hintFromLogs(logs: string): string {
-  if (/permission denied/i.test(logs)) {
-    return 'the server cannot write its data directory: re-run `vault-setup init` to fix ownership (or chown -R 100:1000 <dir>/data)';
-  }
-  if (/address already in use/i.test(logs)) return 'another process holds the port: choose another --port';
-  if (/error loading configuration|unknown or unsupported field|parse/i.test(logs)) return 'the server rejected config/vault.hcl: fix it or re-run init with --force';
-  return 'read the log lines above; `docker logs <container>` has the rest';
-}
-
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
-  const pb = b.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
 /** TLS files to write. A self-signed certificate that exists is kept (never re-issued behind the operator's back). */
 async function planTls(paths: DeploymentPaths, tls: TlsSource): Promise<PlannedFile[]> {
   const crt = `${paths.tlsDir}/server.crt`;
@@ -335,19 +269,4 @@ async function planTls(paths: DeploymentPaths, tls: TlsSource): Promise<PlannedF
     files.push({ path: caInConfig, content: material.ca, existing: await readIfExists(caInConfig), mode: 0o644 });
   }
   return files;
-}
-
-/** Product and version from a running server's seal status (Vault reports build_date, OpenBao commit_date). */
-export async function identifyFromApi(address: string, caCert: string | undefined): Promise<ServerIdentity | undefined> {
-  const api = new VaultApi({ address, attempts: 1, timeoutMs: 3000, ...(caCert === undefined ? {} : { caCert }) });
-  try {
-    const seal = (await api.request<SealStatus>('GET', 'sys/seal-status')).body as SealStatus & Record<string, unknown>;
-    const product = 'commit_date' in seal ? 'openbao' : 'build_date' in seal ? 'vault' : undefined;
-    if (product === undefined || typeof seal.version !== 'string') return undefined;
-    return { product, version: seal.version, raw: `${product === 'openbao' ? 'OpenBao' : 'Vault'} v${seal.version}` };
-  } catch {
-    return undefined;
-  } finally {
-    api.close();
-  }
 }

@@ -1,7 +1,7 @@
 // One place that decides how task lists render: listr2's default renderer on a TTY, plain lines without one,
 // nothing with --json. Everything goes to stderr; stdout is kept for the result.
 import type { ListrTask } from 'listr2';
-import type { Flags } from '../commands/types.ts';
+import type { Flags } from '../options/flags.ts';
 import type { Layout } from '../config/flavor.ts';
 import type { Context } from '../context.ts';
 import type { DeploymentPaths } from '../deployment.ts';

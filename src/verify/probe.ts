@@ -5,7 +5,8 @@ import type Dockerode from 'dockerode';
 import type { Context } from '../context.ts';
 import { type DeploymentPaths, type DeploymentRecord } from '../deployment.ts';
 import { LABELS, SERVICE } from '../services/templates.ts';
-import { type ApiResponse, type HealthStatus, type SealStatus, VaultApi } from '../services/vault-api.ts';
+import { connect } from '../services/target.ts';
+import type { ApiResponse, HealthStatus, SealStatus, VaultApi } from '../services/vault-api.ts';
 import { describe as describeDockerError } from '../services/docker.ts';
 import { type Layout, LAYOUTS } from '../config/flavor.ts';
 import { type HclBody, parseHcl } from './hcl.ts';
@@ -91,7 +92,7 @@ export class Probe {
     this.tokenSource = input.tokenSource;
     this.app = input.app;
     this.catalog = input.catalog;
-    this.api = new VaultApi({ address: input.address, ...(input.caCert ? { caCert: input.caCert } : {}), attempts: 1, timeoutMs: 5000 });
+    this.api = connect(undefined, input.address, input.caCert, { attempts: 1, timeoutMs: 5000 });
   }
 
   close(): void {

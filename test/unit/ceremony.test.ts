@@ -10,7 +10,7 @@ import type { Context } from '../../src/context.ts';
 import { VaultSetupError } from '../../src/errors.ts';
 import { CLEAR_SCREEN_AND_SCROLLBACK, planCeremony } from '../../src/ceremony/ceremony.ts';
 import { armor, crc24, dearmor, packets, readPublicKeyFile } from '../../src/ceremony/pgp.ts';
-import type { Flags } from '../../src/commands/types.ts';
+import type { Flags } from '../../src/options/flags.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-ceremony-unit-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

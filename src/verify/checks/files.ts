@@ -2,7 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { blocks, truthy, type HclBody } from '../hcl.ts';
-import { compareVersions } from '../advisories.ts';
+import { compareVersions } from '../../config/versions.ts';
 import type { Probe } from '../probe.ts';
 import { tlsCertificate } from './tls.ts';
 import { type CheckResult, fail, pass, skip, warn } from '../types.ts';
