@@ -1,7 +1,8 @@
 // The thin entry: parses argv, runs one command, writes its result, picks the exit code. Nothing else.
 // Commands are loaded lazily so `vault-setup --help` starts fast.
 import { parseArgs } from 'node:util';
-import { EXIT, VaultSetupError, isVaultSetupError, oneLine, quoted, resultOf, usageError } from './errors.ts';
+import { EXIT, VaultSetupError, errorReport, isVaultSetupError, oneLine, quoted, resultOf, usageError, withResult } from './errors.ts';
+import { isPromptExit } from './services/prompter.ts';
 import type { CommandHandler, CommandResult, Flags } from './commands/types.ts';
 
 type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string; help: string; arg?: string };
@@ -173,7 +174,7 @@ export async function main(io: Io): Promise<number> {
   const spec = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (spec === undefined) {
     io.stderr.write(`vault-setup: unknown command ${quoted(name)}. Run \`vault-setup --help\` for the list.\n`);
-    if (rest.includes('--json')) io.stdout.write(`${JSON.stringify({ error: { code: 'E_USAGE', message: `unknown command ${quoted(name)}`, exitCode: EXIT.usage } })}\n`);
+    if (rest.includes('--json')) io.stdout.write(`${JSON.stringify(errorReport(usageError(`unknown command ${quoted(name)}`)))}\n`);
     return EXIT.usage;
   }
   let flags: Flags;
@@ -193,7 +194,7 @@ export async function main(io: Io): Promise<number> {
     const unknown = /^Unknown option '([^']*)'/.exec(first);
     const message = oneLine(unknown ? `unknown option ${unknown[1]}` : first.replace(/\.$/, ''));
     io.stderr.write(`vault-setup ${name}: ${message}. Run \`vault-setup ${name} --help\`.\n`);
-    if (rest.includes('--json')) io.stdout.write(`${JSON.stringify({ error: { code: 'E_USAGE', message, exitCode: EXIT.usage } })}\n`);
+    if (rest.includes('--json')) io.stdout.write(`${JSON.stringify(errorReport(usageError(message)))}\n`);
     return EXIT.usage;
   }
   if (flags.help === true) {
@@ -241,22 +242,16 @@ function reportError(error: unknown, command: string, ctx: { redactor: { redact(
     // A bug: show the stack (redacted) so it can be reported.
     const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
     io.stderr.write(`vault-setup ${command}: internal error: ${redact(text)}\nPlease report this at the project's issue tracker.\n`);
-    if (ctx.output.json) io.stdout.write(`${JSON.stringify({ ...resultOf(error), error: { code: 'E_INTERNAL', message: redact(String((error as Error)?.message ?? error)) } })}\n`);
+    if (ctx.output.json) io.stdout.write(`${JSON.stringify(errorReport(error, redact))}\n`);
     return EXIT.internal;
   }
   const s = ctx.output.style;
   io.stderr.write(`${s.red('✖')} vault-setup ${command}: ${redact(known.message)}\n`);
   if (known.detail !== undefined) io.stderr.write(`${redact(known.detail)}\n`);
   if (known.hint !== undefined) io.stderr.write(`  ${s.dim('→')} ${redact(known.hint)}\n`);
-  if (ctx.output.json) {
-    // What the command must still hand over (resultOf) is printed as is: the operator asked for it.
-    const body = { ...resultOf(error), error: { code: known.code, message: redact(known.message), ...(known.hint ? { hint: redact(known.hint) } : {}), exitCode: known.exitCode } };
-    io.stdout.write(`${JSON.stringify(body)}\n`);
-  }
+  if (ctx.output.json) io.stdout.write(`${JSON.stringify(errorReport(known === error ? known : withResult(known, resultOf(error) ?? {}), redact))}\n`);
   return known.exitCode;
 }
-
-const isPromptExit = (error: unknown): boolean => (error as Error)?.name === 'ExitPromptError' || (error as Error)?.name === 'AbortPromptError';
 
 export { usageError };
 

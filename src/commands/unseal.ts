@@ -4,7 +4,7 @@
 import readline from 'node:readline';
 import type { Context } from '../context.ts';
 import { VaultSetupError } from '../errors.ts';
-import { interactiveShareHooks } from '../ceremony/ceremony.ts';
+import { interactiveShareHooks } from '../ceremony/share-prompt.ts';
 import { shareOrThrow } from '../ceremony/shares.ts';
 import { notInitialised, progressText, unsealRounds, waitUntilActive } from '../ceremony/unseal-round.ts';
 import { ensureRunning } from '../services/readiness.ts';

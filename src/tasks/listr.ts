@@ -1,7 +1,6 @@
 // One place that decides how task lists render: listr2's default renderer on a TTY, plain lines without one,
 // nothing with --json. Everything goes to stderr; stdout is kept for the result.
 import type { ListrTask } from 'listr2';
-import type { Flags } from '../options/flags.ts';
 import type { Layout } from '../config/flavor.ts';
 import type { Context } from '../context.ts';
 import type { DeploymentPaths } from '../deployment.ts';
@@ -56,12 +55,11 @@ export function record(steps: StepRecord[], id: string, status: StepStatus, deta
   steps.push(detail === undefined ? { id, status } : { id, status, detail });
 }
 
-/** What every phase of init after the deploy works from: the server, its layout and files, and the flags. */
+/** What every phase of init after the deploy works from: the server, its layout and files, and how init was run. */
 export interface PhaseInput {
   api: VaultApi;
   server: ServerIdentity;
   layout: Layout;
   paths: DeploymentPaths;
   name: string;
-  flags: Flags;
 }

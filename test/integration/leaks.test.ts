@@ -216,6 +216,7 @@ import { LAYOUTS } from '${path.resolve('src/config/flavor.ts')}';
 import { deploymentPaths } from '${path.resolve('src/deployment.ts')}';
 import { VaultApi } from '${path.resolve('src/services/vault-api.ts')}';
 import { configurePhase } from '${path.resolve('src/tasks/configure.tasks.ts')}';
+import { configureOptions } from '${path.resolve('src/commands/init.ts')}';
 let text = '';
 for await (const chunk of process.stdin) text += chunk;
 const input = JSON.parse(text);
@@ -223,7 +224,7 @@ const input = JSON.parse(text);
 const ctx = createContext({ yes: true, env: { VAULT_TOKEN: input.rootToken } });
 const api = new VaultApi({ address: input.address });
 try {
-  await configurePhase(ctx, { api, server: input.server, layout: LAYOUTS[input.flavor], paths: deploymentPaths(input.dir), name: input.name, flags: input.flags });
+  await configurePhase(ctx, { api, server: input.server, layout: LAYOUTS[input.flavor], paths: deploymentPaths(input.dir), name: input.name, options: configureOptions(input.flags) });
 } catch (error) {
   process.stderr.write(ctx.redactor.redact(String(error)) + '\\n');
   process.exitCode = 16;
