@@ -15,6 +15,7 @@ import { writeAtomic } from '../services/files.ts';
 import type { InitResponse } from '../services/vault-api.ts';
 import { type StepRecord, record } from '../tasks/listr.ts';
 import { afterInit, handOverOnSignal, initJson, initServer } from './init-server.ts';
+import { unsealFromMemory } from './from-memory.ts';
 import { interactiveCeremony } from './interactive.ts';
 import { armor } from './pgp.ts';
 import { type CeremonyInput, type CeremonyOutcome, type CeremonyPlan, ROOT_TOKEN_FILE, SHARE_FILE, planCeremony } from './plan.ts';
@@ -61,14 +62,9 @@ async function printCeremony(ctx: Context, input: CeremonyInput, plan: CeremonyP
   if (!ctx.output.json) ctx.output.revealToStdout(`${JSON.stringify(init, null, 2)}\n`);
   ctx.output.info(`Initialised: ${plan.shares} shares, any ${plan.threshold} unseal. Store the printed shares outside this server now.`);
   // The shares are already in the operator's hands; using T of them from memory lets init go on unattended.
-  let status = await input.api.sealStatus();
-  for (const key of response.keys_base64.slice(0, plan.threshold)) {
-    const answer = await input.api.unseal(key);
-    if (answer.status >= 300) break;
-    status = answer.body;
-  }
+  const status = await unsealFromMemory(ctx, input.api, response.keys_base64.slice(0, plan.threshold));
+  // unsealFromMemory waited for the node to become active (or for the deadline: a slow node is not an error).
   if (status.sealed) throw new VaultSetupError('E_UNSEAL_FAILED', 'the server stayed sealed after the shares it just issued were entered', { hint: 'run `vault-setup status`; then `vault-setup unseal`' });
-  await waitUntilActive(input.api, ctx);
   record(steps, 'unseal', 'done', `${plan.threshold} of ${plan.shares} shares from memory`);
   return { steps, unsealed: true, rootToken: response.root_token, ...(ctx.output.json ? { init } : {}) };
 }
