@@ -110,7 +110,7 @@ async function checkLaterFlags(flags: Flags): Promise<Catalog> {
   for (const name of ['token-ttl', 'wrap-ttl', 'wait-unseal']) if (str(flags, name) !== undefined) duration(flags, name, '0s');
   validateAppName(str(flags, 'app') ?? 'openclaw');
   const catalog = await loadCatalog(str(flags, 'secrets'));
-  for (const name of ['token-file', 'keys-out']) {
+  for (const name of ['app-token-file', 'keys-out']) {
     const value = str(flags, name);
     if (value !== undefined) await refuseSymlink(path.resolve(value));
   }
@@ -137,7 +137,7 @@ export function ceremonyOptions(flags: Flags): CeremonyOptions {
 }
 
 export function configureOptions(flags: Flags): ConfigureOptions {
-  const tokenFile = str(flags, 'token-file');
+  const tokenFile = str(flags, 'app-token-file');
   const wrap = str(flags, 'wrap-ttl');
   return {
     app: validateAppName(str(flags, 'app') ?? 'openclaw'),

@@ -18,7 +18,7 @@ export async function restore({ flags, positionals }: Invocation, ctx: Context):
   if (given === undefined) throw usageError('restore needs the snapshot FILE', 'vault-setup restore ~/docker/vault/backups/<time>.snap');
   if (extra.length > 0) throw usageError(`unexpected argument "${extra[0]}"`);
   const file = path.resolve(given);
-  const force = bool(flags, 'force');
+  const force = bool(flags, 'force-foreign-snapshot');
   const checked = await verifyChecksum(file);
   ctx.output.info(`${file}: checksum OK (SHA-256 ${checked.sha256.slice(0, 16)}…, ${checked.bytes} bytes).`);
 
@@ -28,7 +28,7 @@ export async function restore({ flags, positionals }: Invocation, ctx: Context):
     requireUnsealed(before, target.address, {
       suffix: ': a restore needs a running, unsealed server',
       sealedHint: 'unseal it first (vault-setup unseal)',
-      uninitialisedHint: 'initialise it first (vault-setup init): a fresh server is another cluster, so restore with --force and then unseal with the ORIGINAL shares',
+      uninitialisedHint: 'initialise it first (vault-setup init): a fresh server is another cluster, so restore with --force-foreign-snapshot and then unseal with the ORIGINAL shares',
     });
     if (!bool(flags, 'yes')) {
       if (!ctx.prompter.interactive) {

@@ -215,7 +215,7 @@ export function configureTasks(ctx: Context, run: ConfigureRun): ListrTask<Confi
           } catch (error) {
             await revokeAccessor(api, token, state.appToken.accessor);
             const code = (error as NodeJS.ErrnoException).code;
-            throw new VaultSetupError(code === 'EEXIST' ? 'E_FILE_CONFLICT' : 'E_DIR_NOT_WRITABLE', `could not write --token-file ${file} (${code ?? 'error'}); the new token was revoked`, {
+            throw new VaultSetupError(code === 'EEXIST' ? 'E_FILE_CONFLICT' : 'E_DIR_NOT_WRITABLE', `could not write --app-token-file ${file} (${code ?? 'error'}); the new token was revoked`, {
               hint: 'choose another path (or --force to replace the file) and re-run',
             });
           }

@@ -23,7 +23,7 @@ for (const { label, flavor, image } of serverImages()) {
       fs.writeFileSync(catalog, `secrets:\n${SECRETS.map((s) => `  app/${s}:\n    key: { from: generate, format: hex, bytes: 24 }\n`).join('')}`);
       t.after(() => fs.rmSync(catalog, { force: true }));
       const tokenFile = path.join(d.dir, 'app-token');
-      const args = ['init', ...d.args(flavor, image), '--yes', '--print-keys', '--secrets', catalog, '--token-file', tokenFile];
+      const args = ['init', ...d.args(flavor, image), '--yes', '--print-keys', '--secrets', catalog, '--app-token-file', tokenFile];
       const seal = async () => (await call(server, 'GET', 'sys/seal-status')).body;
 
       await t.test('SIGINT right after the files are written: exit 130, says how to resume; the files are complete', async () => {

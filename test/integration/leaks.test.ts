@@ -108,7 +108,7 @@ for (const { label, flavor, image } of serverImages()) {
       let keys: string[] = [];
       let rootToken = '';
       await t.test('init --print-keys --keep-root-token --json: secrets from the catalog and the environment', async () => {
-        const r = await run('init', ['init', ...d.args(flavor, image), '--yes', '--json', '--print-keys', '--keep-root-token', '--secrets', catalog, '--token-file', appTokenFile], { env: { LEAK_API_KEY: envValue }, code: 0 });
+        const r = await run('init', ['init', ...d.args(flavor, image), '--yes', '--json', '--print-keys', '--keep-root-token', '--secrets', catalog, '--app-token-file', appTokenFile], { env: { LEAK_API_KEY: envValue }, code: 0 });
         init = JSON.parse(r.stdout);
         keys = init.init.unseal_keys_b64;
         rootToken = init.init.root_token;

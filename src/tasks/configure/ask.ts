@@ -21,7 +21,7 @@ export async function chooseDelivery(ctx: Context, options: ConfigureOptions): P
       () => false,
     );
     if (exists && !options.force) {
-      throw new VaultSetupError('E_FILE_CONFLICT', `--token-file ${file} exists already; vault-setup will not overwrite it`, {
+      throw new VaultSetupError('E_FILE_CONFLICT', `--app-token-file ${file} exists already; vault-setup will not overwrite it`, {
         hint: 'choose another path, or re-run with --force to replace it',
       });
     }
@@ -30,13 +30,13 @@ export async function chooseDelivery(ctx: Context, options: ConfigureOptions): P
       () => true,
       () => false,
     );
-    if (!ok) throw new VaultSetupError('E_DIR_NOT_WRITABLE', `cannot write --token-file: ${dir} does not exist or is not writable`, { hint: 'create the directory first, or choose another path' });
+    if (!ok) throw new VaultSetupError('E_DIR_NOT_WRITABLE', `cannot write --app-token-file: ${dir} does not exist or is not writable`, { hint: 'create the directory first, or choose another path' });
     return 'file';
   }
   if (options.showToken || options.wrapTtl !== undefined) return 'result';
   if (ctx.output.interactive && !ctx.output.json) return 'terminal';
   throw new VaultSetupError('E_NEEDS_ANSWER', 'the app token would have nowhere to go: there is no terminal to show it on (or --json is set)', {
-    hint: 'pass --token-file PATH (written 0600), --wrap-ttl 10m (only a single-use wrapping token is printed), or --show-token (printed in the result); nothing was changed',
+    hint: 'pass --app-token-file PATH (written 0600), --wrap-ttl 10m (only a single-use wrapping token is printed), or --show-token (printed in the result); nothing was changed',
   });
 }
 

@@ -66,7 +66,7 @@ async function privilegedToken(ctx: Context, input: ConfigureInput): Promise<{ t
   }
   const supplied = ctx.env.BAO_TOKEN ?? ctx.env.VAULT_TOKEN;
   if ((supplied === undefined || supplied.trim() === '') && !ctx.prompter.interactive) {
-    // Not obtainToken's hint: in `init`, --token-file is where the APP token goes.
+    // Not obtainToken's hint: `init` reads no token from a file (--app-token-file is where the APP token goes).
     throw new VaultSetupError('E_AUTH', 'the server is initialised already: configuring it needs a privileged token', {
       hint: 'set VAULT_TOKEN (or BAO_TOKEN) to a root or admin token, or run in a terminal to be asked for it',
     });
