@@ -12,43 +12,15 @@ interface CommandEntry {
   load: () => Promise<CommandHandler>;
 }
 
-// The summaries are repeated here so that `vault-setup --help` loads no command module at all.
+// The summaries live here, so `vault-setup --help` loads no command module; each command's options are beside it.
 const COMMANDS: Record<string, CommandEntry> = {
-  init: {
-    summary: 'deploy, initialise, unseal and configure a server (resumes where it stopped)',
-    spec: async () => (await import('./commands/init.options.ts')).spec,
-    load: async () => (await import('./commands/init.ts')).init,
-  },
-  unseal: {
-    summary: 'start the container if needed and take key shares until the server is unsealed',
-    spec: async () => (await import('./commands/unseal.options.ts')).spec,
-    load: async () => (await import('./commands/unseal.ts')).unseal,
-  },
-  status: {
-    summary: 'container state, address, initialised, sealed, progress, version',
-    spec: async () => (await import('./commands/status.options.ts')).spec,
-    load: async () => (await import('./commands/status.ts')).status,
-  },
-  verify: {
-    summary: 'check that the deployment is healthy and safe; one finding and one fix per check',
-    spec: async () => (await import('./commands/verify.options.ts')).spec,
-    load: async () => (await import('./commands/verify.ts')).verify,
-  },
-  agent: {
-    summary: 'AppRole credentials for apps and agents: agent add|list|rotate|remove NAME',
-    spec: async () => (await import('./commands/agent.options.ts')).spec,
-    load: async () => (await import('./commands/agent.ts')).agent,
-  },
-  backup: {
-    summary: 'save a raft snapshot (0600, atomically, with a SHA-256 checksum beside it)',
-    spec: async () => (await import('./commands/backup.options.ts')).spec,
-    load: async () => (await import('./commands/backup.ts')).backup,
-  },
-  restore: {
-    summary: 'restore a raft snapshot after checking its checksum',
-    spec: async () => (await import('./commands/restore.options.ts')).spec,
-    load: async () => (await import('./commands/restore.ts')).restore,
-  },
+  init: { summary: 'deploy, initialise, unseal and configure a server (resumes where it stopped)', spec: async () => (await import('./commands/init.options.ts')).spec, load: async () => (await import('./commands/init.ts')).init },
+  unseal: { summary: 'start the container if needed and take key shares until the server is unsealed', spec: async () => (await import('./commands/unseal.options.ts')).spec, load: async () => (await import('./commands/unseal.ts')).unseal },
+  status: { summary: 'container state, address, initialised, sealed, progress, version', spec: async () => (await import('./commands/status.options.ts')).spec, load: async () => (await import('./commands/status.ts')).status },
+  verify: { summary: 'check that the deployment is healthy and safe; one finding and one fix per check', spec: async () => (await import('./commands/verify.options.ts')).spec, load: async () => (await import('./commands/verify.ts')).verify },
+  agent: { summary: 'AppRole credentials for apps and agents: agent add|list|rotate|remove NAME', spec: async () => (await import('./commands/agent.options.ts')).spec, load: async () => (await import('./commands/agent.ts')).agent },
+  backup: { summary: 'save a raft snapshot (0600, atomically, with a SHA-256 checksum beside it)', spec: async () => (await import('./commands/backup.options.ts')).spec, load: async () => (await import('./commands/backup.ts')).backup },
+  restore: { summary: 'restore a raft snapshot after checking its checksum', spec: async () => (await import('./commands/restore.options.ts')).spec, load: async () => (await import('./commands/restore.ts')).restore },
 };
 
 export const HELP = `vault-setup: a production-shaped HashiCorp Vault or OpenBao server in Docker, without the manual playbook.

@@ -110,12 +110,18 @@ export class Probe {
 
   // --- Files ----------------------------------------------------------------------------------------
 
-  compose(): Promise<Parsed<Record<string, any>>> {
-    return this.memo('compose', async () => {
-      const file = this.paths?.compose;
+  /** A deployment file read once: missing (no directory, no file), or what `parse` makes of it. */
+  #file<T>(key: string, file: string | undefined, parse: (text: string, file: string) => Promise<Parsed<T>>): Promise<Parsed<T>> {
+    return this.memo(key, async () => {
       if (file === undefined) return { ok: false, error: 'no deployment directory', missing: true };
       const text = await readText(file);
       if (text === undefined) return { ok: false, error: `${file} is missing`, missing: true };
+      return parse(text, file);
+    });
+  }
+
+  compose(): Promise<Parsed<Record<string, any>>> {
+    return this.#file('compose', this.paths?.compose, async (text, file) => {
       try {
         const { parse } = await import('yaml');
         const doc = parse(text) as Record<string, any> | null;
@@ -138,11 +144,7 @@ export class Probe {
   }
 
   config(): Promise<Parsed<HclBody>> {
-    return this.memo('hcl', async () => {
-      const file = this.paths?.config;
-      if (file === undefined) return { ok: false, error: 'no deployment directory', missing: true };
-      const text = await readText(file);
-      if (text === undefined) return { ok: false, error: `${file} is missing`, missing: true };
+    return this.#file('hcl', this.paths?.config, async (text, file) => {
       try {
         return { ok: true, value: parseHcl(text), text };
       } catch (error) {
