@@ -14,7 +14,7 @@ import { chooseDelivery, checkRootDisplay, resolveValues } from './configure/ask
 import { APP_META, type ConfigureInput, type ConfigureOptions, type Plan, type SecretStatus, type TokenDelivery, makePlan } from './configure/plan.ts';
 import { retireRoot, revealAppToken, seconds, summaryLines } from './configure/reveal.ts';
 import type { ConfigureState } from './configure/state.ts';
-import { type StepRecord, record, runTasks } from './listr.ts';
+import { type StepRecord, runTasks, step } from './listr.ts';
 
 export { APP_META, type ConfigureInput, type ConfigureOptions } from './configure/plan.ts';
 export { checkBeforeInit } from './configure/ask.ts';
@@ -91,8 +91,7 @@ export function configureTasks(ctx: Context, run: ConfigureRun): ListrTask<Confi
         const filePath = plan.audit.filePath;
         if (plan.audit.existing !== undefined) {
           state.audit = { status: 'kept', device: plan.audit.existing.path, filePath, via: plan.audit.declared ? 'config' : 'api' };
-          task.title = `Audit device ${plan.audit.existing.path} writes ${filePath}`;
-          record(state.steps, 'audit', 'kept', `${plan.audit.existing.path} -> ${filePath}`);
+          step(state.steps, task).kept('audit', `Audit device ${plan.audit.existing.path} writes ${filePath}`, `${plan.audit.existing.path} -> ${filePath}`);
           return;
         }
         const res = await api.request<any>('PUT', 'sys/audit/file', {
@@ -110,8 +109,7 @@ export function configureTasks(ctx: Context, run: ConfigureRun): ListrTask<Confi
           });
         }
         state.audit = { status: 'created', device: 'file/', filePath, via: 'api' };
-        task.title = `Audit device file/ enabled: ${filePath}`;
-        record(state.steps, 'audit', 'done', `file/ -> ${filePath}`);
+        step(state.steps, task).done('audit', `Audit device file/ enabled: ${filePath}`, `file/ -> ${filePath}`);
       },
     },
     {
@@ -119,14 +117,12 @@ export function configureTasks(ctx: Context, run: ConfigureRun): ListrTask<Confi
       task: async (state, task) => {
         if (plan.kv.state === 'kv2') {
           state.kv = 'kept';
-          task.title = `KV v2 at ${KV_MOUNT}/ is enabled`;
-          record(state.steps, 'kv', 'kept');
+          step(state.steps, task).kept('kv', `KV v2 at ${KV_MOUNT}/ is enabled`);
           return;
         }
         await enableKv2(api, token, KV_MOUNT);
         state.kv = 'created';
-        task.title = `KV v2 enabled at ${KV_MOUNT}/`;
-        record(state.steps, 'kv', 'done', 'created');
+        step(state.steps, task).done('kv', `KV v2 enabled at ${KV_MOUNT}/`, 'created');
       },
     },
     ...plan.secrets.map(
@@ -138,8 +134,7 @@ export function configureTasks(ctx: Context, run: ConfigureRun): ListrTask<Confi
           const data = values.get(entry.path);
           if (action === 'keep' || data === undefined) {
             state.secrets.push({ path: entry.path, status: 'kept', fields, version: meta?.currentVersion ?? 0 });
-            task.title = `${KV_MOUNT}/${entry.path}: kept (exists, version ${meta?.currentVersion ?? '?'})`;
-            record(state.steps, id, 'kept', `version ${meta?.currentVersion ?? '?'}`);
+            step(state.steps, task).kept(id, `${KV_MOUNT}/${entry.path}: kept (exists, version ${meta?.currentVersion ?? '?'})`, `version ${meta?.currentVersion ?? '?'}`);
             return;
           }
           const cas = action === 'overwrite' ? (meta?.currentVersion ?? 0) : 0;
@@ -148,14 +143,12 @@ export function configureTasks(ctx: Context, run: ConfigureRun): ListrTask<Confi
           if (!result.written) {
             // Someone wrote it between the plan and now: theirs stays.
             state.secrets.push({ path: entry.path, status: 'kept', fields, version: 0 });
-            task.title = `${KV_MOUNT}/${entry.path}: kept (written by someone else meanwhile)`;
-            record(state.steps, id, 'kept', 'written concurrently');
+            step(state.steps, task).kept(id, `${KV_MOUNT}/${entry.path}: kept (written by someone else meanwhile)`, 'written concurrently');
             return;
           }
           const status: SecretStatus = action === 'overwrite' ? 'updated' : 'created';
           state.secrets.push({ path: entry.path, status, fields, version: result.version });
-          task.title = `${KV_MOUNT}/${entry.path}: ${status} (${fields.join(', ')})`;
-          record(state.steps, id, 'done', `${status}, version ${result.version}`);
+          step(state.steps, task).done(id, `${KV_MOUNT}/${entry.path}: ${status} (${fields.join(', ')})`, `${status}, version ${result.version}`);
         },
       }),
     ),
@@ -165,14 +158,12 @@ export function configureTasks(ctx: Context, run: ConfigureRun): ListrTask<Confi
         const rules = policyRules(plan.secrets.map((s) => s.entry.path)).length;
         if (plan.policy.current === plan.policy.wanted) {
           state.policy = 'kept';
-          task.title = `Policy "${options.app}" is up to date (${rules} rules)`;
-          record(state.steps, 'policy', 'kept');
+          step(state.steps, task).kept('policy', `Policy "${options.app}" is up to date (${rules} rules)`);
           return;
         }
         await api.request('PUT', `sys/policies/acl/${options.app}`, { token, body: { policy: plan.policy.wanted } });
         state.policy = plan.policy.current === undefined ? 'created' : 'updated';
-        task.title = `Policy "${options.app}" ${state.policy} (${rules} rules)`;
-        record(state.steps, 'policy', 'done', state.policy);
+        step(state.steps, task).done('policy', `Policy "${options.app}" ${state.policy} (${rules} rules)`, state.policy);
       },
     },
     {
@@ -181,8 +172,7 @@ export function configureTasks(ctx: Context, run: ConfigureRun): ListrTask<Confi
         const existing = plan.appToken.existing;
         if (existing !== undefined) {
           state.appToken = { status: 'kept', accessor: existing.accessor, ttl: existing.ttl, expireTime: existing.expireTime };
-          task.title = `App token for "${options.app}" exists (accessor ${existing.accessor})`;
-          record(state.steps, 'app-token', 'kept', existing.accessor);
+          step(state.steps, task).kept('app-token', `App token for "${options.app}" exists (accessor ${existing.accessor})`, existing.accessor);
           return;
         }
         // An orphan: revoking the root token (its parent) must not revoke it too.
@@ -220,8 +210,7 @@ export function configureTasks(ctx: Context, run: ConfigureRun): ListrTask<Confi
             });
           }
         }
-        task.title = `App token for "${options.app}" created (accessor ${state.appToken.accessor}${options.wrapTtl === undefined ? '' : ', wrapped'})`;
-        record(state.steps, 'app-token', 'done', state.appToken.accessor);
+        step(state.steps, task).done('app-token', `App token for "${options.app}" created (accessor ${state.appToken.accessor}${options.wrapTtl === undefined ? '' : ', wrapped'})`, state.appToken.accessor);
       },
     },
   ];

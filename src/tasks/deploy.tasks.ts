@@ -11,7 +11,7 @@ import { type DeploymentSpec, SERVICE, type Storage, renderCompose, renderServer
 import { compareVersions } from '../config/versions.ts';
 import { assertPortFree, identifyFromApi, waitForApi } from '../services/readiness.ts';
 import type { HealthStatus } from '../services/vault-api.ts';
-import { type StepRecord, record } from './listr.ts';
+import { type StepRecord, record, step } from './listr.ts';
 
 export interface DeployOptions {
   dir: string;
@@ -55,8 +55,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
         state.container = await ctx.docker.findService(options.name, SERVICE);
         if (state.container?.state === 'running') {
           // compose is only needed to (re)start; a running deployment does not pay for finding it.
-          task.title = 'Docker Engine is up';
-          record(state.steps, 'engine', 'done');
+          step(state.steps, task).done('engine', 'Docker Engine is up');
           return;
         }
         const compose = await ctx.compose.detect();
@@ -98,8 +97,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
       task: async (state, task) => {
         if (state.container !== undefined) {
           // Our own container (running or not) holds the published port.
-          task.title = `Port 127.0.0.1:${options.port} is this deployment's`;
-          record(state.steps, 'port', 'kept');
+          step(state.steps, task).kept('port', `Port 127.0.0.1:${options.port} is this deployment's`);
           return;
         }
         await assertPortFree(options.port);
@@ -154,8 +152,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
         state.files = planned;
         state.filesChanged = toWrite.length > 0;
         if (toWrite.length === 0) {
-          task.title = 'Files are up to date';
-          record(state.steps, 'files', 'kept');
+          step(state.steps, task).kept('files', 'Files are up to date');
         } else {
           record(state.steps, 'files', 'done', toWrite.map((f) => f.path).join(', '));
         }
@@ -169,8 +166,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
         const mustOwn = options.tls === undefined ? [dataDir, logsDir] : [dataDir, logsDir, serverKey];
         const owned = await Promise.all(mustOwn.map(async (d) => (await fs.stat(d)).uid === options.layout.uid));
         if (owned.every(Boolean)) {
-          task.title = 'data/ and logs/ are owned by the server user';
-          record(state.steps, 'ownership', 'kept');
+          step(state.steps, task).kept('ownership', 'data/ and logs/ are owned by the server user');
           return;
         }
         // The image's entrypoint never chowns data/: a host bind mount keeps the host's owner and the server,
@@ -200,8 +196,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
         const before = state.container;
         const needsRestart = state.filesChanged === true || state.ownershipFixed === true;
         if (before?.state === 'running' && !needsRestart) {
-          task.title = `Server ${before.name} is running`;
-          record(state.steps, 'start', 'kept');
+          step(state.steps, task).kept('start', `Server ${before.name} is running`);
           return;
         }
         await ctx.compose.up(state.paths.dir, options.name).catch(async (error: unknown) => {
@@ -223,8 +218,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
       task: async (state, task) => {
         state.health = await waitForApi(ctx, state.address, options.name, options.waitMs, await readIfExists(state.paths.caCert));
         const h = state.health;
-        task.title = `API answers at ${state.address}: ${h.initialized ? (h.sealed ? 'initialised, sealed' : 'initialised, unsealed') : 'not initialised'}`;
-        record(state.steps, 'api', 'done', state.address);
+        step(state.steps, task).done('api', `API answers at ${state.address}: ${h.initialized ? (h.sealed ? 'initialised, sealed' : 'initialised, unsealed') : 'not initialised'}`, state.address);
       },
     },
   ];
