@@ -12,19 +12,13 @@ import { gpgHome } from '../helpers/gpg.ts';
 import { liveCli } from '../helpers/live-cli.ts';
 import { serverImages } from '../helpers/rig.ts';
 import { call } from '../helpers/day2.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { api, deploy } from '../helpers/server.ts';
 
 const sealStatus = async (address: string) => (await api(address, 'GET', 'sys/seal-status')).body;
 
 /** Until the API answers again after a restart (any seal state). */
-async function waitAnswers(address: string): Promise<any> {
-  for (let i = 0; i < 300; i++) {
-    const s = await sealStatus(address).catch(() => undefined);
-    if (s !== undefined) return s;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${address} did not come back`);
-}
+const waitAnswers = (address: string): Promise<any> => eventually(`${address} answers again`, () => sealStatus(address));
 
 /** The --print-keys JSON at the start of stdout (without --json it comes first, before anything else). */
 function printedInit(stdout: string): { unseal_keys_b64: string[]; unseal_keys_hex: string[]; root_token: string } {
