@@ -3,6 +3,7 @@
 import { EXIT, VaultSetupError, errorReport, isVaultSetupError, oneLine, quoted, resultOf, usageError, withResult } from './errors.ts';
 import { isPromptExit } from './services/prompter.ts';
 import type { CommandHandler, CommandResult } from './commands/types.ts';
+import type { ContextOverrides } from './context.ts';
 import { type CommandSpec, type Parsed, commandHelp, parseInvocation } from './options/spec.ts';
 
 interface CommandEntry {
@@ -41,6 +42,8 @@ export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** Services to use instead of the real ones (an in-process caller's scripted prompter, say). */
+  overrides?: ContextOverrides;
 }
 
 export async function main(io: Io): Promise<number> {
@@ -88,7 +91,7 @@ export async function main(io: Io): Promise<number> {
     env: io.env,
     streams: { stdout: io.stdout, stderr: io.stderr },
     stdin: io.stdin,
-  });
+  }, io.overrides);
   const onSignal = (signal: NodeJS.Signals) => {
     const handler = ctx.interrupts.handler;
     if (handler === undefined) {
