@@ -15,6 +15,9 @@ export interface Context {
   compose: ComposeService;
   prompter: Prompter;
   clock: Clock;
+  /** Where a connection to a server address really goes: the address itself, unless a caller routes it elsewhere
+   * (a test's fault proxy in front of the real server). Messages keep naming the server's own address. */
+  dial(address: string): string;
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   /** Called when the process is asked to stop; the ceremony installs a handler that protects shown keys. */
   interrupts: InterruptGuard;
@@ -43,7 +46,7 @@ export interface ContextOptions {
 }
 
 /** The services a caller (a test, an embedding program) may replace; the rest are built from the options. */
-export type ContextOverrides = Partial<Pick<Context, 'docker' | 'compose' | 'prompter' | 'clock' | 'redactor' | 'interrupts'>>;
+export type ContextOverrides = Partial<Pick<Context, 'docker' | 'compose' | 'prompter' | 'clock' | 'redactor' | 'interrupts' | 'dial'>>;
 
 export function createContext(options: ContextOptions = {}, overrides: ContextOverrides = {}): Context {
   const env = options.env ?? process.env;
@@ -59,6 +62,7 @@ export function createContext(options: ContextOptions = {}, overrides: ContextOv
     compose: overrides.compose ?? new ComposeService(env),
     prompter: overrides.prompter ?? new InquirerPrompter({ interactive: output.interactive && options.yes !== true, output: streams.stderr }),
     clock: overrides.clock ?? realClock,
+    dial: overrides.dial ?? ((address) => address),
     stdin,
     interrupts: overrides.interrupts ?? new InterruptGuard(),
   };

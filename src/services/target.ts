@@ -52,8 +52,8 @@ export async function resolveTarget(ctx: Pick<Context, 'env'>, options: TargetOp
 const readCa = async (file: string | undefined): Promise<string | undefined> => (file === undefined ? undefined : readIfExists(file));
 
 /** A VaultApi for an address, with the deployment's CA when it has one: the one place clients are built. */
-export function connect(ctx: Pick<Context, 'clock'> | undefined, address: string, caCert: string | undefined, options: Partial<VaultApiOptions> = {}): VaultApi {
-  return new VaultApi({ address, ...(ctx === undefined ? {} : { clock: ctx.clock }), ...(caCert ? { caCert } : {}), ...options });
+export function connect(ctx: Pick<Context, 'clock' | 'dial'> | undefined, address: string, caCert: string | undefined, options: Partial<VaultApiOptions> = {}): VaultApi {
+  return new VaultApi({ address: ctx === undefined ? address : ctx.dial(address), ...(ctx === undefined ? {} : { clock: ctx.clock }), ...(caCert ? { caCert } : {}), ...options });
 }
 
 export interface OpenTarget extends Disposable {
@@ -63,7 +63,7 @@ export interface OpenTarget extends Disposable {
 }
 
 /** The target and a client for it; close() (or `using`) releases the client's connections. */
-export async function openTarget(ctx: Pick<Context, 'env' | 'clock'>, options: TargetOptions, api: Partial<VaultApiOptions> = {}): Promise<OpenTarget> {
+export async function openTarget(ctx: Pick<Context, 'env' | 'clock' | 'dial'>, options: TargetOptions, api: Partial<VaultApiOptions> = {}): Promise<OpenTarget> {
   const target = await resolveTarget(ctx, options);
   const client = connect(ctx, target.address, target.caCert, api);
   const close = () => client.close();

@@ -9,7 +9,9 @@ import { describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
 import { testDeployment } from '../helpers/deployment.ts';
 import { call } from '../helpers/day2.ts';
-import { liveCli } from '../helpers/live-cli.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { dialedThrough, liveCli } from '../helpers/live-cli.ts';
+import { faultProxy } from '../helpers/proxy.ts';
 import { serverImages } from '../helpers/rig.ts';
 
 const SECRETS = ['one', 'two', 'three'];
@@ -108,16 +110,18 @@ for (const { label, flavor, image } of serverImages()) {
       let firstValues: Record<string, [number, string]> = {};
       await t.test('SIGTERM once the app token is written: exit 130; the token is in its file, only one exists', async () => {
         const before = await versions();
-        // --keep-root-token: the freeze lands a few milliseconds after the line is read, and on a loaded machine the
-        // run can get past its last step (revoking the root token) first; this step is about the app token, and the
-        // last re-run below proves the revocation. For the same reason the run may have finished (exit 0) before
-        // SIGTERM arrived: either way the token must be in its file, once.
-        const cli = liveCli([...args, '--keep-root-token'], { env: { VAULT_TOKEN: root() } });
-        await cli.waitFor(/✔ App token for "openclaw" created/, { stream: 'stderr', freeze: true });
+        // Deterministic: every connection of this run goes through the fault proxy, which holds the first request
+        // after the app token was written and shown (retiring the root token starts with sys/generate-root/attempt).
+        // SIGTERM lands while the run waits there, whatever the machine's load; the root token is not revoked yet.
+        await using proxy = await faultProxy(d.address);
+        proxy.inject({ method: 'GET', path: /^sys\/generate-root\/attempt$/, hang: true });
+        const cli = liveCli(args, { env: { VAULT_TOKEN: root() }, entry: dialedThrough(proxy.address) });
+        await eventually('init waits at the root token step', async () => (proxy.count(/^sys\/generate-root\/attempt$/, 'GET') > 0 ? true : undefined), { timeoutMs: 180_000 });
         cli.signal('SIGTERM');
-        cli.signal('SIGCONT');
         const code = await cli.exited;
-        assert.ok(code === 130 || (code === 0 && /App token written to/.test(cli.stdout())), `exit ${code}: ${cli.stderr()}`);
+        assert.equal(code, 130, cli.stderr());
+        assert.match(cli.stderr(), /✔ App token for "openclaw" created/);
+        assert.match(cli.stderr(), /interrupted \(SIGTERM\)\. Re-run the command to resume\./);
         assert.match(cli.stderr(), /✔ secret\/app\/one: kept \(exists, version 1\)/);
         firstValues = await versions();
         for (const s of SECRETS) assert.equal(firstValues[s]?.[0], 1, `secret/app/${s} written once`);
