@@ -39,9 +39,18 @@ for (const { label, flavor, image } of serverImages()) {
         assert.match(fs.readFileSync(path.join(d.dir, 'config', 'vault.hcl'), 'utf8'), /listener "tcp"/);
       });
 
+      /** init through the fault proxy, which holds the first request matching `held`: the run waits there. */
+      const heldAt = async (held: { method?: string; path: RegExp }, env: NodeJS.ProcessEnv = {}) => {
+        const proxy = await faultProxy(d.address);
+        proxy.inject({ ...held, hang: true });
+        const cli = liveCli(args, { env, entry: dialedThrough(proxy.address) });
+        await eventually(`init waits at ${held.path}`, async () => (proxy.count(held.path, held.method) > 0 ? true : undefined), { timeoutMs: 180_000 });
+        return { cli, proxy };
+      };
+
       await t.test('SIGKILL while waiting for the API: nothing initialised yet', async () => {
-        const cli = liveCli(args);
-        await cli.waitFor(/❯ Wait for the API/, { stream: 'stderr', freeze: true });
+        const { cli, proxy } = await heldAt({ method: 'GET', path: /^sys\/health/ });
+        await using _ = proxy;
         cli.signal('SIGKILL');
         assert.equal(await cli.exited, 137);
         assert.equal(cli.stdout(), '', 'no shares: init did not run');
@@ -49,8 +58,10 @@ for (const { label, flavor, image } of serverImages()) {
 
       let printed: { unseal_keys_b64: string[]; root_token: string } | undefined;
       await t.test('SIGKILL right after init: the shares were printed first, before anything could stop it', async () => {
-        const cli = liveCli(args);
-        await cli.waitFor(/Initialised: 5 shares/, { stream: 'stderr', freeze: true });
+        // Held at the first share init enters from memory: initialised, shares printed, still sealed.
+        const { cli, proxy } = await heldAt({ method: 'PUT', path: /^sys\/unseal$/ });
+        await using _ = proxy;
+        assert.match(cli.stderr(), /Initialised: 5 shares/);
         cli.signal('SIGKILL');
         assert.equal(await cli.exited, 137);
         const stdout = cli.stdout();
@@ -66,14 +77,13 @@ for (const { label, flavor, image } of serverImages()) {
         const result = run.json();
         assert.ok(!('init' in result), 'no second init');
         assert.deepEqual(result.steps.filter((s: any) => s.id === 'init').map((s: any) => s.status), ['kept']);
-        // The kill may have landed before or after the ceremony unsealed with the shares in memory.
-        if (result.sealed) {
-          assert.match(result.resume, /vault-setup unseal --dir .*then run `vault-setup init .*` again: it reads the root token/);
-          const keys = printed as NonNullable<typeof printed>;
-          const unseal = await runCli(['unseal', '--dir', d.dir, '--stdin', '--json'], { input: `${keys.unseal_keys_b64.slice(2).join('\n')}\n` });
-          assert.equal(unseal.code, 0, unseal.stderr);
-          assert.equal(unseal.json().sealed, false);
-        }
+        // The kill landed before the first share from memory: the server is initialised and sealed.
+        assert.equal(result.sealed, true);
+        assert.match(result.resume, /vault-setup unseal --dir .*then run `vault-setup init .*` again: it reads the root token/);
+        const keys = printed as NonNullable<typeof printed>;
+        const unseal = await runCli(['unseal', '--dir', d.dir, '--stdin', '--json'], { input: `${keys.unseal_keys_b64.slice(2).join('\n')}\n` });
+        assert.equal(unseal.code, 0, unseal.stderr);
+        assert.equal(unseal.json().sealed, false);
         const s = await seal();
         assert.deepEqual([s.sealed, s.n, s.t], [false, 5, 3]);
       });
@@ -98,8 +108,10 @@ for (const { label, flavor, image } of serverImages()) {
       };
 
       await t.test('SIGKILL during configure, after the first secret: the re-run keeps it and writes the rest', async () => {
-        const cli = liveCli(args, { env: { VAULT_TOKEN: root() } });
-        await cli.waitFor(/✔ secret\/app\/one: created/, { stream: 'stderr', freeze: true });
+        // Held at the write of the second secret: the first one is written, nothing after it.
+        const { cli, proxy } = await heldAt({ path: /^secret\/data\/app\/two$/ }, { VAULT_TOKEN: root() });
+        await using _ = proxy;
+        assert.match(cli.stderr(), /✔ secret\/app\/one: created/);
         cli.signal('SIGKILL');
         assert.equal(await cli.exited, 137);
         const before = await versions();
