@@ -40,8 +40,9 @@ export async function unsealFromMemory(ctx: Pick<Context, 'clock' | 'output'>, a
   let status = await sendShares(api, keys);
   for (let resent = false; ; resent = true) {
     const settled = status.sealed ? 'sealed' : await settle(ctx, api, timeoutMs);
-    if (settled !== 'sealed') return status;
-    // The API answers again (sealStatus retries reads while the server restarts): what is the round now?
+    if (settled === 'active') return status;
+    // Sealed again, or no answer by the deadline: ask once more (a read is retried while the server restarts).
+    // A server that went away is an error here, inside the ceremony, which says where the shares are.
     status = await api.sealStatus();
     if (!status.sealed || resent) return status;
     if (status.progress > 0) status = await api.unsealReset();
