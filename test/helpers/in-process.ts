@@ -40,7 +40,11 @@ export async function runInProcess(args: string[], options: { env?: Record<strin
   const err = new PassThrough().on('data', (c) => (stderr += c));
   const stdin = Object.assign(new PassThrough(), { isTTY: false });
   stdin.end(options.input ?? '');
-  home ??= fs.mkdtempSync(path.join(os.tmpdir(), 'vs-in-process-home-'));
+  if (home === undefined) {
+    const made = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-in-process-home-'));
+    process.once('exit', () => fs.rmSync(made, { recursive: true, force: true }));
+    home = made;
+  }
   const env = { PATH: process.env.PATH ?? '', HOME: home, NO_COLOR: '1', ...options.env };
   const code = await main({ argv: args, env, stdout: out, stderr: err, stdin, ...(options.prompter ? { overrides: { prompter: options.prompter } } : {}) });
   return {
