@@ -21,6 +21,7 @@ import {
   MOUNT,
 } from '../agents/approle.ts';
 import { prepareOutDir, writeCredentials } from '../agents/deliver.ts';
+import { withComposeSnippet } from '../agents/compose-snippet.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
 import { refuseSymlink } from '../services/files.ts';
 import { obtainToken } from '../services/token.ts';
@@ -59,7 +60,7 @@ export async function agent({ flags, positionals }: Invocation, ctx: Context): P
         return await removeCommand(ctx, api, token, agentName as string);
       case 'add':
       case 'rotate':
-        return await issueCommand(ctx, api, token, sub as 'add' | 'rotate', agentName as string, plan, delivery as Delivery, bool(flags, 'revoke-old'));
+        return await withComposeSnippet(await issueCommand(ctx, api, token, sub as 'add' | 'rotate', agentName as string, plan, delivery as Delivery, bool(flags, 'revoke-old')), agentName as string, sub === 'add' ? target.dir : undefined);
     }
   } finally {
     api.close();
@@ -109,7 +110,7 @@ async function issueCommand(ctx: Context, api: VaultApi, token: string, sub: 'ad
     existed = await roleExists(api, token, agent);
     await writeAgent(api, token, agent, plan.keys, plan.settings);
     if (plan.settings.cidrs.some((c) => /^(127\.|::1(\/|$))/.test(c))) {
-      ctx.output.warn('Note: Docker publishes the port through its bridge, so the server sees local clients from the bridge gateway (e.g. 172.17.0.1), not 127.0.0.1.');
+      ctx.output.warn('Note: containers reach the server through its unix socket, which carries no client address: a CIDR-bound agent must run on the host (127.0.0.1) or elsewhere.');
     }
     ctx.output.info(`${existed ? 'Updated' : 'Created'} policy ${policy} and role ${MOUNT}/${agent}${approle === 'enabled' ? ' (AppRole enabled at approle/)' : ''}.`);
   } else {

@@ -110,7 +110,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
         const paths = state.paths;
         // The directory and everything vault-setup writes or bind-mounts in it: a link there would redirect a write,
         // or the root-run chown of data/ and logs/, to wherever it points.
-        for (const p of [paths.dir, paths.configDir, paths.dataDir, paths.logsDir, paths.tlsDir]) await refuseSymlink(p);
+        for (const p of [paths.dir, paths.configDir, paths.dataDir, paths.logsDir, paths.runDir, paths.tlsDir]) await refuseSymlink(p);
         await ensureWritableDir(paths.dir);
         const spec: DeploymentSpec = {
           layout: options.layout,
@@ -147,6 +147,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
         await fs.mkdir(paths.configDir, { recursive: true });
         await fs.mkdir(paths.dataDir, { recursive: true });
         await fs.mkdir(paths.logsDir, { recursive: true });
+        await fs.mkdir(paths.runDir, { recursive: true, mode: 0o750 });
         if (options.tls !== undefined) await fs.mkdir(paths.tlsDir, { recursive: true });
         for (const file of toWrite) await writeAtomic(file.path, file.content, { mode: file.mode ?? 0o644 });
         state.files = planned;
@@ -161,9 +162,9 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
     {
       title: `Fix ownership of data/ and logs/ (uid ${options.layout.uid})`,
       task: async (state, task) => {
-        const { dataDir, logsDir, tlsDir } = state.paths;
+        const { dataDir, logsDir, runDir, tlsDir } = state.paths;
         const serverKey = `${tlsDir}/server.key`;
-        const mustOwn = options.tls === undefined ? [dataDir, logsDir] : [dataDir, logsDir, serverKey];
+        const mustOwn = options.tls === undefined ? [dataDir, logsDir, runDir] : [dataDir, logsDir, runDir, serverKey];
         const owned = await Promise.all(mustOwn.map(async (d) => (await fs.stat(d)).uid === options.layout.uid));
         if (owned.every(Boolean)) {
           step(state.steps, task).kept('ownership', 'data/ and logs/ are owned by the server user');
@@ -177,9 +178,9 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
         const result = await ctx.docker.runOnce({
           image: options.image,
           entrypoint: ['chown'],
-          cmd: ['-R', `${uid}:${gid}`, `${home}/data`, `${home}/logs`, ...(withTls ? [`${home}/tls/server.key`] : [])],
+          cmd: ['-R', `${uid}:${gid}`, `${home}/data`, `${home}/logs`, `${home}/run`, ...(withTls ? [`${home}/tls/server.key`] : [])],
           user: '0',
-          binds: [`${dataDir}:${home}/data`, `${logsDir}:${home}/logs`, ...(withTls ? [`${tlsDir}:${home}/tls`] : [])],
+          binds: [`${dataDir}:${home}/data`, `${logsDir}:${home}/logs`, `${runDir}:${home}/run`, ...(withTls ? [`${tlsDir}:${home}/tls`] : [])],
         });
         if (result.exitCode !== 0) {
           throw new VaultSetupError('E_SERVER_START', `could not fix ownership of ${dataDir} (${result.output.trim().split('\n')[0]})`, {
