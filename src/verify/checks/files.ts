@@ -93,7 +93,7 @@ export async function port(p: Probe): Promise<CheckResult> {
     return fail(id, `${[...new Set(exposed)].join('; ')}: the API is reachable from the network`, `publish it as "127.0.0.1:<port>:8200"${where} and recreate the container (docker compose up -d), then unseal`);
   }
   if (published8201) return warn(id, 'the cluster port 8201 is published', 'remove the 8201 mapping: a single node needs no cluster traffic from outside');
-  if (hostNetwork) return pass(id, 'host network with every tcp listener on loopback');
+  if (hostNetwork) return pass(id, `API on 127.0.0.1:${p.deployment?.port ?? 8200} only (host network, every tcp listener on loopback)`);
   const e = parsePortEntry(((service?.ports as unknown[] | undefined) ?? [])[0]);
   return pass(id, `API published on ${e ? `${e.hostIp}:${e.published}` : 'loopback'} only`);
 }
