@@ -77,7 +77,9 @@ export async function loadDeployment(dir: string): Promise<DeploymentRecord | un
   const flavor: Flavor = isFlavor(flavorLabel) ? flavorLabel : String(service.image ?? '').includes('openbao') ? 'openbao' : 'vault';
   const port = service.network_mode === 'host' && /^\d+$/.test(String(labels[LABELS.port] ?? '')) ? { hostIp: '127.0.0.1', port: Number(labels[LABELS.port]) } : parsePort(service.ports, paths.compose);
   const config = (await readIfExists(paths.config)) ?? '';
-  const tls = /tls_cert_file\s*=/.test(config) && !/tls_disable\s*=\s*(true|1|"true")/.test(config);
+  // The tcp listener decides: the unix-socket listener is always plain.
+  const tcp = /listener\s+"tcp"\s*\{[\s\S]*?\n\}/.exec(config)?.[0] ?? config;
+  const tls = /tls_cert_file\s*=/.test(tcp) && !/tls_disable\s*=\s*(true|1|"true")/.test(tcp);
   return {
     paths,
     layout: LAYOUTS[flavor],
