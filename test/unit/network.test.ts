@@ -3,7 +3,11 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { LAYOUTS } from '../../src/config/flavor.ts';
 import { agentComposeSnippet } from '../../src/agents/compose-snippet.ts';
-import { renderServerConfig } from '../../src/services/templates.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadDeployment } from '../../src/deployment.ts';
+import { renderCompose, renderServerConfig } from '../../src/services/templates.ts';
 import { parseHcl } from '../../src/verify/hcl.ts';
 import { hostNetworkExposure, tcpListenAddresses } from '../../src/verify/checks/network.ts';
 
@@ -35,5 +39,25 @@ describe('agent compose snippet', () => {
     assert.deepEqual(doc.services.bot.group_add, ['1000']);
     assert.equal(doc.services.bot.environment.VAULT_ADDR, 'unix:///run/vault-setup/server.sock');
     assert.equal(doc.services.bot.environment.BAO_ADDR, 'unix:///run/vault-setup/server.sock');
+  });
+});
+
+describe('the deployment record of a host-network deployment', () => {
+  it('port from the label, TLS from the tcp listener (the unix listener is always plain)', async () => {
+    for (const tls of [true, false]) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-unit-net-'));
+      try {
+        const spec = { layout: LAYOUTS.openbao, server: { product: 'openbao' as const, version: '2.7.2', raw: '' }, image: 'x', name: 'n', port: 18321, storage: 'raft' as const, tls };
+        fs.mkdirSync(path.join(dir, 'config'));
+        fs.writeFileSync(path.join(dir, 'docker-compose.yml'), await renderCompose(spec));
+        fs.writeFileSync(path.join(dir, 'config', 'vault.hcl'), renderServerConfig(spec));
+        const record = await loadDeployment(dir);
+        assert.equal(record?.port, 18321);
+        assert.equal(record?.tls, tls);
+        assert.equal(record?.address, `${tls ? 'https' : 'http'}://127.0.0.1:18321`);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
   });
 });
