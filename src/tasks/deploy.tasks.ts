@@ -188,7 +188,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
           });
         }
         state.ownershipFixed = true;
-        record(state.steps, 'ownership', 'done', `chown -R ${uid}:${gid} data logs${withTls ? ' tls/server.key' : ''}`);
+        record(state.steps, 'ownership', 'done', `chown -R ${uid}:${gid} data logs run${withTls ? ' tls/server.key' : ''}`);
       },
     },
     {
