@@ -145,7 +145,8 @@ export async function tls(p: Probe): Promise<CheckResult> {
   const id = 'tls';
   const config = await p.config();
   if (!config.ok) return p.address.startsWith('https:') ? { ...(await tlsCertificate(p)), id } : skip(id, 'config/vault.hcl cannot be read');
-  const tcp = blocks(config.value, 'listener');
+  // The unix-socket listener is always plain (a local file, not a network path): only tcp listeners count.
+  const tcp = blocks(config.value, 'listener').filter((l) => l.labels[0] !== 'unix');
   const off = tcp.filter((l) => truthy(l.body.attrs.tls_disable));
   if (off.length === 0 && tcp.some((l) => l.body.attrs.tls_cert_file === undefined)) {
     return warn(id, 'a listener has neither tls_disable nor a certificate: Vault refuses to start, OpenBao fetches an ACME certificate', 'set tls_cert_file/tls_key_file, or tls_disable = true behind a loopback binding and a tunnel');
