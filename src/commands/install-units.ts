@@ -12,7 +12,7 @@ import { parseDuration } from '../services/wait.ts';
 import { writeAtomic } from '../services/files.ts';
 import { IDENTITY_FILE } from '../backup/identity.ts';
 import { MARKER, type UnitFile, type UnitsPlan, cronFile, systemdUnits } from '../units/render.ts';
-import { bool, int, str } from './common.ts';
+import { bool, int, str } from '../options/flags.ts';
 import type { CommandResult, Flags, Invocation } from './types.ts';
 
 const TIMERS = ['vault-setup-watch.timer', 'vault-setup-backup.timer'];

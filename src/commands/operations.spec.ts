@@ -1,7 +1,6 @@
 // Option specs of the commands that keep a deployment running unattended: watch, seal, install-units.
-// cli.ts spreads them into its command table.
-type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string; help: string; arg?: string };
-import type { CommandHandler as Handler } from './types.ts';
+// The summaries are in src/cli.ts's table.
+import type { CommandSpec, OptionSpec } from '../options/spec.ts';
 
 const COMMON: Record<string, OptionSpec> = {
   dir: { type: 'string', arg: 'DIR', help: 'deployment directory (default ~/docker/vault)' },
@@ -29,11 +28,9 @@ export const BACKUP_SCHEDULE_OPTIONS: Record<string, OptionSpec> = {
   drill: { type: 'boolean', help: 'check the newest snapshot (or FILE) offline: checksum, archive, raft metadata, newer than the last' },
 };
 
-export const OPERATIONS_COMMANDS: Record<string, { summary: string; usage: string; options: Record<string, OptionSpec>; load: () => Promise<Handler> }> = {
-  watch: {
-    summary: 'check the server on an interval or once, and notify on a change of state (holds no key)',
-    usage: 'vault-setup watch [--once | --interval DURATION] [--notify URL] [--ntfy TOPIC] [--telegram CHAT_ID] [--heartbeat URL] [options]',
-    options: {
+export const watchSpec: CommandSpec = {
+  usage: 'vault-setup watch [--once | --interval DURATION] [--notify URL] [--ntfy TOPIC] [--telegram CHAT_ID] [--heartbeat URL] [options]',
+  options: {
       ...COMMON,
       once: { type: 'boolean', help: 'check once (for cron or a systemd timer); the last state is kept in the deployment' },
       interval: { type: 'string', arg: 'DURATION', help: 'check every DURATION until stopped (default 60s)' },
@@ -44,24 +41,22 @@ export const OPERATIONS_COMMANDS: Record<string, { summary: string; usage: strin
       'cert-days': { type: 'string', arg: 'N', help: 'warn when the certificate expires within N days (default 14)' },
       'no-verify': { type: 'boolean', help: 'leave out verify\'s token-less checks' },
       strict: { type: 'boolean', help: 'warnings fail too (exit 14)' },
-    },
-    load: async () => (await import('./watch.ts')).watch,
   },
-  seal: {
-    summary: 'seal the server on purpose and record why (watch reports it as deliberate)',
-    usage: 'vault-setup seal --reason TEXT [--dir DIR | --addr URL] [--token-file FILE] [--json]',
-    options: {
+};
+
+export const sealSpec: CommandSpec = {
+  usage: 'vault-setup seal --reason TEXT [--dir DIR | --addr URL] [--token-file FILE] [--json]',
+  options: {
       ...COMMON,
       reason: { type: 'string', arg: 'TEXT', help: 'why the server is sealed (one line; shown by watch)' },
       'token-file': { type: 'string', arg: 'FILE', help: 'read the token from FILE (else VAULT_TOKEN/BAO_TOKEN, else a masked prompt)' },
       state: { type: 'string', arg: 'FILE', help: 'record the reason there (default <dir>/.vault-setup-watch.json)' },
-    },
-    load: async () => (await import('./seal.ts')).seal,
   },
-  'install-units': {
-    summary: 'systemd units and timers (or a cron file) that run watch and a daily backup; shown, written with --yes',
-    usage: 'vault-setup install-units [--dir DIR] [--yes] [--uninstall] [watch and backup flags]',
-    options: {
+};
+
+export const installUnitsSpec: CommandSpec = {
+  usage: 'vault-setup install-units [--dir DIR] [--yes] [--uninstall] [watch and backup flags]',
+  options: {
       dir: COMMON.dir as OptionSpec,
       json: COMMON.json as OptionSpec,
       help: COMMON.help as OptionSpec,
@@ -78,7 +73,5 @@ export const OPERATIONS_COMMANDS: Record<string, { summary: string; usage: strin
       'keep-weekly': BACKUP_SCHEDULE_OPTIONS['keep-weekly'] as OptionSpec,
       'copy-to': BACKUP_SCHEDULE_OPTIONS['copy-to'] as OptionSpec,
       ...NOTIFY_OPTIONS,
-    },
-    load: async () => (await import('./install-units.ts')).installUnits,
   },
 };

@@ -10,8 +10,8 @@ import { needs } from '../agents/capabilities.ts';
 import { obtainToken } from '../services/token.ts';
 import { VaultApi } from '../services/vault-api.ts';
 import { readWatchFile, stateFileIn, updateWatchFile } from '../watch/state-file.ts';
-import { str } from './common.ts';
-import { resolveTarget } from './status.ts';
+import { str } from '../options/flags.ts';
+import { resolveTarget } from '../services/target.ts';
 import type { CommandResult, Invocation } from './types.ts';
 
 export async function seal({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
@@ -20,7 +20,7 @@ export async function seal({ flags, positionals }: Invocation, ctx: Context): Pr
   if (raw === undefined || raw.trim() === '') throw usageError('seal needs --reason TEXT', 'say why, e.g. --reason "incident 42: token leak suspected"; watch shows it instead of an alarm');
   const reason = oneLine(raw);
   if (reason.length > 200) throw usageError('--reason is longer than 200 characters', 'keep it to one short line; details go in the incident notes');
-  const target = await resolveTarget(ctx, str(flags, 'dir'), str(flags, 'addr'));
+  const target = await resolveTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
   const stateFlag = str(flags, 'state');
   const file = stateFlag !== undefined ? path.resolve(stateFlag) : target.dir !== undefined ? stateFileIn(target.dir) : undefined;
   if (file === undefined) throw usageError('--addr without a deployment directory needs --state FILE', 'the file where watch reads the reason');

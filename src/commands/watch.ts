@@ -10,8 +10,8 @@ import { type Assessment, type NotifyKind, assess, decide, delivered, isDelibera
 import { type Channel, channels, checkUrl, deliver, heartbeat, message, telegramToken } from '../watch/notify.ts';
 import { type Observation, observe } from '../watch/observe.ts';
 import { type WatchFile, stateFileIn, updateWatchFile, readWatchFile } from '../watch/state-file.ts';
-import { bool, duration, int, str } from './common.ts';
-import { resolveTarget } from './status.ts';
+import { bool, duration, int, str } from '../options/flags.ts';
+import { resolveTarget } from '../services/target.ts';
 import type { CommandResult, Flags, Invocation } from './types.ts';
 
 export interface WatchPlan {
@@ -29,7 +29,7 @@ export interface WatchPlan {
 
 export async function watch({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
   if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"`, 'see vault-setup watch --help');
-  const target = await resolveTarget(ctx, str(flags, 'dir'), str(flags, 'addr'));
+  const target = await resolveTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
   const deployment: DeploymentRecord | undefined = target.dir === undefined ? undefined : await loadDeployment(target.dir).catch(() => undefined);
   const plan = await planOf(flags, ctx, target.dir);
   const addr = str(flags, 'addr');

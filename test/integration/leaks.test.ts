@@ -108,7 +108,7 @@ for (const { label, flavor, image } of serverImages()) {
       let keys: string[] = [];
       let rootToken = '';
       await t.test('init --print-keys --keep-root-token --json: secrets from the catalog and the environment', async () => {
-        const r = await run('init', ['init', ...d.args(flavor, image), '--yes', '--json', '--print-keys', '--keep-root-token', '--secrets', catalog, '--token-file', appTokenFile], { env: { LEAK_API_KEY: envValue }, code: 0 });
+        const r = await run('init', ['init', ...d.args(flavor, image), '--yes', '--json', '--print-keys', '--keep-root-token', '--secrets', catalog, '--app-token-file', appTokenFile], { env: { LEAK_API_KEY: envValue }, code: 0 });
         init = JSON.parse(r.stdout);
         keys = init.init.unseal_keys_b64;
         rootToken = init.init.root_token;
@@ -251,6 +251,7 @@ import { LAYOUTS } from '${path.resolve('src/config/flavor.ts')}';
 import { deploymentPaths } from '${path.resolve('src/deployment.ts')}';
 import { VaultApi } from '${path.resolve('src/services/vault-api.ts')}';
 import { configurePhase } from '${path.resolve('src/tasks/configure.tasks.ts')}';
+import { configureOptions } from '${path.resolve('src/commands/init.ts')}';
 let text = '';
 for await (const chunk of process.stdin) text += chunk;
 const input = JSON.parse(text);
@@ -258,7 +259,7 @@ const input = JSON.parse(text);
 const ctx = createContext({ yes: true, env: { VAULT_TOKEN: input.rootToken } });
 const api = new VaultApi({ address: input.address });
 try {
-  await configurePhase(ctx, { api, server: input.server, layout: LAYOUTS[input.flavor], paths: deploymentPaths(input.dir), name: input.name, flags: input.flags });
+  await configurePhase(ctx, { api, server: input.server, layout: LAYOUTS[input.flavor], paths: deploymentPaths(input.dir), name: input.name, options: configureOptions(input.flags) });
 } catch (error) {
   process.stderr.write(ctx.redactor.redact(String(error)) + '\\n');
   process.exitCode = 16;

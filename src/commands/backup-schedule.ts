@@ -5,15 +5,14 @@ import path from 'node:path';
 import type { Context } from '../context.ts';
 import { defaultDir } from '../deployment.ts';
 import { EXIT, usageError } from '../errors.ts';
-import type { Flags } from '../commands/types.ts';
-import { bool, int, str } from '../commands/common.ts';
+import { type Flags, bool, int, str } from '../options/flags.ts';
 import { obtainToken } from '../services/token.ts';
 import { VaultApi } from '../services/vault-api.ts';
-import type { CommandResult } from '../commands/types.ts';
-import { type CopyTarget, copySnapshot, describeTarget, parseCopyTarget } from './copy.ts';
-import { drill } from './drill.ts';
-import { IDENTITY, IDENTITY_FILE, createIdentity, loginIdentity } from './identity.ts';
-import { prune } from './retention.ts';
+import type { CommandResult } from './types.ts';
+import { type CopyTarget, copySnapshot, describeTarget, parseCopyTarget } from '../backup/copy.ts';
+import { drill } from '../backup/drill.ts';
+import { IDENTITY, IDENTITY_FILE, createIdentity, loginIdentity } from '../backup/identity.ts';
+import { prune } from '../backup/retention.ts';
 
 export interface SchedulePlan {
   keep: number | undefined;
