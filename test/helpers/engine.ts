@@ -1,6 +1,6 @@
 // A private Docker Engine for fault tests: its own socket, data root and exec root, so a test can stop and
 // restart "the engine" without disturbing the engine every other test uses.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,7 +61,10 @@ export async function privateEngine(images: string[]): Promise<PrivateEngine> {
       }
       await engine.stop();
       execFileSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
-      fs.rmSync(root, { recursive: true, force: true });
+      // A stopped engine can leave mounts (netns, overlay) under its root for a moment: detach them before removing.
+      const mounts = fs.readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(`${root}/`));
+      for (const m of mounts.reverse()) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
+      fs.rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
   await engine.start();
