@@ -15,15 +15,22 @@ export interface TestDeployment extends AsyncDisposable {
   args(flavor: string, image: string): string[];
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Below the kernel's ephemeral range (32768+): with host networking every client socket on this machine takes
+// ephemeral ports on loopback, so a port picked there can be taken again before the server binds it.
+function canBind(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if ((await canBind(port, '127.0.0.1')) && (await canBind(port, '127.0.0.2'))) return port;
+  }
+  throw new Error('no free port found in 20000-31999');
 }
 
 export async function testDeployment(label = 'vs'): Promise<TestDeployment> {
