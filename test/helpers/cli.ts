@@ -9,6 +9,22 @@ export interface CliRun {
   json<T = any>(): T;
 }
 
+/** One finished run, as both runners (child process and in-process) hand it back. */
+export function cliRun(code: number, stdout: string, stderr: string): CliRun {
+  return {
+    code,
+    stdout,
+    stderr,
+    json() {
+      try {
+        return JSON.parse(stdout);
+      } catch {
+        throw new Error(`stdout is not JSON:\n${stdout}\nstderr:\n${stderr}`);
+      }
+    },
+  };
+}
+
 export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...options.env };
@@ -25,18 +41,7 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; input
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({
-        code: code ?? -1,
-        stdout,
-        stderr,
-        json() {
-          try {
-            return JSON.parse(stdout);
-          } catch {
-            throw new Error(`stdout is not JSON:\n${stdout}\nstderr:\n${stderr}`);
-          }
-        },
-      });
+      resolve(cliRun(code ?? -1, stdout, stderr));
     });
     child.stdin.end(options.input ?? '');
   });

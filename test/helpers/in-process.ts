@@ -6,7 +6,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main } from '../../src/cli.ts';
 import type { Prompter } from '../../src/services/prompter.ts';
-import type { CliRun } from './cli.ts';
+import { type CliRun, cliRun } from './cli.ts';
 
 /** A prompter that answers from a script, in order; a question beyond the script fails the test. */
 export function scriptedPrompter(answers: (string | boolean)[]): Prompter & { asked: string[] } {
@@ -47,16 +47,5 @@ export async function runInProcess(args: string[], options: { env?: Record<strin
   }
   const env = { PATH: process.env.PATH ?? '', HOME: home, NO_COLOR: '1', ...options.env };
   const code = await main({ argv: args, env, stdout: out, stderr: err, stdin, ...(options.prompter ? { overrides: { prompter: options.prompter } } : {}) });
-  return {
-    code,
-    stdout,
-    stderr,
-    json() {
-      try {
-        return JSON.parse(stdout);
-      } catch {
-        throw new Error(`stdout is not JSON:\n${stdout}\nstderr:\n${stderr}`);
-      }
-    },
-  };
+  return cliRun(code, stdout, stderr);
 }
