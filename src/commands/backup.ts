@@ -17,11 +17,11 @@ export async function backup({ flags, positionals }: Invocation, ctx: Context): 
   if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"`, 'name the file with --out FILE');
   const { target, api, close } = await openTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
   try {
-  const outFlag = str(flags, 'out');
-  if (outFlag === undefined && target.dir === undefined) {
-    throw usageError('--addr without a deployment directory needs --out FILE', 'e.g. --out ./vault-2026-01-31.snap');
-  }
-  const file = path.resolve(outFlag ?? path.join(target.dir as string, 'backups', `${stamp(ctx.clock.now())}.snap`));
+    const outFlag = str(flags, 'out');
+    if (outFlag === undefined && target.dir === undefined) {
+      throw usageError('--addr without a deployment directory needs --out FILE', 'e.g. --out ./vault-2026-01-31.snap');
+    }
+    const file = path.resolve(outFlag ?? path.join(target.dir as string, 'backups', `${stamp(ctx.clock.now())}.snap`));
     const seal = await api.sealStatus();
     if (seal.storage_type === 'file') {
       const data = target.dir === undefined ? '<deployment dir>/data' : path.join(target.dir, 'data');

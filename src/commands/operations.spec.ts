@@ -1,12 +1,13 @@
 // Option specs of the commands that keep a deployment running unattended: watch, seal, install-units.
 // The summaries are in src/cli.ts's table.
-import type { CommandSpec, OptionSpec } from '../options/spec.ts';
+import { ADDR, COMMON, TOKEN, type CommandSpec, type OptionSpec } from '../options/spec.ts';
 
-const COMMON: Record<string, OptionSpec> = {
-  dir: { type: 'string', arg: 'DIR', help: 'deployment directory (default ~/docker/vault)' },
-  addr: { type: 'string', arg: 'URL', help: 'talk to this server instead of the one in --dir' },
+// The shared options, with a --json that also fits watch --interval (one JSON line per check).
+const TARGET: Record<string, OptionSpec> = {
+  dir: COMMON.dir as OptionSpec,
+  ...ADDR,
   json: { type: 'boolean', help: 'print JSON on stdout; progress is silenced' },
-  help: { type: 'boolean', short: 'h', help: 'show help for this command' },
+  help: COMMON.help as OptionSpec,
 };
 
 export const NOTIFY_OPTIONS: Record<string, OptionSpec> = {
@@ -31,47 +32,47 @@ export const BACKUP_SCHEDULE_OPTIONS: Record<string, OptionSpec> = {
 export const watchSpec: CommandSpec = {
   usage: 'vault-setup watch [--once | --interval DURATION] [--notify URL] [--ntfy TOPIC] [--telegram CHAT_ID] [--heartbeat URL] [options]',
   options: {
-      ...COMMON,
-      once: { type: 'boolean', help: 'check once (for cron or a systemd timer); the last state is kept in the deployment' },
-      interval: { type: 'string', arg: 'DURATION', help: 'check every DURATION until stopped (default 60s)' },
-      ...NOTIFY_OPTIONS,
-      state: { type: 'string', arg: 'FILE', help: 'keep the last state there (default <dir>/.vault-setup-watch.json)' },
-      backups: { type: 'string', arg: 'DIR', help: 'where snapshots are (default <dir>/backups)' },
-      'snapshot-max-age': { type: 'string', arg: 'DURATION', help: 'warn when the newest snapshot is older (default 26h)' },
-      'cert-days': { type: 'string', arg: 'N', help: 'warn when the certificate expires within N days (default 14)' },
-      'no-verify': { type: 'boolean', help: 'leave out verify\'s token-less checks' },
-      strict: { type: 'boolean', help: 'warnings fail too (exit 14)' },
+    ...TARGET,
+    once: { type: 'boolean', help: 'check once (for cron or a systemd timer); the last state is kept in the deployment' },
+    interval: { type: 'string', arg: 'DURATION', help: 'check every DURATION until stopped (default 60s)' },
+    ...NOTIFY_OPTIONS,
+    state: { type: 'string', arg: 'FILE', help: 'keep the last state there (default <dir>/.vault-setup-watch.json)' },
+    backups: { type: 'string', arg: 'DIR', help: 'where snapshots are (default <dir>/backups)' },
+    'snapshot-max-age': { type: 'string', arg: 'DURATION', help: 'warn when the newest snapshot is older (default 26h)' },
+    'cert-days': { type: 'string', arg: 'N', help: 'warn when the certificate expires within N days (default 14)' },
+    'no-verify': { type: 'boolean', help: 'leave out verify\'s token-less checks' },
+    strict: { type: 'boolean', help: 'warnings fail too (exit 14)' },
   },
 };
 
 export const sealSpec: CommandSpec = {
   usage: 'vault-setup seal --reason TEXT [--dir DIR | --addr URL] [--token-file FILE] [--json]',
   options: {
-      ...COMMON,
-      reason: { type: 'string', arg: 'TEXT', help: 'why the server is sealed (one line; shown by watch)' },
-      'token-file': { type: 'string', arg: 'FILE', help: 'read the token from FILE (else VAULT_TOKEN/BAO_TOKEN, else a masked prompt)' },
-      state: { type: 'string', arg: 'FILE', help: 'record the reason there (default <dir>/.vault-setup-watch.json)' },
+    ...TARGET,
+    reason: { type: 'string', arg: 'TEXT', help: 'why the server is sealed (one line; shown by watch)' },
+    ...TOKEN,
+    state: { type: 'string', arg: 'FILE', help: 'record the reason there (default <dir>/.vault-setup-watch.json)' },
   },
 };
 
 export const installUnitsSpec: CommandSpec = {
   usage: 'vault-setup install-units [--dir DIR] [--yes] [--uninstall] [watch and backup flags]',
   options: {
-      dir: COMMON.dir as OptionSpec,
-      json: COMMON.json as OptionSpec,
-      help: COMMON.help as OptionSpec,
-      yes: { type: 'boolean', short: 'y', help: 'write (or with --uninstall, remove) the files; without it they are only shown' },
-      uninstall: { type: 'boolean', help: 'disable and remove the units (only files vault-setup wrote)' },
-      format: { type: 'string', arg: 'systemd|cron', help: 'default: systemd when it is running, else a cron.d file' },
-      'unit-dir': { type: 'string', arg: 'DIR', help: 'write there (default /etc/systemd/system or /etc/cron.d)' },
-      'run-as': { type: 'string', arg: 'USER', help: 'the user the units run as (default: the current user)' },
-      exec: { type: 'string', arg: 'PATH', help: 'the vault-setup the units run (default: this one)' },
-      'env-file': { type: 'string', arg: 'FILE', help: 'environment for the units, e.g. TELEGRAM_BOT_TOKEN (default /etc/vault-setup/units.env)' },
-      'watch-every': { type: 'string', arg: 'DURATION', help: 'how often watch runs, whole minutes (default 1m)' },
-      'backup-at': { type: 'string', arg: 'CALENDAR', help: 'when the backup runs (systemd OnCalendar, default "*-*-* 03:15:00")' },
-      keep: BACKUP_SCHEDULE_OPTIONS.keep as OptionSpec,
-      'keep-weekly': BACKUP_SCHEDULE_OPTIONS['keep-weekly'] as OptionSpec,
-      'copy-to': BACKUP_SCHEDULE_OPTIONS['copy-to'] as OptionSpec,
-      ...NOTIFY_OPTIONS,
+    dir: TARGET.dir as OptionSpec,
+    json: TARGET.json as OptionSpec,
+    help: TARGET.help as OptionSpec,
+    yes: { type: 'boolean', short: 'y', help: 'write (or with --uninstall, remove) the files; without it they are only shown' },
+    uninstall: { type: 'boolean', help: 'disable and remove the units (only files vault-setup wrote)' },
+    format: { type: 'string', arg: 'systemd|cron', help: 'default: systemd when it is running, else a cron.d file' },
+    'unit-dir': { type: 'string', arg: 'DIR', help: 'write there (default /etc/systemd/system or /etc/cron.d)' },
+    'run-as': { type: 'string', arg: 'USER', help: 'the user the units run as (default: the current user)' },
+    exec: { type: 'string', arg: 'PATH', help: 'the vault-setup the units run (default: this one)' },
+    'env-file': { type: 'string', arg: 'FILE', help: 'environment for the units, e.g. TELEGRAM_BOT_TOKEN (default /etc/vault-setup/units.env)' },
+    'watch-every': { type: 'string', arg: 'DURATION', help: 'how often watch runs, whole minutes (default 1m)' },
+    'backup-at': { type: 'string', arg: 'CALENDAR', help: 'when the backup runs (systemd OnCalendar, default "*-*-* 03:15:00")' },
+    keep: BACKUP_SCHEDULE_OPTIONS.keep as OptionSpec,
+    'keep-weekly': BACKUP_SCHEDULE_OPTIONS['keep-weekly'] as OptionSpec,
+    'copy-to': BACKUP_SCHEDULE_OPTIONS['copy-to'] as OptionSpec,
+    ...NOTIFY_OPTIONS,
   },
 };
