@@ -20,6 +20,11 @@ export const EXIT = {
   needsAnswer: 15,
   server: 16,
   alreadyUnsealed: 17,
+  record: 18,
+  nameTaken: 19,
+  breakingChange: 20,
+  notRunning: 21,
+  locked: 22,
   interrupted: 130,
 } as const;
 
@@ -53,7 +58,12 @@ export type ErrorCode =
   | 'E_PGP'
   | 'E_VERIFY_FAILED'
   | 'E_VERIFY_WARNINGS'
-  | 'E_INTERRUPTED';
+  | 'E_INTERRUPTED'
+  | 'E_RECORD'
+  | 'E_NAME_TAKEN'
+  | 'E_BREAKING_CHANGE'
+  | 'E_NOT_RUNNING'
+  | 'E_LOCKED';
 
 const DEFAULT_EXIT: Record<ErrorCode, ExitCode> = {
   E_USAGE: EXIT.usage,
@@ -84,6 +94,11 @@ const DEFAULT_EXIT: Record<ErrorCode, ExitCode> = {
   E_VERIFY_FAILED: EXIT.verifyFailed,
   E_VERIFY_WARNINGS: EXIT.verifyWarnings,
   E_INTERRUPTED: EXIT.interrupted,
+  E_RECORD: EXIT.record,
+  E_NAME_TAKEN: EXIT.nameTaken,
+  E_BREAKING_CHANGE: EXIT.breakingChange,
+  E_NOT_RUNNING: EXIT.notRunning,
+  E_LOCKED: EXIT.locked,
 };
 
 export class VaultSetupError extends Error {

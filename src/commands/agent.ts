@@ -23,6 +23,7 @@ import {
 import { prepareOutDir, writeCredentials } from '../agents/deliver.ts';
 import { withComposeSnippet } from '../agents/compose-snippet.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
+import { noteAgent } from '../deployment/record.ts';
 import { refuseSymlink } from '../services/files.ts';
 import { obtainToken } from '../services/token.ts';
 import { connect, requireUnsealed, resolveTarget } from '../services/target.ts';
@@ -57,10 +58,13 @@ export async function agent({ flags, positionals }: Invocation, ctx: Context): P
       case 'list':
         return await listCommand(ctx, api, token);
       case 'remove':
-        return await removeCommand(ctx, api, token, agentName as string);
+        return await removeCommand(ctx, api, token, agentName as string).then(async (r) => (await noteAgent(target.dir, agentName as string, undefined), r));
       case 'add':
-      case 'rotate':
-        return await withComposeSnippet(await issueCommand(ctx, api, token, sub as 'add' | 'rotate', agentName as string, plan, delivery as Delivery, bool(flags, 'revoke-old')), agentName as string, sub === 'add' ? target.dir : undefined);
+      case 'rotate': {
+        const result = await withComposeSnippet(await issueCommand(ctx, api, token, sub as 'add' | 'rotate', agentName as string, plan, delivery as Delivery, bool(flags, 'revoke-old')), agentName as string, sub === 'add' ? target.dir : undefined);
+        if (plan !== undefined) await noteAgent(target.dir, agentName as string, plan.keys);
+        return result;
+      }
     }
   } finally {
     api.close();

@@ -11,7 +11,9 @@ import { defaultDir } from '../deployment.ts';
 import { quoted, usageError, withResult } from '../errors.ts';
 import { toServerDuration } from '../services/wait.ts';
 import type { ServerIdentity } from '../services/docker.ts';
-import { readIfExists, refuseSymlink } from '../services/files.ts';
+import { ensureWritableDir, readIfExists, refuseSymlink } from '../services/files.ts';
+import { lockDeployment } from '../deployment/record.ts';
+import { resumeFlags, saveRecord } from '../deployment/resume.ts';
 import { connect } from '../services/target.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { type ConfigureOptions, checkBeforeInit, configurePhase } from '../tasks/configure.tasks.ts';
@@ -21,7 +23,9 @@ import { validSan } from '../tls/self-signed.ts';
 import { bool, duration, int, list, oneOf, str } from '../options/flags.ts';
 import type { CommandResult, Flags, Invocation } from './types.ts';
 
-export async function init({ flags }: Invocation, ctx: Context): Promise<CommandResult> {
+export async function init(invocation: Invocation, ctx: Context): Promise<CommandResult> {
+  // An existing deployment resumes with its own settings; a flag that would break its data is refused here.
+  const { flags, existing } = await resumeFlags(ctx, path.resolve(str(invocation.flags, 'dir') ?? defaultDir(ctx.env)), invocation.flags);
   const flavor = oneOf(flags, 'flavor', ['vault', 'openbao'] as const, 'vault');
   const layout = LAYOUTS[flavor];
   const dir = path.resolve(str(flags, 'dir') ?? defaultDir(ctx.env));
@@ -42,11 +46,16 @@ export async function init({ flags }: Invocation, ctx: Context): Promise<Command
   // Every later phase works from these, parsed once: nothing below reads a flag.
   const ceremonyOpts = ceremonyOptions(flags);
   const configureOpts = configureOptions(flags);
-  const rerun = RERUN_FLAGS.flatMap((f): [string, string][] => (str(flags, f) === undefined ? [] : [[f, str(flags, f) as string]]));
+  const rerun = RERUN_FLAGS.flatMap((f): [string, string][] => (str(invocation.flags, f) === undefined ? [] : [[f, str(invocation.flags, f) as string]]));
   const address = `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
   const state: DeployState = newDeployState(dir, address);
+  await refuseSymlink(dir);
+  await ensureWritableDir(dir);
+  await using _lock = await lockDeployment(dir);
   await runTasks(ctx, deployTasks(ctx, options), state);
   const server = state.server as ServerIdentity;
+  const settings = { flavor, image: options.image, name, port, storage: options.storage, tls: options.tls?.kind ?? ('off' as const) };
+  await saveRecord(dir, existing, { settings, flags, server });
 
   const caCert = await readIfExists(state.paths.caCert);
   const api = connect(ctx, address, options.tls === undefined ? undefined : caCert);
@@ -59,7 +68,7 @@ export async function init({ flags }: Invocation, ctx: Context): Promise<Command
       ceremonyPlan = await planCeremony(ctx, ceremonyOpts);
       await checkBeforeInit(ctx, configureOpts, catalog);
     }
-    const ceremony = deployOnly ? await deployOnlyOutcome(api) : await ceremonyPhase(ctx, { ...common, options: ceremonyOpts, plan: ceremonyPlan, rerun });
+    const ceremony = deployOnly ? await deployOnlyOutcome(api, dir) : await ceremonyPhase(ctx, { ...common, options: ceremonyOpts, plan: ceremonyPlan, rerun });
     // With --json the shares are only in the final object: a failure from here on must still hand them over.
     const handOver = <T>(step: Promise<T>): Promise<T> =>
       step.catch((error: unknown) => {
@@ -67,6 +76,7 @@ export async function init({ flags }: Invocation, ctx: Context): Promise<Command
       });
     const configure = ceremony.unsealed && !deployOnly ? await handOver(configurePhase(ctx, { ...common, rootToken: ceremony.rootToken, options: configureOpts, catalog })) : undefined;
     const seal = await handOver(api.sealStatus());
+    if (seal.initialized) await handOver(saveRecord(dir, existing, { settings, flags, server, shares: seal.n, threshold: seal.t }));
     const steps = [...state.steps, ...ceremony.steps, ...(configure?.steps ?? [])];
     const changed = steps.filter((s) => s.status === 'done' && !['engine', 'port', 'api'].includes(s.id));
     const data = {
@@ -154,9 +164,9 @@ export function configureOptions(flags: Flags): ConfigureOptions {
   };
 }
 
-async function deployOnlyOutcome(api: VaultApi): Promise<CeremonyOutcome> {
+async function deployOnlyOutcome(api: VaultApi, dir: string): Promise<CeremonyOutcome> {
   const seal = await api.sealStatus();
-  const resume = seal.initialized ? undefined : 'run `vault-setup init` again with the same flags, without --deploy-only, for the key ceremony';
+  const resume = seal.initialized ? undefined : `run \`vault-setup init --dir ${dir}\` without --deploy-only (it resumes with the recorded settings) for the key ceremony`;
   return { steps: [], unsealed: false, resume };
 }
 

@@ -1,7 +1,8 @@
 // `vault-setup status`: container state, address, initialised, sealed, progress, version.
 import type { Context } from '../context.ts';
-import { VaultSetupError } from '../errors.ts';
+import { EXIT, VaultSetupError } from '../errors.ts';
 import { SERVICE } from '../services/templates.ts';
+import type { VaultApi } from '../services/vault-api.ts';
 import { openTarget } from '../services/target.ts';
 import { str } from '../options/flags.ts';
 import type { CommandResult, Invocation } from './types.ts';
@@ -27,6 +28,8 @@ export async function status({ flags }: Invocation, ctx: Context): Promise<Comma
     const seal = await api.sealStatus();
     server = {
       reachable: true,
+      product: productOf(seal),
+      ...(seal.initialized && !seal.sealed ? { ha: await haMode(api) } : {}),
       initialized: seal.initialized,
       sealed: seal.sealed,
       threshold: seal.t,
@@ -41,13 +44,29 @@ export async function status({ flags }: Invocation, ctx: Context): Promise<Comma
   } finally {
     close();
   }
+  // A missing or stopped container, or a server that does not answer: exit non-zero (the report is still shown).
+  const down = server.reachable !== true || (target.name !== undefined && (container === undefined || container.state === 'exited' || container.state === 'created' || container.state === 'dead'));
   const data = { dir: target.dir, address: target.address, container: container ?? null, server };
   const lines = [
     `Container: ${container ? `${container.name} ${container.state}${container.restartCount ? ` (${container.restartCount} restarts)` : ''}` : 'not found'}`,
     `Address:   ${target.address}`,
     server.reachable
-      ? `Server:    ${server.version}, initialised: ${server.initialized ? 'yes' : 'no'}, sealed: ${server.sealed ? `yes (${server.progress}/${server.threshold})` : 'no'}`
+      ? `Server:    ${server.product} ${server.version}${server.ha === undefined ? '' : ` (${server.ha})`}, initialised: ${server.initialized ? 'yes' : 'no'}, sealed: ${server.sealed ? `yes (${server.progress}/${server.threshold})` : 'no'}`
       : `Server:    not reachable (${String(server.error ?? '')})`,
   ];
-  return { data, human: lines.join('\n') };
+  return { data, human: lines.join('\n'), ...(down ? { exitCode: EXIT.notRunning } : {}) };
+}
+
+/** The product as the server reports it (OpenBao's seal status has commit_date, Vault's build_date). */
+const productOf = (seal: object): string => ('commit_date' in seal ? 'OpenBao' : 'build_date' in seal ? 'Vault' : 'unknown server');
+
+/** active, standby (with its leader) or "standby, no leader" (writes fail), from sys/leader. */
+async function haMode(api: VaultApi): Promise<string> {
+  try {
+    const leader = (await api.request<{ ha_enabled?: boolean; is_self?: boolean; leader_address?: string }>('GET', 'sys/leader')).body;
+    if (leader?.ha_enabled !== true || leader.is_self === true) return 'active';
+    return leader.leader_address ? `standby of ${leader.leader_address}` : 'standby, no leader';
+  } catch {
+    return 'unknown';
+  }
 }

@@ -9,13 +9,15 @@ import { readIfExists } from '../services/files.ts';
 import { checkAddr } from '../services/target.ts';
 import { obtainToken } from '../services/token.ts';
 import { validateAppName } from '../config/policy.ts';
-import { catalogPaths } from '../verify/catalog.ts';
+import { catalogPaths, recordedCatalog } from '../verify/catalog.ts';
 import { BACKUP_IDENTITY_CHECKS } from '../verify/checks/backup-identity.ts';
+import { readRecord } from '../deployment/record.ts';
 import { CONFIG_CHECKS } from '../verify/checks/config.ts';
 import { FILE_CHECKS } from '../verify/checks/files.ts';
 import { HARDENING_CHECKS } from '../verify/checks/hardening.ts';
 import { HYGIENE_CHECKS } from '../verify/checks/hygiene.ts';
 import { RUNTIME_CHECKS } from '../verify/checks/runtime.ts';
+import { oneShotLeftovers } from '../verify/checks/leftovers.ts';
 import { Probe } from '../verify/probe.ts';
 import { type CheckFn, exitCodeFor, render, runChecks, summarise, verdict } from '../verify/report.ts';
 import type { CheckGroup } from '../verify/types.ts';
@@ -25,19 +27,21 @@ import type { CommandResult, Invocation } from './types.ts';
 export const CHECK_GROUPS: [CheckGroup, CheckFn[]][] = [
   ['files', FILE_CHECKS],
   ['hygiene', HYGIENE_CHECKS],
-  ['runtime', RUNTIME_CHECKS],
+  ['runtime', [...RUNTIME_CHECKS, oneShotLeftovers]],
   ['config', [...CONFIG_CHECKS, ...BACKUP_IDENTITY_CHECKS]],
   ['hardening', HARDENING_CHECKS],
 ];
 
 export async function verify({ flags }: Invocation, ctx: Context): Promise<CommandResult> {
   const strict = bool(flags, 'strict');
-  const app = validateAppName(str(flags, 'app') ?? 'openclaw');
+  const dir = path.resolve(str(flags, 'dir') ?? defaultDir(ctx.env));
+  // The catalog and app init recorded; --secrets and --app still override.
+  const recorded = await readRecord(dir);
+  const app = validateAppName(str(flags, 'app') ?? recorded?.app ?? 'openclaw');
   const addr = str(flags, 'addr');
   checkAddr(addr);
-  const catalog = await catalogPaths(str(flags, 'secrets'));
+  const catalog = str(flags, 'secrets') === undefined && recorded?.catalog ? recordedCatalog(recorded.catalog) : await catalogPaths(str(flags, 'secrets'));
 
-  const dir = path.resolve(str(flags, 'dir') ?? defaultDir(ctx.env));
   const paths = deploymentPaths(dir);
   let deployment: DeploymentRecord | undefined;
   let composeBroken = false;

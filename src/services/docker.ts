@@ -107,16 +107,19 @@ export class DockerService {
     binds?: string[];
     env?: string[];
     timeoutMs?: number;
+    name?: string;
+    labels?: Record<string, string>;
   }): Promise<{ exitCode: number; output: string }> {
     const docker = await this.client();
     const container = await docker
       .createContainer({
+      ...(options.name === undefined ? {} : { name: options.name }),
       Image: options.image,
       Cmd: options.cmd,
       ...(options.entrypoint === undefined ? {} : { Entrypoint: options.entrypoint }),
       ...(options.user === undefined ? {} : { User: options.user }),
       Env: options.env ?? [],
-      Labels: { 'org.vault-setup.one-shot': '1' },
+      Labels: { 'org.vault-setup.one-shot': '1', ...options.labels },
       HostConfig: { Binds: options.binds ?? [], NetworkMode: 'none' },
       })
       .catch(async (error: unknown) => {
@@ -138,8 +141,8 @@ export class DockerService {
   }
 
   /** What the image's own binary says it is (`<image> version`), before anything is started. */
-  async identifyImage(ref: string): Promise<ServerIdentity | undefined> {
-    const { output } = await this.runOnce({ image: ref, cmd: ['version'] });
+  async identifyImage(ref: string, oneShot: { name?: string; labels?: Record<string, string> } = {}): Promise<ServerIdentity | undefined> {
+    const { output } = await this.runOnce({ image: ref, cmd: ['version'], ...oneShot });
     return parseVersionOutput(output);
   }
 

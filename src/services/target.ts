@@ -3,6 +3,7 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
 import { defaultDir, loadDeployment } from '../deployment.ts';
+import { type DeploymentRecordFile, readRecord } from '../deployment/record.ts';
 import { VaultSetupError } from '../errors.ts';
 import { readIfExists } from './files.ts';
 import { type SealStatus, VaultApi, type VaultApiOptions } from './vault-api.ts';
@@ -13,6 +14,8 @@ export interface Target {
   address: string;
   caCert: string | undefined;
   image: string | undefined;
+  /** What init recorded in vault-setup.json (catalog, app, agents); undefined for --addr only or an older deployment. */
+  record?: DeploymentRecordFile | undefined;
 }
 
 /** What the operator named: --dir (default ~/docker/vault) and/or --addr. */
@@ -39,14 +42,17 @@ export async function resolveTarget(ctx: Pick<Context, 'env'>, options: TargetOp
   });
   if (addr !== undefined) {
     checkAddr(addr);
-    return { dir: deployment ? dir : undefined, name: deployment?.name, address: addr, caCert: await readCa(deployment?.paths.caCert), image: deployment?.image };
+    const record = deployment === undefined ? undefined : await readRecord(dir).catch(() => undefined);
+    return { dir: deployment ? dir : undefined, name: deployment?.name, address: addr, caCert: await readCa(deployment?.paths.caCert), image: deployment?.image, record };
   }
   if (deployment === undefined) {
     throw new VaultSetupError('E_NOT_DEPLOYED', `no vault-setup deployment in ${dir}`, {
       hint: 'pass --dir where `vault-setup init` wrote docker-compose.yml, or --addr URL',
     });
   }
-  return { dir, name: deployment.name, address: deployment.address, caCert: await readCa(deployment.tls ? deployment.paths.caCert : undefined), image: deployment.image };
+  // A damaged or newer record stops here, with the file and the field (exit 18).
+  const record = await readRecord(dir);
+  return { dir, name: deployment.name, address: deployment.address, caCert: await readCa(deployment.tls ? deployment.paths.caCert : undefined), image: deployment.image, record };
 }
 
 const readCa = async (file: string | undefined): Promise<string | undefined> => (file === undefined ? undefined : readIfExists(file));

@@ -12,6 +12,7 @@ import { compareVersions } from '../config/versions.ts';
 import { assertPortFree, identifyFromApi, waitForApi } from '../services/readiness.ts';
 import type { HealthStatus } from '../services/vault-api.ts';
 import { type StepRecord, record, step } from './listr.ts';
+import { claimName, oneShot } from '../deployment/ownership.ts';
 
 export interface DeployOptions {
   dir: string;
@@ -52,6 +53,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
       title: 'Check the Docker Engine and compose',
       task: async (state, task) => {
         await ctx.docker.ping();
+        await claimName(ctx, options.name, options.dir);
         state.container = await ctx.docker.findService(options.name, SERVICE);
         if (state.container?.state === 'running') {
           // compose is only needed to (re)start; a running deployment does not pay for finding it.
@@ -77,7 +79,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
         // The server decides behaviour, whatever the image's name says: its API when it runs from this image,
         // else the image's own `version` output.
         const running = state.container?.state === 'running' && state.container.image === options.image;
-        const server = (running ? await identifyFromApi(state.address, await readIfExists(state.paths.caCert)) : undefined) ?? (await ctx.docker.identifyImage(options.image));
+        const server = (running ? await identifyFromApi(state.address, await readIfExists(state.paths.caCert)) : undefined) ?? (await ctx.docker.identifyImage(options.image, oneShot(options.name, options.dir, 'version')));
         if (server === undefined) {
           throw new VaultSetupError('E_IMAGE_MISSING', `image ${options.image} did not report a Vault or OpenBao version`, {
             hint: 'use an official hashicorp/vault or openbao/openbao image, or one built like them',
@@ -138,7 +140,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
             'E_FILE_CONFLICT',
             `${conflicts.map((f) => f.path).join(' and ')} ${conflicts.length > 1 ? 'differ' : 'differs'} from what vault-setup would write`,
             {
-              hint: 'review the diff; keep your file (nothing was changed) or re-run with --force to replace it',
+              hint: `review the diff; keep your file (nothing was changed) or re-run with --force to replace it${state.container === undefined ? '' : ` (the server then restarts sealed: vault-setup unseal --dir ${paths.dir})`}`,
               detail: conflicts.map((f) => `${f.path}\n${lineDiff(f.existing as string, f.content)}`).join('\n'),
             },
           );
@@ -181,6 +183,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
           cmd: ['-R', `${uid}:${gid}`, `${home}/data`, `${home}/logs`, `${home}/run`, ...(withTls ? [`${home}/tls/server.key`] : [])],
           user: '0',
           binds: [`${dataDir}:${home}/data`, `${logsDir}:${home}/logs`, `${runDir}:${home}/run`, ...(withTls ? [`${tlsDir}:${home}/tls`] : [])],
+          ...oneShot(options.name, options.dir, 'chown'),
         });
         if (result.exitCode !== 0) {
           throw new VaultSetupError('E_SERVER_START', `could not fix ownership of ${dataDir} (${result.output.trim().split('\n')[0]})`, {

@@ -11,3 +11,8 @@ export async function catalogPaths(file: string | undefined): Promise<CatalogPat
   const catalog = await loadCatalog(file);
   return { paths: catalog.entries.map((e) => e.path), source: catalog.source === 'built-in' ? 'the built-in playbook catalog' : catalog.source };
 }
+
+/** The catalog as init recorded it in vault-setup.json (paths and field names), so verify needs no --secrets. */
+export function recordedCatalog(catalog: { file: string | null; paths: { path: string }[] }): CatalogPaths {
+  return { paths: catalog.paths.map((p) => p.path), source: catalog.file ?? 'the built-in playbook catalog' };
+}

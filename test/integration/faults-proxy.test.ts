@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import { LAYOUTS } from '../../src/config/flavor.ts';
 import { createContext } from '../../src/context.ts';
 import { deploymentPaths } from '../../src/deployment.ts';
-import { VaultSetupError } from '../../src/errors.ts';
+import { EXIT, VaultSetupError } from '../../src/errors.ts';
 import { VaultApi } from '../../src/services/vault-api.ts';
 import { configurePhase } from '../../src/tasks/configure.tasks.ts';
 import { configureOptions } from '../../src/commands/init.ts';
@@ -132,10 +132,10 @@ describe(`faults: 5xx, slow and wrong answers through a proxy (${label})`, () =>
       }
     });
 
-    await t.test('status --addr: one attempt, the 503 is reported (exit 0); slow answers are waited for', async () => {
+    await t.test('status --addr: one attempt, the 503 is reported (exit 21: not reachable); slow answers are waited for', async () => {
       proxy.inject({ path: /^sys\/seal-status$/, status: 503, times: 1 });
       const failed = await runCli(['status', '--addr', proxy.address, '--dir', d.dir, '--json']);
-      assert.equal(failed.code, 0, failed.stderr);
+      assert.equal(failed.code, EXIT.notRunning, failed.stderr);
       assert.deepEqual(failed.json().server, { reachable: false, error: 'the server answered 503 to GET sys/seal-status: injected 503' });
       proxy.inject({ delayMs: 1500 });
       const slow = await runCli(['status', '--addr', proxy.address, '--dir', d.dir, '--json']);

@@ -73,7 +73,15 @@ export async function haState(p: Probe): Promise<CheckResult> {
   const id = 'ha-state';
   const h = await p.health();
   if (!h.ok || !h.health.initialized || h.health.sealed) return skip(id, h.ok ? 'the server is not serving' : 'the API is not reachable');
-  if (h.health.standby) return warn(id, 'the node is a standby: a single-node deployment should be active', 'wait a few seconds after unsealing and re-run; if it stays, read docker logs');
+  if (h.health.standby) {
+    // Unsealed, not active, and no leader to follow: raft refuses to elect this node (e.g. its node_id changed under
+    // initialised data: "not part of stable configuration"). Reads may work; every write fails.
+    const leader = await p.call<{ leader_address?: string; is_self?: boolean }>('GET', 'sys/leader');
+    if (leader === undefined || leader.status !== 200 || !leader.body?.leader_address) {
+      return fail(id, 'unsealed but neither active nor a standby with a leader: writes fail (raft elects no leader)', `restore the node_id the data was created with in config/vault.hcl (\`vault-setup init${p.paths ? ` --dir ${p.paths.dir}` : ''} --force\` rewrites it from vault-setup.json), then restart and unseal; docker logs shows "not part of stable configuration"`);
+    }
+    return warn(id, `the node is a standby of ${leader.body.leader_address}: a single-node deployment should be active`, 'wait a few seconds after unsealing and re-run; if it stays, read docker logs');
+  }
   return pass(id, 'active node');
 }
 
