@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the HashiCorp Vault server binary from its Go source module, with caching.
 #
-# Usage: scripts/build-vault.sh
+# Usage: scripts/build-vault.sh [VERSION]   (default 1.17.6; e.g. 1.21.4)
 #   Prints the absolute path of the vault binary as the LAST line on stdout.
 #   All progress goes to stderr. Idempotent: if the binary is already cached,
 #   it prints the path and exits immediately.
@@ -19,13 +19,22 @@
 #   src/vault-<version>/       writable copy of the source module with patched replaces
 set -euo pipefail
 
-# ---- pinned versions --------------------------------------------------------
+# ---- versions ----------------------------------------------------------------
 # 1.17.6 is the newest 1.17 patch published as open source (1.17.7+ are
-# enterprise-only and not served by the Go module proxy).
-VAULT_VERSION=1.17.6
-# Metadata of the official v1.17.6 release, so `vault version` matches it.
-VAULT_GIT_COMMIT=69a720d5d940bfcd590d7c24f3c98f178673d796
-VAULT_BUILD_DATE=2024-09-24T19:48:40Z
+# enterprise-only and not served by the Go module proxy). 1.21.4 is the default
+# image's release line (hashicorp/vault:1.21).
+VAULT_VERSION="${1:-1.17.6}"
+case "$VAULT_VERSION" in
+  *[!0-9.]*|"") printf '[build-vault] ERROR: not a version: %s\n' "$VAULT_VERSION" >&2; exit 2 ;;
+esac
+# Metadata of the official release, so `vault version` matches it; for other versions it is taken from the
+# module proxy's record of the tag (commit hash and time).
+VAULT_GIT_COMMIT=""
+VAULT_BUILD_DATE=""
+if [ "$VAULT_VERSION" = 1.17.6 ]; then
+  VAULT_GIT_COMMIT=69a720d5d940bfcd590d7c24f3c98f178673d796
+  VAULT_BUILD_DATE=2024-09-24T19:48:40Z
+fi
 VAULT_MODULE=github.com/hashicorp/vault
 # ------------------------------------------------------------------------------
 
@@ -44,7 +53,7 @@ BIN_DIR="$CACHE_ROOT/vault-$VAULT_VERSION"
 BIN="$BIN_DIR/vault"
 # shellcheck source=lib/go-cache.sh
 . "$(dirname "$0")/lib/go-cache.sh"
-go_cache_begin vault "$BIN"
+go_cache_begin "vault-$VAULT_VERSION" "$BIN"
 
 # `go mod download -json` -> value of "Dir" (fails loudly on "Error").
 mod_dir() {
@@ -113,6 +122,14 @@ else
   log "reusing prepared source $SRC"
 fi
 
+# Commit and date of the tag, from the module proxy's record, when they are not pinned above.
+if [ -z "$VAULT_GIT_COMMIT" ]; then
+  INFO="$(cd "$CACHE_ROOT" && GOTOOLCHAIN=local "$GO" mod download -json "$VAULT_MODULE@v$VAULT_VERSION" 2>/dev/null || true)"
+  VAULT_GIT_COMMIT="$(printf '%s\n' "$INFO" | sed -n 's/^[[:space:]]*"Hash": "\([0-9a-f]\{40\}\)".*/\1/p' | head -n1)"
+  VAULT_BUILD_DATE="$(printf '%s\n' "$INFO" | sed -n 's/^[[:space:]]*"Time": "\([^"]*\)".*/\1/p' | head -n1)"
+  log "release metadata from the module proxy: commit ${VAULT_GIT_COMMIT:-unknown}, date ${VAULT_BUILD_DATE:-unknown}"
+fi
+
 # ---- toolchain: what the source asks for ----------------------------------------
 # Vault pins its release toolchain in .go-version (1.22.7 for 1.17.6); go.mod only
 # has a minimum `go` line. Prefer .go-version, then `toolchain`, then `go`.
@@ -131,7 +148,7 @@ cat "$GOERR" >&2; rm -f "$GOERR"
 
 # ---- build ------------------------------------------------------------------------
 # No `ui` tag: the web UI is stubbed out (http/assets_stub.go). Symbols stripped.
-LDFLAGS="-s -w -X $VAULT_MODULE/version.GitCommit=$VAULT_GIT_COMMIT -X $VAULT_MODULE/version.BuildDate=$VAULT_BUILD_DATE"
+LDFLAGS="-s -w${VAULT_GIT_COMMIT:+ -X $VAULT_MODULE/version.GitCommit=$VAULT_GIT_COMMIT}${VAULT_BUILD_DATE:+ -X $VAULT_MODULE/version.BuildDate=$VAULT_BUILD_DATE}"
 TMP_BIN="$BIN_DIR/.vault.tmp.$$"
 log "go mod download (all dependencies)"
 (cd "$SRC" && "$GO" mod download) >&2 || die "go mod download in $SRC failed"

@@ -4,7 +4,7 @@ import { LAYOUTS } from '../src/config/flavor.ts';
 import { renderCompose, renderServerConfig, type DeploymentSpec } from '../src/services/templates.ts';
 
 const specs: Record<string, DeploymentSpec> = {
-  vault: { layout: LAYOUTS.vault, server: { product: 'vault', version: '1.17.6', raw: 'Vault v1.17.6' }, image: LAYOUTS.vault.defaultImage, name: 'vault', port: 8200, storage: 'raft', tls: false },
+  vault: { layout: LAYOUTS.vault, server: { product: 'vault', version: '1.21.4', raw: 'Vault v1.21.4' }, image: LAYOUTS.vault.defaultImage, name: 'vault', port: 8200, storage: 'raft', tls: false },
   openbao: { layout: LAYOUTS.openbao, server: { product: 'openbao', version: '2.7.2', raw: 'OpenBao v2.7.2' }, image: LAYOUTS.openbao.defaultImage, name: 'openbao', port: 8200, storage: 'raft', tls: false },
 };
 for (const [flavor, spec] of Object.entries(specs)) {

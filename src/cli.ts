@@ -108,6 +108,8 @@ export async function main(io: Io): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    // Every command that takes --addr: plain http only to loopback unless the operator vouches for the link.
+    if (typeof flags.addr === 'string') (await import('./services/addr-policy.ts')).checkAddr(flags.addr, flags['insecure-http'] === true);
     const handler = await entry.load();
     const result: CommandResult = await handler({ flags, positionals }, ctx);
     ctx.output.result(result.data, result.human);

@@ -1,5 +1,6 @@
 // One error type for everything the operator can act on. The message is one line that says what is wrong;
 // the hint says what to do. Both pass through the session's redactor before they are shown.
+import { redactKnown } from './services/redactor.ts';
 
 export const EXIT = {
   ok: 0,
@@ -109,26 +110,41 @@ export class VaultSetupError extends Error {
   readonly detail: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown; exitCode?: ExitCode; detail?: string } = {}) {
-    super(oneLine(message), options.cause === undefined ? undefined : { cause: options.cause });
+    // Redacted before it is made one line: a secret that spans lines must still be recognised.
+    super(oneLine(redactKnown(message)), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'VaultSetupError';
     this.code = code;
-    this.hint = options.hint;
+    this.hint = options.hint === undefined ? undefined : redactKnown(options.hint);
     this.exitCode = options.exitCode ?? DEFAULT_EXIT[code];
-    this.detail = options.detail;
+    this.detail = options.detail === undefined ? undefined : redactKnown(options.detail);
   }
 }
 
 /**
  * The message is one line whatever went into it: line breaks (a multi-line server error, a name typed with a newline)
- * become one space, other control characters are shown escaped so they cannot drive the terminal.
+ * become one space, other control characters (C0 and C1) are shown escaped so they cannot drive the terminal.
+ * Linear in the length of the text (a split, not a backtracking pattern).
  */
-export const oneLine = (text: string): string =>
-  text.trim().replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+export function oneLine(text: string): string {
+  const pieces = text.split(/[\r\n\u2028\u2029]/);
+  let out = '';
+  for (const piece of pieces) {
+    const trimmed = piece.trim();
+    if (trimmed.length === 0) continue;
+    out = out.length === 0 ? trimmed : `${out} ${trimmed}`;
+  }
+  return escapeControls(out);
+}
 
-/** User text quoted in a message: control characters and line breaks escaped, very long text shortened. */
+/** C0 and C1 control characters (and DEL) as \uXXXX; a tab stays. For any text a server or a file supplied. */
+export const escapeControls = (text: string): string =>
+  text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/** User text quoted in a message: redacted, then control characters and line breaks escaped, very long text shortened. */
 export function quoted(text: string, max = 80): string {
-  const shown = text.length > max ? `${text.slice(0, max)}…` : text;
-  return `"${shown.replace(/[\u0000-\u001f\u007f\u2028\u2029"\\]/g, (c) => (c === '"' || c === '\\' ? `\\${c}` : c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))}"`;
+  const safe = redactKnown(text);
+  const shown = safe.length > max ? `${safe.slice(0, max)}…` : safe;
+  return `"${shown.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029"\\]/g, (c) => (c === '"' || c === '\\' ? `\\${c}` : c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))}"`;
 }
 
 export const isVaultSetupError = (error: unknown): error is VaultSetupError => error instanceof VaultSetupError;

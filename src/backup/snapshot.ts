@@ -39,10 +39,28 @@ export async function saveSnapshot(api: VaultApi, token: string, file: string): 
     },
   });
   const sink = createWriteStream(tmp, { flags: 'wx', mode: 0o600 });
+  // Listened to from the start: a disk error (ENOSPC, EIO) while the snapshot streams in is an answer, not a crash.
+  let diskError: NodeJS.ErrnoException | undefined;
+  const written = new Promise<void>((resolve, reject) => {
+    sink.on('error', (error: NodeJS.ErrnoException) => {
+      diskError = error;
+      tap.destroy(error);
+      reject(error);
+    });
+    sink.on('close', resolve);
+  });
+  written.catch(() => undefined);
   tap.pipe(sink);
   try {
-    await needs('read', SNAPSHOT_PATH, () => api.transfer('GET', SNAPSHOT_PATH, { token, download: tap }));
-    await new Promise<void>((resolve, reject) => (sink.closed ? resolve() : sink.on('close', resolve).on('error', reject)));
+    try {
+      await needs('read', SNAPSHOT_PATH, () => api.transfer('GET', SNAPSHOT_PATH, { token, download: tap }));
+      await written;
+    } catch (error) {
+      if (diskError === undefined) throw error;
+      throw new VaultSetupError('E_DIR_NOT_WRITABLE', `could not write the snapshot to ${dir} (${diskError.code ?? diskError.message})`, {
+        hint: diskError.code === 'ENOSPC' ? `free space on that disk (df -h ${dir}) or choose another --out` : 'check that disk (dmesg), or choose another --out',
+      });
+    }
     // A snapshot is a gzip archive; anything else (an HTML error page from a proxy) is not a backup.
     if (bytes === 0 || head?.[0] !== 0x1f || head?.[1] !== 0x8b) {
       throw new VaultSetupError('E_SERVER', `the server's snapshot is not a gzip archive (${bytes} bytes)`, { hint: 'check that --addr points at the server itself' });

@@ -21,6 +21,8 @@ import { armor } from './pgp.ts';
 import { type CeremonyInput, type CeremonyOutcome, type CeremonyPlan, ROOT_TOKEN_FILE, SHARE_FILE, planCeremony } from './plan.ts';
 import { resumeInitialised, resumeText, waitForHolders } from './resume.ts';
 import { progressText, waitUntilActive } from './unseal-round.ts';
+import { warnIfKeysGoToFile } from './keys-destination.ts';
+import { showHolders } from './holders.ts';
 
 export type { CeremonyInput, CeremonyOptions, CeremonyOutcome, CeremonyPlan } from './plan.ts';
 export { planCeremony } from './plan.ts';
@@ -37,6 +39,8 @@ export async function ceremonyPhase(ctx: Context, input: CeremonyInput): Promise
     ...(plan.mode === 'pgp' ? { pgp_keys: plan.pgpKeys.map((k) => k.base64) } : {}),
     ...(plan.rootTokenKey === undefined ? {} : { root_token_pgp_key: plan.rootTokenKey.base64 }),
   };
+  // Before anything is initialised, the operator sees whose keys the shares will be encrypted to.
+  if (plan.mode === 'pgp') showHolders(ctx, plan);
   if (plan.mode === 'interactive') return interactiveCeremony(ctx, input, plan, request);
   const response = await initServer(ctx, api, request, plan);
   // With --json the shares reach the operator only in the final object: an error or a signal from here on must
@@ -58,6 +62,7 @@ async function printCeremony(ctx: Context, input: CeremonyInput, plan: CeremonyP
   const steps: StepRecord[] = [];
   record(steps, 'init', 'done', `${plan.shares} shares, threshold ${plan.threshold}`);
   const init = initJson(plan, response);
+  warnIfKeysGoToFile(ctx.output.streams);
   // Without --json the result goes out now, before unsealing: whatever fails later, the shares were delivered.
   if (!ctx.output.json) ctx.output.revealToStdout(`${JSON.stringify(init, null, 2)}\n`);
   ctx.output.info(`Initialised: ${plan.shares} shares, any ${plan.threshold} unseal. Store the printed shares outside this server now.`);

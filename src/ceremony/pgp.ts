@@ -2,16 +2,20 @@
 // wants (base64 of the binary key), and armor the encrypted shares the server returns so `gpg -d` reads them.
 // The server does the cryptography. A small armor codec and packet walker (RFC 9580 §6, §4.2) cover this
 // without pulling a full OpenPGP library into a tool whose point is a small, auditable trust surface.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { VaultSetupError } from '../errors.ts';
 
 const TAG_SECRET_KEY = 5;
 const TAG_PUBLIC_KEY = 6;
+const TAG_SECRET_SUBKEY = 7;
 
 export interface PublicKeyFile {
   file: string;
   /** Base64 of the binary (non-armored) key: the form sys/init accepts. */
   base64: string;
+  /** The primary key's fingerprint (hex, upper case), shown to the operator before init. */
+  fingerprint: string;
 }
 
 export async function readPublicKeyFile(file: string): Promise<PublicKeyFile> {
@@ -24,8 +28,8 @@ export async function readPublicKeyFile(file: string): Promise<PublicKeyFile> {
     });
   }
   const binary = isArmored(raw) ? dearmorKey(raw.toString('utf8'), file) : raw;
-  checkPublicKey(binary, file);
-  return { file, base64: binary.toString('base64') };
+  const primary = checkPublicKey(binary, file);
+  return { file, base64: binary.toString('base64'), fingerprint: fingerprint(binary.subarray(primary.offset, primary.offset + primary.length)) };
 }
 
 // utf8, not latin1: an editor's byte-order mark (EF BB BF) is then one character trimStart() removes. A text file
@@ -86,6 +90,8 @@ export function crc24(bytes: Buffer): Buffer {
 interface Packet {
   tag: number;
   length: number;
+  /** Where the packet's body starts. */
+  offset: number;
 }
 
 /** Walks the packet headers (not the contents): enough to know what kind of key material a file holds. */
@@ -115,13 +121,29 @@ export function packets(bytes: Buffer): Packet[] | undefined {
       else return undefined;
     }
     if (at + headerLength + length > bytes.length) return undefined;
-    out.push({ tag, length });
+    out.push({ tag, length, offset: at + headerLength });
     at += headerLength + length;
   }
   return out;
 }
 
-function checkPublicKey(binary: Buffer, file: string): void {
+/**
+ * The fingerprint of a public-key packet body (RFC 9580 §5.5.4): v4 is SHA-1 over 0x99, a 2-byte length and the
+ * body; v6 is SHA-256 over 0x9B, a 4-byte length and the body (v5 likewise with 0x9A).
+ */
+export function fingerprint(body: Buffer): string {
+  const version = body[0];
+  const hash =
+    version === 4
+      ? createHash('sha1').update(Buffer.from([0x99, body.length >> 8, body.length & 0xff]))
+      : createHash('sha256').update(Buffer.concat([Buffer.from([version === 5 ? 0x9a : 0x9b]), Buffer.from([body.length >>> 24, (body.length >> 16) & 0xff, (body.length >> 8) & 0xff, body.length & 0xff])]));
+  return hash.update(body).digest('hex').toUpperCase();
+}
+
+/** "ABCD 1234 ..." in groups of four, as gpg prints it. */
+export const groupedFingerprint = (hex: string): string => hex.replace(/(.{4})(?!$)/g, '$1 ');
+
+function checkPublicKey(binary: Buffer, file: string): Packet {
   let list: Packet[] | undefined;
   try {
     list = packets(binary);
@@ -129,7 +151,8 @@ function checkPublicKey(binary: Buffer, file: string): void {
     list = undefined;
   }
   if (list === undefined || list.length === 0) throw bad(file, 'it is not an OpenPGP key (armored or binary)');
-  if (list[0]?.tag === TAG_SECRET_KEY) throw secretKey(file);
+  // Every packet, not only the first: a public key followed by a secret subkey (or a second, secret key) is refused.
+  if (list.some((p) => p.tag === TAG_SECRET_KEY || p.tag === TAG_SECRET_SUBKEY)) throw secretKey(file);
   if (list[0]?.tag !== TAG_PUBLIC_KEY) throw bad(file, 'it does not start with a public key');
   const keys = list.filter((p) => p.tag === TAG_PUBLIC_KEY).length;
   if (keys > 1) {
@@ -137,6 +160,7 @@ function checkPublicKey(binary: Buffer, file: string): void {
       hint: 'export one key per file: gpg --export KEYID > holder.gpg',
     });
   }
+  return list[0];
 }
 
 const bad = (file: string, why: string) =>
@@ -145,6 +169,6 @@ const bad = (file: string, why: string) =>
   });
 
 const secretKey = (file: string) =>
-  new VaultSetupError('E_PGP', `${file} is a SECRET key; pass the holder's public key`, {
+  new VaultSetupError('E_PGP', `${file} is a SECRET key (or holds secret key material); pass the holder's public key only`, {
     hint: 'export it with `gpg --export KEYID` (not --export-secret-keys), and keep the secret key with its holder',
   });

@@ -10,7 +10,7 @@ export const spec: CommandSpec = {
     secret: { type: 'string', multiple: true, arg: 'PATH[,PATH]', help: 'KV paths under secret/ the agent may read' },
     'token-ttl': { type: 'string', arg: 'DURATION', help: 'TTL of the tokens the agent logs in to (default 1h)' },
     'token-max-ttl': { type: 'string', arg: 'DURATION', help: 'maximum TTL after renewals (default 24h)' },
-    'secret-id-ttl': { type: 'string', arg: 'DURATION', help: 'lifetime of a secret_id (default 24h)' },
+    'secret-id-ttl': { type: 'string', arg: 'DURATION', help: 'lifetime of a secret_id (default 720h: it outlives restarts and daily re-logins)' },
     'secret-id-uses': { type: 'string', arg: 'N', help: 'uses per secret_id (default 0 = unlimited within its TTL)' },
     cidr: { type: 'string', multiple: true, arg: 'CIDR', help: 'bind secret_id and tokens to these source networks' },
     'wrap-ttl': { type: 'string', arg: 'DURATION', help: 'TTL of the wrapped secret_id (default 10m)' },

@@ -31,6 +31,7 @@ import type { VaultApi } from '../services/vault-api.ts';
 import { toServerDuration } from '../services/wait.ts';
 import { bool, duration, int, list, str } from '../options/flags.ts';
 import type { CommandResult, Flags, Invocation } from './types.ts';
+import { ROLE_DEFAULTS, type SettingKey, checkTtls, mergeSettings, readRoleSettings } from '../agents/role-settings.ts';
 
 const SUBCOMMANDS = ['add', 'list', 'rotate', 'remove'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
@@ -74,24 +75,27 @@ export async function agent({ flags, positionals }: Invocation, ctx: Context): P
 interface AddPlan {
   keys: string[];
   settings: RoleSettings;
+  /** The settings given on this run's command line; the others keep an existing role's values. */
+  given: Set<SettingKey>;
 }
 
 function addPlan(flags: Flags): AddPlan {
   const raw = list(flags, 'secret');
   if (raw.length === 0) throw usageError('agent add needs --secret PATH[,PATH...]: the KV paths the agent may read', 'e.g. --secret secret/openrouter,secret/github');
   const keys = [...new Set(raw.map(normalisePath))];
-  const tokenTtl = duration(flags, 'token-ttl', '1h');
-  const tokenMaxTtl = duration(flags, 'token-max-ttl', '24h');
+  const tokenTtl = duration(flags, 'token-ttl', ROLE_DEFAULTS.tokenTtl);
+  const tokenMaxTtl = duration(flags, 'token-max-ttl', ROLE_DEFAULTS.tokenMaxTtl);
   if (tokenTtl > tokenMaxTtl) throw usageError('--token-ttl is longer than --token-max-ttl', 'the maximum bounds every renewal: make it at least the TTL');
   return {
     keys,
     settings: {
       tokenTtl: toServerDuration(tokenTtl),
       tokenMaxTtl: toServerDuration(tokenMaxTtl),
-      secretIdTtl: toServerDuration(duration(flags, 'secret-id-ttl', '24h')),
-      secretIdUses: int(flags, 'secret-id-uses', 0, { min: 0, max: 1_000_000 }),
+      secretIdTtl: toServerDuration(duration(flags, 'secret-id-ttl', ROLE_DEFAULTS.secretIdTtl)),
+      secretIdUses: int(flags, 'secret-id-uses', ROLE_DEFAULTS.secretIdUses, { min: 0, max: 1_000_000 }),
       cidrs: list(flags, 'cidr').map(validateCidr),
     },
+    given: new Set(([['token-ttl', 'tokenTtl'], ['token-max-ttl', 'tokenMaxTtl'], ['secret-id-ttl', 'secretIdTtl'], ['secret-id-uses', 'secretIdUses'], ['cidr', 'cidrs']] as const).filter(([flag]) => flags[flag] !== undefined).map(([, key]) => key)),
   };
 }
 
@@ -109,10 +113,15 @@ async function issueCommand(ctx: Context, api: VaultApi, token: string, sub: 'ad
   const policy = policyName(agent);
   let approle: 'enabled' | 'present' | undefined;
   let existed: boolean;
+  let changes: string[] | undefined;
   if (plan !== undefined) {
     approle = await ensureApprole(api, token);
     existed = await roleExists(api, token, agent);
-    await writeAgent(api, token, agent, plan.keys, plan.settings);
+    const merged = mergeSettings(existed ? await readRoleSettings(api, token, agent) : undefined, plan.settings, plan.given);
+    if (merged.settings.tokenTtl !== plan.settings.tokenTtl || merged.settings.tokenMaxTtl !== plan.settings.tokenMaxTtl) checkTtls(merged.settings);
+    await writeAgent(api, token, agent, plan.keys, merged.settings);
+    if (existed) ctx.output.info(merged.changes.length === 0 ? 'Role settings unchanged (flags not given keep their earlier values).' : `Role settings changed: ${merged.changes.join('; ')}.`);
+    changes = merged.changes;
     if (plan.settings.cidrs.some((c) => /^(127\.|::1(\/|$))/.test(c))) {
       ctx.output.warn('Note: containers reach the server through its unix socket, which carries no client address: a CIDR-bound agent must run on the host (127.0.0.1) or elsewhere.');
     }
@@ -143,7 +152,7 @@ async function issueCommand(ctx: Context, api: VaultApi, token: string, sub: 'ad
     wrapped_secret_id: issued.wrapped?.token ?? null,
     wrap_ttl: issued.wrapped?.ttl ?? null,
     policy,
-    ...(plan === undefined ? {} : { paths: plan.keys.map((k) => `secret/${k}`), created: !existed, approle }),
+    ...(plan === undefined ? {} : { paths: plan.keys.map((k) => `secret/${k}`), created: !existed, approle, changes: changes ?? [] }),
     ...(out === undefined ? {} : { out_dir: out.dir, files: [out.roleIdFile, out.secretIdFile] }),
     ...(revokeOld ? { revoked_secret_ids: revoked } : {}),
   };

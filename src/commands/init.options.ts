@@ -6,11 +6,12 @@ export const spec: CommandSpec = {
   options: {
     ...COMMON,
     flavor: { type: 'string', arg: 'vault|openbao', help: 'image layout (default vault)' },
-    image: { type: 'string', arg: 'IMAGE', help: 'server image (default hashicorp/vault:1.17 or openbao/openbao:2.7.2)' },
+    image: { type: 'string', arg: 'IMAGE', help: 'server image (default hashicorp/vault:1.21 or openbao/openbao:2.7.2)' },
     name: { type: 'string', arg: 'NAME', help: 'container and compose project name (default: vault or openbao)' },
     storage: { type: 'string', arg: 'raft|file', help: 'storage backend (default raft; file where the server supports it)' },
     port: { type: 'string', arg: 'N', help: 'host port on 127.0.0.1 (default 8200)' },
     wait: { type: 'string', arg: 'DURATION', help: 'how long to wait for the API to answer (default 90s)' },
+    memory: { type: 'string', arg: 'SIZE', help: 'container memory limit; swap is limited to the same, so none (default 1g)' },
     yes: { type: 'boolean', short: 'y', help: 'ask nothing; fail where an answer is needed' },
     force: { type: 'boolean', help: 'replace files that differ from what vault-setup writes' },
     'deploy-only': { type: 'boolean', help: 'write files, start the server and stop before initialising it' },

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { type CeremonyOptions, type CeremonyOutcome, type CeremonyPlan, ceremonyPhase, planCeremony } from '../ceremony/ceremony.ts';
 import { resolveCounts } from '../ceremony/shares.ts';
 import { type Catalog, loadCatalog } from '../config/catalog.ts';
+import { parseMemory } from '../config/container-limits.ts';
 import { LAYOUTS } from '../config/flavor.ts';
 import { validateAppName } from '../config/policy.ts';
 import type { Context } from '../context.ts';
@@ -41,6 +42,7 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
     tls: tlsSource(flags),
     force: bool(flags, 'force'),
     waitMs: duration(flags, 'wait', '90s'),
+    memory: str(flags, 'memory') === undefined ? undefined : parseMemory(str(flags, 'memory') as string),
   };
   const catalog = await checkLaterFlags(flags);
   // Every later phase works from these, parsed once: nothing below reads a flag.

@@ -1,6 +1,6 @@
 // `vault-setup status`: container state, address, initialised, sealed, progress, version.
 import type { Context } from '../context.ts';
-import { EXIT, VaultSetupError } from '../errors.ts';
+import { EXIT, VaultSetupError, escapeControls } from '../errors.ts';
 import { SERVICE } from '../services/templates.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { openTarget } from '../services/target.ts';
@@ -35,8 +35,9 @@ export async function status({ flags }: Invocation, ctx: Context): Promise<Comma
       threshold: seal.t,
       shares: seal.n,
       progress: seal.progress,
-      version: seal.version,
-      storage: seal.storage_type,
+      // Server-supplied strings reach the terminal: control characters shown escaped.
+      version: escapeControls(String(seal.version)),
+      storage: seal.storage_type === undefined ? undefined : escapeControls(String(seal.storage_type)),
     };
   } catch (error) {
     if (!(error instanceof VaultSetupError)) throw error;

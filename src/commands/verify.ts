@@ -14,6 +14,7 @@ import { BACKUP_IDENTITY_CHECKS } from '../verify/checks/backup-identity.ts';
 import { readRecord } from '../deployment/record.ts';
 import { CONFIG_CHECKS } from '../verify/checks/config.ts';
 import { FILE_CHECKS } from '../verify/checks/files.ts';
+import { CONFINEMENT_CHECKS } from '../verify/checks/confinement.ts';
 import { HARDENING_CHECKS } from '../verify/checks/hardening.ts';
 import { HYGIENE_CHECKS } from '../verify/checks/hygiene.ts';
 import { RUNTIME_CHECKS } from '../verify/checks/runtime.ts';
@@ -29,7 +30,7 @@ export const CHECK_GROUPS: [CheckGroup, CheckFn[]][] = [
   ['hygiene', HYGIENE_CHECKS],
   ['runtime', [...RUNTIME_CHECKS, oneShotLeftovers]],
   ['config', [...CONFIG_CHECKS, ...BACKUP_IDENTITY_CHECKS]],
-  ['hardening', HARDENING_CHECKS],
+  ['hardening', [...HARDENING_CHECKS, ...CONFINEMENT_CHECKS]],
 ];
 
 export async function verify({ flags }: Invocation, ctx: Context): Promise<CommandResult> {

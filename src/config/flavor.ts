@@ -26,7 +26,7 @@ export const LAYOUTS: Record<Flavor, Layout> = {
     uid: 100,
     gid: 1000,
     envPrefix: 'VAULT',
-    defaultImage: 'hashicorp/vault:1.17',
+    defaultImage: 'hashicorp/vault:1.21',
     defaultName: 'vault',
   },
   openbao: {

@@ -20,6 +20,13 @@ export function validateAppName(name: string): string {
       hint: 'e.g. --app openclaw',
     });
   }
+  // `agent add NAME` owns the policies agent-NAME: an app of that name would overwrite an agent's policy (or the
+  // reverse). The two namespaces stay apart.
+  if (name.startsWith('agent-')) {
+    throw new VaultSetupError('E_USAGE', `--app "${name}" is in the namespace of \`vault-setup agent\` (policies agent-NAME): it would replace an agent's policy`, {
+      hint: `choose an app name that does not start with "agent-", e.g. --app ${name.slice('agent-'.length) || 'openclaw'}`,
+    });
+  }
   return name;
 }
 

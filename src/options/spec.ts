@@ -25,6 +25,7 @@ export const COMMON: Record<string, OptionSpec> = {
 };
 export const ADDR: Record<string, OptionSpec> = {
   addr: { type: 'string', arg: 'URL', help: 'talk to this server instead of the one in --dir' },
+  'insecure-http': { type: 'boolean', help: 'allow --addr http:// to a host other than loopback (shares and tokens in clear)' },
 };
 export const TOKEN: Record<string, OptionSpec> = {
   'token-file': { type: 'string', arg: 'FILE', help: 'read the token from FILE (else VAULT_TOKEN/BAO_TOKEN, else a masked prompt)' },

@@ -120,7 +120,9 @@ export class DockerService {
       ...(options.user === undefined ? {} : { User: options.user }),
       Env: options.env ?? [],
       Labels: { 'org.vault-setup.one-shot': '1', ...options.labels },
-      HostConfig: { Binds: options.binds ?? [], NetworkMode: 'none' },
+      // IPC_LOCK in the bounding set: a server binary carrying cap_ipc_lock=+ep (official Vault images, vault#31919)
+      // cannot even be executed without it, and `version` is how the image is identified.
+      HostConfig: { Binds: options.binds ?? [], NetworkMode: 'none', CapAdd: ['IPC_LOCK'] },
       })
       .catch(async (error: unknown) => {
         throw await this.#diagnose(error);

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { VaultSetupError } from '../errors.ts';
+import { makeDir } from './dir-safety.ts';
 
 export async function readIfExists(file: string): Promise<string | undefined> {
   try {
@@ -16,11 +17,15 @@ export async function readIfExists(file: string): Promise<string | undefined> {
 /** Writes a file so that readers see the old content or the new, never half of it. */
 export async function writeAtomic(file: string, content: string | Buffer, options: { mode?: number; exclusive?: boolean } = {}): Promise<void> {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await fs.open(tmp, 'wx', options.mode ?? 0o644);
+  await removeStaleTemps(file);
+  // The temp name carries the writer's pid, so a later run can tell a dead writer's leftover from a live one's.
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  // 0600 until complete, whatever the final mode: a write killed half-way never leaves a readable copy.
+  const handle = await fs.open(tmp, 'wx', 0o600);
   try {
     await handle.writeFile(content);
     await handle.sync();
+    if ((options.mode ?? 0o644) !== 0o600) await handle.chmod(options.mode ?? 0o644);
   } finally {
     await handle.close();
   }
@@ -35,6 +40,33 @@ export async function writeAtomic(file: string, content: string | Buffer, option
   } catch (error) {
     await fs.unlink(tmp).catch(() => undefined);
     throw error;
+  }
+}
+
+/** Temp copies of FILE that a killed writer left (its pid is gone, or an older unnamed one): removed. */
+export async function removeStaleTemps(file: string): Promise<string[]> {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(`.${base}.`) || !name.endsWith('.tmp')) continue;
+    const middle = name.slice(base.length + 2, -'.tmp'.length).split('.');
+    const pid = middle.length === 2 ? Number(middle[0]) : undefined;
+    if (!(middle.length === 1 && /^[0-9a-f]{12}$/.test(middle[0] as string)) && !(pid !== undefined && Number.isInteger(pid) && /^[0-9a-f]{12}$/.test(middle[1] as string))) continue;
+    if (pid !== undefined && pid !== process.pid && isAlive(pid)) continue;
+    if (pid === process.pid) continue;
+    await fs.unlink(path.join(dir, name)).then(() => removed.push(name), () => undefined);
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -64,7 +96,7 @@ export async function ensureWritableDir(dir: string): Promise<void> {
     }
   }
   try {
-    await fs.mkdir(dir, { recursive: true });
+    await makeDir(dir);
     const test = path.join(dir, `.vault-setup-write-test-${randomBytes(4).toString('hex')}`);
     await fs.writeFile(test, '');
     await fs.unlink(test);

@@ -2,7 +2,7 @@
 // port: what init's deploy and the commands that start or restart a container (unseal, restore) share.
 import net from 'node:net';
 import type { Context } from '../context.ts';
-import { VaultSetupError } from '../errors.ts';
+import { VaultSetupError, escapeControls } from '../errors.ts';
 import type { ServerIdentity } from './docker.ts';
 import type { Target } from './target.ts';
 import { connect } from './target.ts';
@@ -73,7 +73,8 @@ export async function identifyFromApi(address: string, caCert: string | undefine
     const seal = (await api.request<SealStatus>('GET', 'sys/seal-status')).body as SealStatus & Record<string, unknown>;
     const product = 'commit_date' in seal ? 'openbao' : 'build_date' in seal ? 'vault' : undefined;
     if (product === undefined || typeof seal.version !== 'string') return undefined;
-    return { product, version: seal.version, raw: `${product === 'openbao' ? 'OpenBao' : 'Vault'} v${seal.version}` };
+    const version = escapeControls(seal.version);
+    return { product, version, raw: `${product === 'openbao' ? 'OpenBao' : 'Vault'} v${version}` };
   } catch {
     return undefined;
   } finally {

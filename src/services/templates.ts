@@ -2,6 +2,7 @@
 // with a YAML library (never string-glued).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { confinement } from '../config/container-limits.ts';
 import type { Layout } from '../config/flavor.ts';
 import type { ServerIdentity } from './docker.ts';
 
@@ -15,6 +16,8 @@ export interface DeploymentSpec {
   port: number;
   storage: Storage;
   tls: boolean;
+  /** Memory limit (Docker spelling), default DEFAULT_MEMORY; swap is limited to the same. */
+  memory?: string | undefined;
 }
 
 const TEMPLATE_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
@@ -84,11 +87,14 @@ export function composeData(spec: DeploymentSpec): Record<string, unknown> {
         environment: {
           [`${layout.envPrefix}_ADDR`]: `${scheme}://127.0.0.1:${spec.port}`,
           ...(spec.tls ? { [`${layout.envPrefix}_CACERT`]: `${layout.home}/config/tls/ca.crt` } : {}),
+          // The entrypoint's setcap would write to the read-only image; mlock is off (disable_mlock) anyway.
+          SKIP_SETCAP: 'true',
         },
         volumes: [`./config:${layout.home}/config:ro`, `./data:${layout.home}/data`, `./logs:${layout.home}/logs`, `./run:${layout.home}/run`],
         command: ['server', `-config=${layout.home}/config/vault.hcl`],
         security_opt: ['no-new-privileges:true'],
         ulimits: { core: 0 },
+        ...confinement(spec.memory),
         labels: {
           [LABELS.flavor]: layout.flavor,
           [LABELS.server]: `${spec.server.product} ${spec.server.version}`,

@@ -3,6 +3,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { VaultSetupError } from '../errors.ts';
+import { clip } from './redactor.ts';
 import { type Clock, realClock } from './wait.ts';
 
 export interface ApiResponse<T = unknown> {
@@ -166,18 +167,31 @@ export class VaultApi {
     return new Promise((resolve, reject) => {
       const req = client.request(url, { method, headers, agent: this.#agent, timeout: options.timeoutMs ?? this.#timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          // A server (or whatever answers in its place) cannot make vault-setup hold an unbounded answer.
+          if (size > MAX_BODY_BYTES) {
+            res.destroy();
+            reject(new VaultSetupError('E_SERVER', `the answer to ${method} ${path} is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB; vault-setup stopped reading it`, {
+              hint: `is ${this.address} really the Vault/OpenBao API? check \`vault-setup status\``,
+            }));
+            return;
+          }
+          chunks.push(chunk);
+        });
         res.on('end', () => {
+          if (size > MAX_BODY_BYTES) return;
           const text = Buffer.concat(chunks).toString('utf8');
           let body: unknown = undefined;
           if (text.length > 0) {
             try {
               body = JSON.parse(text);
             } catch {
-              body = { errors: [text.slice(0, 200)] };
+              body = { errors: [bodySnippet(path, text, res.headers['content-type'])] };
               // A success that is not JSON is not the server's answer: never read it as one.
               if ((res.statusCode ?? 0) < 300) {
-                reject(new VaultSetupError('E_SERVER', `the answer to ${method} ${path} is not JSON (HTTP ${res.statusCode}): ${text.slice(0, 120)}`, {
+                reject(new VaultSetupError('E_SERVER', `the answer to ${method} ${path} is not JSON (HTTP ${res.statusCode}): ${bodySnippet(path, text, res.headers['content-type'])}`, {
                   hint: `is ${this.address} really the Vault/OpenBao API, with nothing (a proxy, a portal) answering in its place? check \`vault-setup status\``,
                 }));
                 return;
@@ -231,7 +245,7 @@ export class VaultApi {
           try {
             body = text.length > 0 ? JSON.parse(text) : undefined;
           } catch {
-            body = { errors: [text.slice(0, 200)] };
+            body = { errors: [bodySnippet(path, text, res.headers['content-type'])] };
           }
           try {
             resolve(this.#check(method, path, { status, body }, { ...(options.accept ? { accept: options.accept } : {}) }));
@@ -287,6 +301,23 @@ export class VaultApi {
 }
 
 const READS = new Set(['GET', 'LIST', 'HEAD']);
+
+/** The largest answer read into memory (snapshots stream through transfer() instead). */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Endpoints whose answers carry shares, tokens or secret_ids: their bodies never go into an error, whatever
+ * shape they have (a proxy's page, a half-written JSON), because nothing has registered those secrets yet.
+ */
+const SENSITIVE = /^(sys\/(init|unseal|generate-root|rekey|rekey-recovery-key|wrapping\/(unwrap|wrap|rewrap))|auth\/token\/create|auth\/[^?]*\/login|auth\/approle\/role\/[^/?]+\/(secret-id|custom-secret-id|role-id)|secret\/data\/)/;
+
+export const isSensitivePath = (path: string): boolean => SENSITIVE.test(path.replace(/^\/+/, '').replace(/^v1\//, ''));
+
+/** What an error may say about a body that is not JSON: its size and type for sensitive endpoints, else a redacted, cut snippet. */
+export function bodySnippet(path: string, text: string, contentType: string | undefined): string {
+  if (isSensitivePath(path)) return `${Buffer.byteLength(text)} bytes${contentType ? ` of ${contentType.split(';')[0]}` : ''}, not shown (the endpoint carries secrets)`;
+  return clip(text, 120);
+}
 
 const isSealedAnswer = (response: ApiResponse<unknown>): boolean => response.status === 503 && serverErrors(response.body).some((e) => /sealed/i.test(e));
 

@@ -6,7 +6,9 @@ import { type DeploymentPaths, deploymentPaths } from '../deployment.ts';
 import { VaultSetupError } from '../errors.ts';
 import type { Layout } from '../config/flavor.ts';
 import type { ContainerSummary, ServerIdentity } from '../services/docker.ts';
-import { ensureWritableDir, lineDiff, readIfExists, refuseSymlink, writeAtomic } from '../services/files.ts';
+import { assertSafeDir, makeDir, recheckBeforeRoot } from '../services/dir-safety.ts';
+import { ensureWritableDir, readIfExists, refuseSymlink, writeAtomic } from '../services/files.ts';
+import { conflictDetail } from '../services/file-diff.ts';
 import { type DeploymentSpec, SERVICE, type Storage, renderCompose, renderServerConfig } from '../services/templates.ts';
 import { compareVersions } from '../config/versions.ts';
 import { assertPortFree, identifyFromApi, waitForApi } from '../services/readiness.ts';
@@ -24,6 +26,7 @@ export interface DeployOptions {
   tls: TlsSource | undefined;
   force: boolean;
   waitMs: number;
+  memory?: string | undefined;
 }
 
 export interface DeployState {
@@ -113,6 +116,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
         // The directory and everything vault-setup writes or bind-mounts in it: a link there would redirect a write,
         // or the root-run chown of data/ and logs/, to wherever it points.
         for (const p of [paths.dir, paths.configDir, paths.dataDir, paths.logsDir, paths.runDir, paths.tlsDir]) await refuseSymlink(p);
+        await assertSafeDir(paths.dir);
         await ensureWritableDir(paths.dir);
         const spec: DeploymentSpec = {
           layout: options.layout,
@@ -122,6 +126,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
           port: options.port,
           storage: options.storage,
           tls: options.tls !== undefined,
+          memory: options.memory,
         };
         const planned: PlannedFile[] = [];
         for (const [file, content] of [
@@ -141,16 +146,17 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
             `${conflicts.map((f) => f.path).join(' and ')} ${conflicts.length > 1 ? 'differ' : 'differs'} from what vault-setup would write`,
             {
               hint: `review the diff; keep your file (nothing was changed) or re-run with --force to replace it${state.container === undefined ? '' : ` (the server then restarts sealed: vault-setup unseal --dir ${paths.dir})`}`,
-              detail: conflicts.map((f) => `${f.path}\n${lineDiff(f.existing as string, f.content)}`).join('\n'),
+              detail: conflictDetail(conflicts),
             },
           );
         }
         const toWrite = planned.filter((f) => f.existing !== f.content);
-        await fs.mkdir(paths.configDir, { recursive: true });
-        await fs.mkdir(paths.dataDir, { recursive: true });
-        await fs.mkdir(paths.logsDir, { recursive: true });
-        await fs.mkdir(paths.runDir, { recursive: true, mode: 0o750 });
-        if (options.tls !== undefined) await fs.mkdir(paths.tlsDir, { recursive: true });
+        // config/ and tls/ stay traversable: the server user reads them through the bind mounts (the key is 0600).
+        await makeDir(paths.configDir, 0o755);
+        await makeDir(paths.dataDir);
+        await makeDir(paths.logsDir);
+        await makeDir(paths.runDir);
+        if (options.tls !== undefined) await makeDir(paths.tlsDir, 0o755);
         for (const file of toWrite) await writeAtomic(file.path, file.content, { mode: file.mode ?? 0o644 });
         state.files = planned;
         state.filesChanged = toWrite.length > 0;
@@ -165,6 +171,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
       title: `Fix ownership of data/ and logs/ (uid ${options.layout.uid})`,
       task: async (state, task) => {
         const { dataDir, logsDir, runDir, tlsDir } = state.paths;
+        await recheckBeforeRoot(state.paths);
         const serverKey = `${tlsDir}/server.key`;
         const mustOwn = options.tls === undefined ? [dataDir, logsDir, runDir] : [dataDir, logsDir, runDir, serverKey];
         const owned = await Promise.all(mustOwn.map(async (d) => (await fs.stat(d)).uid === options.layout.uid));
@@ -203,6 +210,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
           step(state.steps, task).kept('start', `Server ${before.name} is running`);
           return;
         }
+        await recheckBeforeRoot(state.paths);
         await ctx.compose.up(state.paths.dir, options.name).catch(async (error: unknown) => {
           await ctx.docker.ping(); // an engine that went away is the real cause: say so
           throw error;

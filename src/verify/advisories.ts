@@ -26,7 +26,7 @@ export const ADVISORIES: readonly Advisory[] = [
     fixedIn: '2.0.0',
     ids: ['CVE-2026-5807'],
     what: 'unauthenticated generate-root/rekey calls can block or cancel the operator (denial of service)',
-    source: 'HCSEC-2026-08, https://github.com/advisories/GHSA-88v5-9hxc-f85r (Vault 2.0 made sys/generate-root authenticated)',
+    source: 'HCSEC-2026-08, https://github.com/advisories/GHSA-88v5-9hxc-f85r (Community Edition <= 1.21.4 affected; Vault 2.0 made sys/generate-root authenticated; vault-setup binds the API to loopback)',
   },
   {
     product: 'openbao',

@@ -31,7 +31,14 @@ export interface ContainerFacts {
   networkMode: string;
   privileged: boolean;
   capAdd: string[];
+  capDrop: string[];
   securityOpt: string[];
+  /** Bytes; 0 = no limit. */
+  memory: number;
+  /** Bytes of memory + swap; -1 = unlimited swap, 0 = Docker's default (twice the memory limit). */
+  memorySwap: number;
+  pidsLimit: number;
+  readonlyRootfs: boolean;
   ulimits: { Name: string; Soft: number; Hard: number }[];
   restartPolicy: string;
   labels: Record<string, string>;
@@ -300,6 +307,11 @@ function facts(info: Dockerode.ContainerInspectInfo): ContainerFacts {
     networkMode: String(info.HostConfig.NetworkMode ?? ''),
     privileged: info.HostConfig.Privileged === true,
     capAdd: info.HostConfig.CapAdd ?? [],
+    capDrop: info.HostConfig.CapDrop ?? [],
+    memory: Number(info.HostConfig.Memory ?? 0),
+    memorySwap: Number(info.HostConfig.MemorySwap ?? 0),
+    pidsLimit: Number(info.HostConfig.PidsLimit ?? 0),
+    readonlyRootfs: info.HostConfig.ReadonlyRootfs === true,
     securityOpt: info.HostConfig.SecurityOpt ?? [],
     ulimits: (info.HostConfig.Ulimits ?? []) as ContainerFacts['ulimits'],
     restartPolicy: String(info.HostConfig.RestartPolicy?.Name ?? ''),

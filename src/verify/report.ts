@@ -1,5 +1,5 @@
 // Runs the checks concurrently and turns their results into what the operator (or cron) sees.
-import { EXIT } from '../errors.ts';
+import { EXIT, escapeControls } from '../errors.ts';
 import type { Style } from '../output.ts';
 import type { Redactor } from '../services/redactor.ts';
 import type { Probe } from './probe.ts';
@@ -18,7 +18,8 @@ export async function runChecks(probe: Probe, groups: [CheckGroup, CheckFn[]][],
         // A check that breaks is a failed check with its reason, not a crashed command.
         result = { id: check.name, status: 'fail', finding: `the check itself failed: ${(error as Error)?.message ?? String(error)}`, fix: 'please report this' };
       }
-      return { group, ...result, finding: redactor.redact(result.finding), fix: redactor.redact(result.fix) };
+      // Findings quote what the server said (version, display names): controls are shown escaped.
+      return { group, ...result, finding: escapeControls(redactor.redact(result.finding)), fix: escapeControls(redactor.redact(result.fix)) };
     }),
   );
   return Promise.all(jobs);

@@ -7,7 +7,10 @@ export interface Rig {
   bao: string;
   openbaoImage: string;
   vaultLayoutImage: string;
+  /** The matrix's HashiCorp Vault (1.17.6; 1.21.4 with RIG_VAULT_NEXT once it builds from source). */
   vaultImage: string;
+  /** HashiCorp Vault 1.17.6 (the playbook's): the Vault-specific, upgrade and adopt tests. */
+  vault117Image: string;
   composeV2: string;
 }
 
@@ -34,4 +37,11 @@ export function serverImages(): { label: string; flavor: 'vault' | 'openbao'; im
   if (!r.vaultImage) throw new Error('the rig has no HashiCorp Vault image: run `bash scripts/rig.sh` (without RIG_VAULT=0)');
   images.push({ label: 'vault', flavor: 'vault', image: r.vaultImage });
   return images;
+}
+
+/** Vault 1.17.6, for the tests that name 1.17 behaviour. */
+export function vault117Image(): string {
+  const r = rig();
+  if (!r.vault117Image) throw new Error('the rig has no HashiCorp Vault 1.17 image: run `bash scripts/rig.sh` (without RIG_VAULT=0)');
+  return r.vault117Image;
 }

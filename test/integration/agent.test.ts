@@ -100,7 +100,7 @@ for (const { label, flavor, image } of serverImages()) {
       assert.equal(role.token_no_default_policy, true);
       assert.equal(role.token_ttl, 3600);
       assert.equal(role.token_max_ttl, 86400);
-      assert.equal(role.secret_id_ttl, 86400);
+      assert.equal(role.secret_id_ttl, 30 * 86400);
       assert.equal(role.secret_id_num_uses, 0);
 
       // The wrapping token is single use: the agent unwraps it once; a second unwrap is refused.
@@ -120,6 +120,27 @@ for (const { label, flavor, image } of serverImages()) {
       assert.equal(run.json().approle, 'present');
       assert.equal(run.json().created, false);
       assert.equal(run.json().role_id, roleId);
+      assert.deepEqual(run.json().changes, []);
+    });
+
+    await t.test('add again keeps an earlier --cidr, use limit and TTL, and says what a given flag changes', async () => {
+      const first = await runCli(['agent', 'add', 'kept', '--secret', 'secret/openrouter', '--cidr', '10.9.0.0/16', '--secret-id-uses', '5', '--token-ttl', '30m', ...dir, '--json'], { env });
+      assert.equal(first.code, 0, first.stderr);
+      const again = await runCli(['agent', 'add', 'kept', '--secret', 'secret/openrouter', ...dir, '--json'], { env });
+      assert.equal(again.code, 0, again.stderr);
+      assert.deepEqual(again.json().changes, []);
+      let role = (await call(server, 'GET', 'auth/approle/role/kept', { token: root })).body.data;
+      assert.deepEqual(role.secret_id_bound_cidrs, ['10.9.0.0/16']);
+      assert.deepEqual(role.token_bound_cidrs, ['10.9.0.0/16']);
+      assert.equal(role.secret_id_num_uses, 5);
+      assert.equal(role.token_ttl, 1800);
+      const changed = await runCli(['agent', 'add', 'kept', '--secret', 'secret/openrouter', '--token-ttl', '2h', ...dir], { env });
+      assert.equal(changed.code, 0, changed.stderr);
+      assert.match(changed.stderr, /Role settings changed: token TTL 1800s -> 7200s\./);
+      role = (await call(server, 'GET', 'auth/approle/role/kept', { token: root })).body.data;
+      assert.equal(role.token_ttl, 7200);
+      assert.deepEqual(role.secret_id_bound_cidrs, ['10.9.0.0/16']);
+      assert.equal((await runCli(['agent', 'remove', 'kept', ...dir], { env })).code, 0);
     });
 
     await t.test('--out-dir: role_id and the unwrapped secret_id, 0600; never overwritten without --force', async () => {
@@ -165,14 +186,14 @@ for (const { label, flavor, image } of serverImages()) {
         paths: ['secret/openrouter', 'secret/github'],
         token_ttl: 3600,
         token_max_ttl: 86400,
-        secret_id_ttl: 86400,
+        secret_id_ttl: 30 * 86400,
         secret_id_num_uses: 0,
         bound_cidrs: [],
         live_secret_ids: 1,
       });
       assert.doesNotMatch(list.stdout + list.stderr, new RegExp(`${fresh}|sk-or-test-1`));
       const human = await runCli(['agent', 'list', ...dir], { env });
-      assert.match(human.stdout, /bot {2}\(policy agent-bot\)\n {2}reads: {6}secret\/openrouter, secret\/github\n.*1h \(max 24h\); secret_id TTL 24h, uses unlimited\n {2}secret_ids: 1 live/);
+      assert.match(human.stdout, /bot {2}\(policy agent-bot\)\n {2}reads: {6}secret\/openrouter, secret\/github\n.*1h \(max 24h\); secret_id TTL 720h, uses unlimited\n {2}secret_ids: 1 live/);
     });
 
     await t.test('hvac: a used-up secret_id (--secret-id-uses 1) and an expired one are refused', async () => {

@@ -218,7 +218,9 @@ for (const { label, flavor, image } of serverImages()) {
         await call({ address: d.address }, 'PUT', 'sys/unseal', { body: { reset: true } });
         proxy.inject({ method: 'PUT', path: /^sys\/unseal$/, rewrite: (_body, request) => `<pre>${request}</pre>`, times: 1 });
         const echoed = await run('unseal: share echoed in a non-JSON answer', ['unseal', '--addr', proxy.address, '--stdin', '--json'], { input: `${keys[3]}\n`, code: 16 });
-        assert.match(echoed.stderr, /is not JSON \(HTTP 200\): <pre>\{"key":"\[redacted\]"\}/, 'the share in the message is redacted');
+        // sys/unseal carries shares: the body is never quoted, whatever it holds (only its size and type).
+        assert.match(echoed.stderr, /is not JSON \(HTTP 200\): \d+ bytes( of [^,]+)?, not shown \(the endpoint carries secrets\)/, 'the body of a sensitive endpoint is not quoted');
+        assert.doesNotMatch(echoed.stderr, /<pre>/);
         proxy.inject({ method: 'PUT', path: /^sys\/unseal$/, status: 500, body: (request) => JSON.stringify({ errors: [`cannot use ${JSON.parse(request).key}`] }), times: 1 });
         const error = await run('unseal: share echoed in an error', ['unseal', '--addr', proxy.address, '--stdin', '--json'], { input: `${keys[4]}\n`, code: 11 });
         assert.match(error.stderr, /cannot use \[redacted\]/);

@@ -135,9 +135,9 @@ describe('OpenPGP armor', () => {
 
   test('the packet walker reads old- and new-format headers and refuses truncation', () => {
     const oldFormat = Buffer.from([0x99, 0x00, 0x03, 1, 2, 3]); // tag 6, two-byte length
-    assert.deepEqual(packets(oldFormat), [{ tag: 6, length: 3 }]);
+    assert.deepEqual(packets(oldFormat), [{ tag: 6, length: 3, offset: 3 }]);
     const newFormat = Buffer.from([0xc6, 0xc0, 0x00, ...new Array(192).fill(0)]); // two-octet length 192
-    assert.deepEqual(packets(newFormat), [{ tag: 6, length: 192 }]);
+    assert.deepEqual(packets(newFormat), [{ tag: 6, length: 192, offset: 3 }]);
     assert.equal(packets(Buffer.from([0xc6, 10, 1, 2])), undefined);
     assert.equal(packets(Buffer.from('plain text')), undefined);
   });

@@ -34,5 +34,8 @@ describe('app policy', () => {
     assert.equal(validateAppName('openclaw'), 'openclaw');
     assert.equal(validateAppName('my-app_2'), 'my-app_2');
     for (const bad of ['root', 'default', 'Open', 'a b', '-x', 'a/b', '', 'x'.repeat(70)]) assert.throws(() => validateAppName(bad), /--app must be/, bad);
+    // agent-NAME is the policy of `agent add NAME`: an app there would overwrite it.
+    assert.throws(() => validateAppName('agent-x'), /namespace of `vault-setup agent`/);
+    assert.equal(validateAppName('agentx'), 'agentx');
   });
 });

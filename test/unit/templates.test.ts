@@ -8,8 +8,8 @@ import { ROOT } from '../helpers/rig.ts';
 
 const spec = (over: Partial<DeploymentSpec> = {}): DeploymentSpec => ({
   layout: LAYOUTS.vault,
-  server: { product: 'vault', version: '1.17.6', raw: 'Vault v1.17.6' },
-  image: 'hashicorp/vault:1.17',
+  server: { product: 'vault', version: '1.21.4', raw: 'Vault v1.21.4' },
+  image: 'hashicorp/vault:1.21',
   name: 'vault',
   port: 8200,
   storage: 'raft',

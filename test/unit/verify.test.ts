@@ -103,6 +103,9 @@ describe('verify: advisory table', () => {
   it('Vault 1.17 lacks CVE-2025-6000 and CVE-2026-5807 fixes; OpenBao 2.7.2 lacks none', () => {
     assert.deepEqual(missingFixes('vault', '1.17.6').flatMap((a) => a.ids), ['CVE-2025-6000', 'CVE-2026-5807']);
     assert.deepEqual(missingFixes('vault', '1.20.1').flatMap((a) => a.ids), ['CVE-2026-5807']);
+    // The default image's line (1.21.4) has the CVE-2025-6000 fix; CVE-2026-5807 is fixed only in 2.0.
+    assert.deepEqual(missingFixes('vault', '1.21.4').flatMap((a) => a.ids), ['CVE-2026-5807']);
+    assert.equal(LAYOUTS.vault.defaultImage, 'hashicorp/vault:1.21');
     assert.deepEqual(missingFixes('openbao', '2.7.2'), []);
     assert.deepEqual(missingFixes('openbao', '2.5.2').flatMap((a) => a.ids)[0], 'CVE-2026-5807');
     for (const a of missingFixes('vault', '1.0.0')) assert.match(a.source, /HCSEC|CHANGELOG/);

@@ -1,4 +1,4 @@
-# Written by vault-setup for Vault 1.17.6. `vault-setup init` will not overwrite changes without --force.
+# Written by vault-setup for Vault 1.21.4. `vault-setup init` will not overwrite changes without --force.
 ui = false
 
 storage "raft" {

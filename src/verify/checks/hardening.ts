@@ -216,12 +216,14 @@ export async function containerPrivileges(p: Probe): Promise<CheckResult> {
   if (lookup.kind !== 'found') return skip(id, 'no container to look at');
   const c = lookup.container;
   if (c.privileged) return fail(id, 'the container runs privileged: root in it is root on the host', 'remove `privileged: true` from docker-compose.yml');
-  const extra = c.capAdd.filter((cap) => !/^(CAP_)?IPC_LOCK$/.test(cap));
+  // After cap_drop ALL, the entrypoint's SETUID/SETGID (to drop to the server user) are not extra.
+  const dropsAll = c.capDrop.some((cap) => /^(CAP_)?ALL$/i.test(cap));
+  const extra = c.capAdd.filter((cap) => !/^(CAP_)?IPC_LOCK$/.test(cap) && !(dropsAll && /^(CAP_)?SET[UG]ID$/.test(cap)));
   const notes: string[] = [];
   if (extra.length > 0) notes.push(`extra capabilities: ${extra.join(', ')}`);
   if (!c.securityOpt.some((o) => /^no-new-privileges(:true|=true)?$/.test(o))) notes.push('no-new-privileges is not set');
   if (notes.length > 0) return warn(id, notes.join('; '), 'drop extra cap_add entries and add `security_opt: ["no-new-privileges:true"]` to the service');
-  return pass(id, `not privileged, no extra capabilities${c.capAdd.length ? ` (IPC_LOCK only)` : ''}, no-new-privileges`);
+  return pass(id, `not privileged, no extra capabilities${dropsAll ? ` (all dropped but ${c.capAdd.join(', ') || 'none'})` : c.capAdd.length ? ` (IPC_LOCK only)` : ''}, no-new-privileges`);
 }
 
 /** Swapped-out pages of the server's memory (keys, tokens) land on disk unencrypted. */

@@ -3,6 +3,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { isLoopbackHost } from '../../services/addr-policy.ts';
+import { VaultApi } from '../../services/vault-api.ts';
 import type { Probe } from '../probe.ts';
 import { type MaterialHit, lineList, scanText } from '../scan.ts';
 import { type CheckResult, fail, pass, skip, warn } from '../types.ts';
@@ -81,16 +83,47 @@ function scanDeployment(p: Probe): Promise<FileScan[]> {
   });
 }
 
-/** Asks the server what a token found on disk is. Read-only (lookup-self); the token is never shown. */
-async function tokenKind(p: Probe, token: string): Promise<'root' | 'valid' | 'invalid' | 'unknown'> {
+/**
+ * Asks the deployment's own server what a token found on disk is. Read-only (lookup-self); the token is never
+ * shown. Only the deployment's loopback address is asked, never --addr: a token found on this host must not travel
+ * to whatever server --addr names (maybe over plain http).
+ */
+async function tokenKind(p: Probe, token: string): Promise<'root' | 'valid' | 'invalid' | 'unknown' | 'not-asked'> {
   return p.memo(`kind ${token}`, async () => {
+    const own = ownLoopbackAddress(p);
+    if (own === undefined) return 'not-asked';
+    if (own !== p.address) return lookupOn(own, p, token);
     if ((await p.serving()) !== undefined) return 'unknown';
     const res = await p.call<{ data?: { policies?: string[] } }>('GET', 'auth/token/lookup-self', { token });
-    if (res === undefined) return 'unknown';
-    if (res.status === 200) return res.body?.data?.policies?.includes('root') ? 'root' : 'valid';
-    return res.status === 403 ? 'invalid' : 'unknown';
+    return kindOf(res);
   });
 }
+
+/** The deployment's API on this host's loopback (from its compose file), or undefined. */
+export function ownLoopbackAddress(p: Probe): string | undefined {
+  const address = p.deployment?.address;
+  if (address === undefined) return undefined;
+  const host = new URL(address).hostname;
+  return isLoopbackHost(host) ? address : undefined;
+}
+
+async function lookupOn(address: string, p: Probe, token: string): Promise<'root' | 'valid' | 'invalid' | 'unknown'> {
+  const caCert = p.deployment?.tls === true ? await fs.readFile(p.deployment.paths.caCert, 'utf8').catch(() => undefined) : undefined;
+  const api = new VaultApi({ address, ...(caCert === undefined ? {} : { caCert }), attempts: 1, timeoutMs: 5000 });
+  try {
+    return kindOf(await api.request<{ data?: { policies?: string[] } }>('GET', 'auth/token/lookup-self', { token, accept: [400, 401, 403, 404, 500, 503], retry: false }));
+  } catch {
+    return 'unknown';
+  } finally {
+    api.close();
+  }
+}
+
+const kindOf = (res: { status: number; body?: { data?: { policies?: string[] } } } | undefined): 'root' | 'valid' | 'invalid' | 'unknown' => {
+  if (res === undefined) return 'unknown';
+  if (res.status === 200) return res.body?.data?.policies?.includes('root') ? 'root' : 'valid';
+  return res.status === 403 ? 'invalid' : 'unknown';
+};
 
 export async function keyMaterial(p: Probe): Promise<CheckResult> {
   const id = 'key-material';
@@ -136,6 +169,7 @@ export async function tokenHelperFile(p: Probe): Promise<CheckResult> {
   p.ctx.redactor.add(token);
   const kind = await tokenKind(p, token);
   if (kind === 'root') return fail(id, `${file} holds a root token (lookup-self: policies ["root"])`, `revoke it (vault token revoke -self) and delete ${file}; use a scoped admin token when needed`);
+  if (kind === 'not-asked') return warn(id, `${file} holds a token; it was not looked up (only a deployment's own loopback address is asked, never --addr)`, `run verify with --dir on the host that runs the server, or delete ${file} if it is stale`);
   if (kind === 'unknown') return warn(id, `${file} holds a token the server cannot be asked about (${(await p.serving()) ?? 'no answer'})`, 're-run verify when the server is unsealed');
   if (kind === 'valid' && (mode & 0o077) !== 0) return warn(id, `${file} holds a valid token and is readable by others (mode ${mode.toString(8)})`, `chmod 600 ${file}`);
   return pass(id, kind === 'valid' ? `${file} holds a non-root token` : `${file} holds a token the server no longer accepts`);
