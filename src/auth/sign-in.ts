@@ -14,6 +14,8 @@ export interface SignInOptions {
   tokenFile?: string | undefined;
   operator?: string | undefined;
   passwordStdin?: boolean;
+  /** The password, already read (operator passwd takes the current and the new one from one pipe). */
+  password?: string;
   purpose: string;
 }
 
@@ -56,7 +58,7 @@ export async function signIn(ctx: Context, api: VaultApi, options: SignInOptions
     return held;
   }
   const name = validateOperatorName(options.operator);
-  const password = await operatorPassword(ctx, name, options.passwordStdin === true);
+  const password = options.password ?? (await operatorPassword(ctx, name, options.passwordStdin === true));
   const res = await api.request<any>('POST', `auth/${USERPASS_MOUNT}/login/${name}`, { body: { password }, accept: [400, 403, 404] });
   if (res.status !== 200) {
     const missing = res.status === 404 || /no handler|unsupported path/i.test(JSON.stringify(res.body?.errors ?? []));
