@@ -6,6 +6,9 @@ import { VaultSetupError } from '../errors.ts';
 import { obtainToken } from '../services/token.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { readStdinText } from '../secrets/values.ts';
+import type { Target } from '../services/target.ts';
+import { generateRoot } from '../quorum/generate-root.ts';
+import { collectShares } from '../services/quorum.ts';
 
 export const USERPASS_MOUNT = 'userpass';
 export const OPERATOR_POLICY = 'vault-setup-operator';
@@ -14,6 +17,8 @@ export interface SignInOptions {
   tokenFile?: string | undefined;
   operator?: string | undefined;
   passwordStdin?: boolean;
+  /** --quorum: a generate-root round with the share holders; the root token serves this command only. */
+  quorum?: { target: Target; fromStdin: boolean } | undefined;
   /** The password, already read (operator passwd takes the current and the new one from one pipe). */
   password?: string;
   purpose: string;
@@ -52,6 +57,20 @@ export function checkSignInFlags(options: { operator?: string | undefined; passw
 }
 
 export async function signIn(ctx: Context, api: VaultApi, options: SignInOptions): Promise<Session> {
+  if (options.quorum !== undefined) {
+    if (options.operator !== undefined || options.tokenFile !== undefined) {
+      throw new VaultSetupError('E_USAGE', '--quorum is a way to authenticate of its own: drop --operator and --token-file', { hint: 'the share holders make a root token for this one command' });
+    }
+    const seal = await api.sealStatus();
+    const shares = await collectShares(ctx, { fromStdin: options.quorum.fromStdin, threshold: seal.t, shares: seal.n, purpose: options.purpose });
+    let root;
+    try {
+      root = await generateRoot(ctx, options.quorum.target, shares);
+    } finally {
+      shares.drop();
+    }
+    return tokenSession(ctx, api, root.token, 'quorum (a root token for this command only)', 'root');
+  }
   if (options.operator === undefined) {
     const token = await obtainToken(ctx, { tokenFile: options.tokenFile, purpose: options.purpose });
     const held: Session = { token, via: 'token', end: async () => ({ revoked: false }), [Symbol.asyncDispose]: async () => {} };
@@ -68,6 +87,11 @@ export async function signIn(ctx: Context, api: VaultApi, options: SignInOptions
   }
   const token = String(res.body?.auth?.client_token ?? '');
   ctx.redactor.add(token);
+  return tokenSession(ctx, api, token, `operator ${name}`, 'operator');
+}
+
+/** A token this command made (an operator login, a quorum's root token): revoked when the command ends. */
+function tokenSession(ctx: Context, api: VaultApi, token: string, via: string, kind: 'operator' | 'root'): Session {
   let ended = false;
   const end = async (): Promise<{ revoked: boolean }> => {
     if (ended) return { revoked: true };
@@ -76,11 +100,26 @@ export async function signIn(ctx: Context, api: VaultApi, options: SignInOptions
       await api.request('POST', 'auth/token/revoke-self', { token });
       return { revoked: true };
     } catch {
-      ctx.output.warn(`Could not revoke the operator login's token; it expires by itself within its TTL (1 h at most).`);
+      ctx.output.warn(
+        kind === 'root'
+          ? 'Could not revoke the root token made for this command: revoke it now (vault-setup verify lists live root tokens).'
+          : "Could not revoke the operator login's token; it expires by itself within its TTL (1 h at most).",
+      );
       return { revoked: false };
     }
   };
-  return { token, via: `operator ${name}`, end, [Symbol.asyncDispose]: async () => void (await end()) };
+  // A root token must not outlive an interrupted command either.
+  if (kind === 'root') {
+    ctx.interrupts.set(async () => {
+      await end();
+      return true;
+    });
+  }
+  const finish = async (): Promise<{ revoked: boolean }> => {
+    if (kind === 'root') ctx.interrupts.set(undefined);
+    return end();
+  };
+  return { token, via, end: finish, [Symbol.asyncDispose]: async () => void (await finish()) };
 }
 
 async function operatorPassword(ctx: Context, name: string, fromStdin: boolean): Promise<string> {

@@ -50,7 +50,7 @@ export async function agent({ flags, positionals }: Invocation, ctx: Context): P
   const target = await resolveTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
   const api = connect(ctx, target.address, target.caCert);
   try {
-    await using session = await signIn(ctx, api, { tokenFile: str(flags, 'token-file'), operator: str(flags, 'operator'), passwordStdin: bool(flags, 'password-stdin'), purpose: 'manage agents (AppRole)' });
+    await using session = await signIn(ctx, api, { tokenFile: str(flags, 'token-file'), operator: str(flags, 'operator'), passwordStdin: bool(flags, 'password-stdin'), quorum: bool(flags, 'quorum') ? { target, fromStdin: bool(flags, 'stdin') } : undefined, purpose: 'manage agents (AppRole)' });
     const token = session.token;
     const seal = await api.sealStatus();
     requireUnsealed(seal, target.address, { suffix: '', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });

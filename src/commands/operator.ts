@@ -34,6 +34,7 @@ export async function operator({ flags, positionals }: Invocation, ctx: Context)
       throw new VaultSetupError('E_USAGE', `--password-stdin gives the new login's password; the login to act as (--operator ${login}) would need it too`, { hint: 'use a privileged token (VAULT_TOKEN/BAO_TOKEN or --token-file) to add a login' });
     }
   }
+  if (bool(flags, 'stdin') && passwordStdin) throw usageError('--stdin (the shares) and --password-stdin both read standard input', 'type the password at the hidden prompt, or the shares (drop --stdin)');
   const target = await resolveTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
   const api = connect(ctx, target.address, target.caCert);
   try {
@@ -46,7 +47,7 @@ export async function operator({ flags, positionals }: Invocation, ctx: Context)
     if (sub === 'passwd') return await passwd(ctx, api, name, passwordStdin);
     // The new password is asked before the login, so a mistyped one costs no token.
     const password = sub === 'add' ? await newPassword(ctx, name, passwordStdin) : undefined;
-    await using session = await signIn(ctx, api, { tokenFile, operator: login, passwordStdin: sub === 'add' ? false : passwordStdin, purpose: `${sub} an operator login` });
+    await using session = await signIn(ctx, api, { tokenFile, operator: login, passwordStdin: sub === 'add' ? false : passwordStdin, quorum: bool(flags, 'quorum') ? { target, fromStdin: bool(flags, 'stdin') } : undefined, purpose: `${sub} an operator login` });
     try {
       if (sub === 'add') {
         const { created, userpassEnabled } = await addOperator(api, session.token, name, password as string);

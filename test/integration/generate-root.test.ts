@@ -20,6 +20,8 @@ for (const { label, flavor, image } of SERVERS) {
     const server = await readyServer(d, flavor, image);
     const config = path.join(d.dir, 'config', 'vault.hcl');
     const before = fs.readFileSync(config);
+    const before0 = before;
+    let observer = '';
     const refuses = (await call(server, 'GET', 'sys/generate-root/attempt')).status !== 200;
     // What each server answers, measured: OpenBao refuses the endpoint, Vault serves it.
     assert.equal(refuses, label !== 'vault');
@@ -38,8 +40,29 @@ for (const { label, flavor, image } of SERVERS) {
       assert.equal((await call(server, 'GET', 'sys/seal-status')).body.sealed, false);
       assert.equal((await call(server, 'GET', 'sys/generate-root/attempt')).status !== 200, refuses, 'the endpoint is back as it was');
       for (const key of server.keys) assert.ok(!run.stderr.includes(key) && !run.stdout.includes(key));
-      assert.equal((await call(server, 'POST', 'auth/token/revoke-self', { token: out.root_token })).status, 204);
-      assert.equal((await call(server, 'GET', 'auth/token/lookup-self', { token: out.root_token })).status, 403);
+      observer = out.root_token;
+    });
+
+    await t.test('agent add --quorum --stdin: works, and no token with the root policy is alive afterwards', async () => {
+      const rootAccessors = async () => {
+        const list = await call(server, 'LIST', 'auth/token/accessors', { token: observer });
+        const roots: string[] = [];
+        for (const accessor of list.body.data.keys as string[]) {
+          const info = await call(server, 'POST', 'auth/token/lookup-accessor', { token: observer, body: { accessor } });
+          if (info.status === 200 && info.body.data.policies.includes('root')) roots.push(accessor);
+        }
+        return roots;
+      };
+      const before = await rootAccessors();
+      assert.equal(before.length, 1, 'only the observer');
+      const run = await runCli(['agent', 'add', 'bot', '--secret', 'secret/x', '--quorum', '--stdin', '--dir', d.dir, '--json'], { input: `${server.keys.slice(1, 4).join('\n')}\n`, timeoutMs: 240_000 });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.json().agent, 'bot');
+      assert.equal((await call(server, 'GET', 'auth/approle/role/bot', { token: observer })).status, 200);
+      assert.deepEqual(await rootAccessors(), before, 'the quorum root token is still alive');
+      assert.ok(fs.readFileSync(config).equals(before0), 'config/vault.hcl changed');
+      assert.equal((await call(server, 'POST', 'auth/token/revoke-self', { token: observer })).status, 204);
+      assert.equal((await call(server, 'GET', 'auth/token/lookup-self', { token: observer })).status, 403);
     });
 
     if (refuses) {
