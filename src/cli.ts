@@ -36,7 +36,7 @@ Usage: vault-setup <command> [options]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, spec]) => `  ${name.padEnd(10)}${spec.summary}`)
+  .map(([name, spec]) => `  ${name.padEnd(15)}${spec.summary}`)
   .join('\n')}
 
 Run \`vault-setup <command> --help\` for its options. Exit codes are listed in the README.

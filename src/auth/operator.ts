@@ -30,6 +30,7 @@ path "auth/approle/role/+/secret-id-accessor/destroy" { capabilities = ["update"
 # Reading what agents may read (agent list); writing any policy is absent.
 path "sys/policies/acl" { capabilities = ["list"] }
 path "sys/policies/acl/vault-setup-agent-*" { capabilities = ["read"] }
+path "sys/policies/acl/${OPERATOR_POLICY}" { capabilities = ["read"] }
 # Snapshots, health, mounts and audit devices: read only.
 path "sys/storage/raft/snapshot" { capabilities = ["read"] }
 path "sys/health" { capabilities = ["read"] }

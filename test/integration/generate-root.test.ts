@@ -65,6 +65,25 @@ for (const { label, flavor, image } of SERVERS) {
       assert.equal((await call(server, 'GET', 'auth/token/lookup-self', { token: observer })).status, 403);
     });
 
+    await t.test('after a SIGKILL the option line is left: verify fails on it, and the next generate-root removes it first', async () => {
+      const leftover = fs.readFileSync(config, 'utf8').replace(/^(listener "tcp" \{)$/m, `$1\n  ${OPTION} = false # vault-setup generate-root: on for one round only, removed when it ends`);
+      assert.notEqual(leftover, before.toString('utf8'));
+      fs.writeFileSync(config, leftover);
+      const verify = await runCli(['verify', '--dir', d.dir, '--json']);
+      const finding = verify.json().checks.find((c: any) => c.id === 'generate-root-option');
+      assert.equal(finding.status, 'fail', JSON.stringify(finding));
+      assert.notEqual(verify.code, 0);
+      const run = await runCli(['generate-root', '--stdin', '--dir', d.dir], { input: `${server.keys.slice(2, 5).join('\n')}\n`, timeoutMs: 240_000 });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /left in .* by an interrupted generate-root: removed it/);
+      const token = (run.stdout.split('\n')[0] as string).trim();
+      assert.ok(fs.readFileSync(config).equals(before), 'config/vault.hcl not back to the original');
+      assert.equal((await call(server, 'GET', 'sys/seal-status')).body.sealed, false);
+      assert.equal((await call(server, 'GET', 'sys/generate-root/attempt')).status !== 200, refuses);
+      assert.equal((await call(server, 'GET', 'auth/token/lookup-self', { token })).body.data.policies[0], 'root');
+      assert.equal((await call(server, 'POST', 'auth/token/revoke-self', { token })).status, 204);
+    });
+
     if (refuses) {
       await t.test('SIGTERM while the option is on: the config is put back and the server unsealed', async () => {
         const child = spawn(process.execPath, [`${ROOT}src/cli.ts`, 'generate-root', '--stdin', '--dir', d.dir], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -121,6 +121,19 @@ for (const { label, flavor, image } of SERVERS) {
       assert.equal(back.code, 0, back.stderr);
     });
 
+    await t.test('verify with an operator token: the operator policy is not root-equivalent, no root token is alive', async () => {
+      const run = await runCli(['verify', ...dir, '--json'], { env: { VAULT_TOKEN: await operatorToken() } });
+      const checks = run.json().checks as { id: string; status: string; finding: string }[];
+      const by = (id: string) => checks.find((c) => c.id === id) as { status: string; finding: string };
+      assert.equal(by('operator-policy').status, 'pass', by('operator-policy').finding);
+      assert.equal(by('no-root-token').status, 'pass', by('no-root-token').finding);
+      // The app token may not list accessors: the check says so instead of passing.
+      const app = fs.readFileSync(path.join(d.dir, 'app-token'), 'utf8').trim();
+      const withApp = (await runCli(['verify', ...dir, '--json'], { env: { VAULT_TOKEN: app } })).json().checks.find((c: any) => c.id === 'no-root-token');
+      assert.equal(withApp.status, 'skip');
+      assert.match(withApp.finding, /may not list token accessors/);
+    });
+
     await t.test('it can seal (the emergency stop); unsealing needs the shares', async () => {
       const mine = await operatorToken();
       assert.equal((await call(server, 'PUT', 'sys/seal', { token: mine })).status, 204);

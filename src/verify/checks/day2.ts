@@ -70,7 +70,7 @@ export async function operatorPolicy(p: Probe): Promise<CheckResult> {
   const res = await p.withToken<any>('GET', `sys/policies/acl/${OPERATOR_POLICY}`);
   if (res === undefined) return skip(id, 'the API is not reachable');
   if (res.status === 404) return pass(id, `no ${OPERATOR_POLICY} policy (no operator login)`);
-  if (res.status === 403) return skip(id, `the token may not read the policy ${OPERATOR_POLICY}`, 'check it with a token that may read policies');
+  if (res.status === 403) return skip(id, `the token may not read the policy ${OPERATOR_POLICY}`, "run verify with an operator login's token (it may read this policy)");
   const text = String(res.body?.data?.policy ?? '');
   let bad: string[];
   try {
