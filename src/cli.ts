@@ -22,6 +22,9 @@ const COMMANDS: Record<string, CommandEntry> = {
   agent: { summary: 'AppRole credentials for apps and agents: agent add|list|rotate|remove NAME', spec: async () => (await import('./commands/agent.options.ts')).spec, load: async () => (await import('./commands/agent.ts')).agent },
   backup: { summary: 'save a raft snapshot (0600, atomically, with a SHA-256 checksum beside it)', spec: async () => (await import('./commands/backup.options.ts')).spec, load: async () => (await import('./commands/backup.ts')).backup },
   restore: { summary: 'restore a raft snapshot after checking its checksum', spec: async () => (await import('./commands/restore.options.ts')).spec, load: async () => (await import('./commands/restore.ts')).restore },
+  secret: { summary: 'KV secrets under secret/: secret put PATH FIELD... | secret list [PATH] | secret get PATH [--field F]', spec: async () => (await import('./commands/secret.options.ts')).spec, load: async () => (await import('./commands/secret.ts')).secret },
+  operator: { summary: 'operator logins (daily work, no root): operator add NAME | operator remove NAME | operator passwd', spec: async () => (await import('./commands/operator.options.ts')).spec, load: async () => (await import('./commands/operator.ts')).operator },
+  'generate-root': { summary: 'break-glass: a threshold of share holders make a new root token, shown once', spec: async () => (await import('./commands/generate-root.options.ts')).spec, load: async () => (await import('./commands/generate-root.ts')).generateRootCommand },
   watch: { summary: 'check the server on an interval or once, and notify on a change of state (holds no key)', spec: async () => (await import('./commands/operations.spec.ts')).watchSpec, load: async () => (await import('./commands/watch.ts')).watch },
   seal: { summary: 'seal the server on purpose and record why (watch reports it as deliberate)', spec: async () => (await import('./commands/operations.spec.ts')).sealSpec, load: async () => (await import('./commands/seal.ts')).seal },
   'install-units': { summary: 'systemd units and timers (or a cron file) that run watch and a daily backup; shown, written with --yes', spec: async () => (await import('./commands/operations.spec.ts')).installUnitsSpec, load: async () => (await import('./commands/install-units.ts')).installUnits },
@@ -33,7 +36,7 @@ Usage: vault-setup <command> [options]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, spec]) => `  ${name.padEnd(10)}${spec.summary}`)
+  .map(([name, spec]) => `  ${name.padEnd(15)}${spec.summary}`)
   .join('\n')}
 
 Run \`vault-setup <command> --help\` for its options. Exit codes are listed in the README.

@@ -1,4 +1,5 @@
 // `vault-setup agent`: its options, for parsing and help (the summary is in src/cli.ts's table). Plain data.
+import { OPERATOR, QUORUM } from '../auth/options.ts';
 import { COMMON, ADDR, TOKEN, type CommandSpec } from '../options/spec.ts';
 
 export const spec: CommandSpec = {
@@ -7,6 +8,8 @@ export const spec: CommandSpec = {
     ...COMMON,
     ...ADDR,
     ...TOKEN,
+    ...OPERATOR,
+    ...QUORUM,
     secret: { type: 'string', multiple: true, arg: 'PATH[,PATH]', help: 'KV paths under secret/ the agent may read' },
     'token-ttl': { type: 'string', arg: 'DURATION', help: 'TTL of the tokens the agent logs in to (default 1h)' },
     'token-max-ttl': { type: 'string', arg: 'DURATION', help: 'maximum TTL after renewals (default 24h)' },

@@ -25,7 +25,7 @@ import { withComposeSnippet } from '../agents/compose-snippet.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
 import { noteAgent } from '../deployment/record.ts';
 import { refuseSymlink } from '../services/files.ts';
-import { obtainToken } from '../services/token.ts';
+import { signIn } from '../auth/sign-in.ts';
 import { connect, requireUnsealed, resolveTarget } from '../services/target.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { toServerDuration } from '../services/wait.ts';
@@ -50,9 +50,10 @@ export async function agent({ flags, positionals }: Invocation, ctx: Context): P
   if (delivery?.outDir !== undefined) await refuseSymlink(path.resolve(delivery.outDir));
 
   const target = await resolveTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
-  const token = await obtainToken(ctx, { tokenFile: str(flags, 'token-file'), purpose: 'manage agents (AppRole)' });
   const api = connect(ctx, target.address, target.caCert);
   try {
+    await using session = await signIn(ctx, api, { tokenFile: str(flags, 'token-file'), operator: str(flags, 'operator'), passwordStdin: bool(flags, 'password-stdin'), quorum: bool(flags, 'quorum') ? { target, fromStdin: bool(flags, 'stdin') } : undefined, purpose: 'manage agents (AppRole)' });
+    const token = session.token;
     const seal = await api.sealStatus();
     requireUnsealed(seal, target.address, { suffix: '', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
     switch (sub as Sub) {

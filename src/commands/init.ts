@@ -1,5 +1,6 @@
 // `vault-setup init`: the whole playbook, resumable. Each phase starts from what the server reports:
 // 1. deploy (files, container, ownership, API)  2. key ceremony and unseal  3. configure.
+import { operatorOptions } from '../auth/init-operator.ts';
 import path from 'node:path';
 import { type CeremonyOptions, type CeremonyOutcome, type CeremonyPlan, ceremonyPhase, planCeremony } from '../ceremony/ceremony.ts';
 import { resolveCounts } from '../ceremony/shares.ts';
@@ -163,6 +164,7 @@ export function configureOptions(flags: Flags): ConfigureOptions {
     keepRoot: bool(flags, 'keep-root-token'),
     force: bool(flags, 'force'),
     printKeys: bool(flags, 'print-keys'),
+    operator: operatorOptions(flags),
   };
 }
 

@@ -3,6 +3,7 @@
 // Order: plan (configure/plan.ts: read the server, decide), ask (configure/ask.ts: every answer), write (this task
 // list), reveal (configure/reveal.ts: tokens shown once the renderer has stopped).
 import type { ListrTask } from 'listr2';
+import { applyOperator, planOperator } from '../auth/init-operator.ts';
 import type { Context } from '../context.ts';
 import { loadCatalog } from '../config/catalog.ts';
 import { KV_MOUNT, policyRules } from '../config/policy.ts';
@@ -31,6 +32,7 @@ export async function configurePhase(ctx: Context, input: ConfigureInput): Promi
   const plan = await makePlan(ctx, input, options, catalog);
   const delivery = plan.appToken.existing === undefined ? await chooseDelivery(ctx, options) : undefined;
   checkRootDisplay(ctx, options, plan);
+  const operator = await planOperator(ctx, input.api, plan.token, options.operator, plan.isRoot);
   const values = await resolveValues(ctx, plan.secrets.filter((s) => s.action !== 'keep').map((s) => s.entry));
 
   const state: ConfigureState = { steps: [], secrets: [] };
@@ -60,6 +62,9 @@ export async function configurePhase(ctx: Context, input: ConfigureInput): Promi
   minted.token = undefined;
   minted.wrapping = undefined;
 
+  const operatorOutcome = await applyOperator(ctx, input.api, plan.token, operator);
+  data.operator = operatorOutcome.data;
+  human.push(...operatorOutcome.human);
   // The root token last: nothing above needs it any more.
   const root = await retireRoot(ctx, input, options, plan, state.steps);
   data.rootToken = root.data;

@@ -35,7 +35,7 @@ for (const { label, flavor, image } of serverImages()) {
       const password = `pw-${randomBytes(9).toString('hex')}`;
       const typo = `pw-${randomBytes(9).toString('hex')}`;
       const watch = watchProcesses([rootToken, apiKey, password, typo]);
-      using term = terminal([process.execPath, `${ROOT}src/cli.ts`, 'init', ...d.args(flavor, image), '--secrets', catalog, '--app', 'web'], {
+      using term = terminal([process.execPath, `${ROOT}src/cli.ts`, 'init', ...d.args(flavor, image), '--secrets', catalog, '--app', 'web', '--no-operator'], {
         env: { PATH: process.env.PATH, HOME: home },
       });
       await term.waitFor(/Token to configure the server \(root or admin\) \(input hidden\)/);

@@ -22,6 +22,8 @@ export interface ConfigureInput extends PhaseInput {
 export const APP_META = 'vault-setup-app';
 
 /** configure's options, as init parsed them. */
+import type { OperatorOptions } from '../../auth/init-operator.ts';
+
 export interface ConfigureOptions {
   app: string;
   catalogFile: string | undefined;
@@ -35,6 +37,8 @@ export interface ConfigureOptions {
   keepRoot: boolean;
   force: boolean;
   printKeys: boolean;
+  /** The operator login init creates before retiring root (absent: none asked for). */
+  operator?: OperatorOptions;
 }
 
 export type SecretAction = 'create' | 'keep' | 'overwrite';

@@ -9,6 +9,7 @@ import { blocks, truthy } from '../hcl.ts';
 import type { Probe } from '../probe.ts';
 import { scanText } from '../scan.ts';
 import { type CheckResult, fail, pass, skip, warn } from '../types.ts';
+import { DAY2_CHECKS } from './day2.ts';
 import { volumes } from './files.ts';
 
 export async function devMode(p: Probe): Promise<CheckResult> {
@@ -256,4 +257,4 @@ export async function backups(p: Probe): Promise<CheckResult> {
   return pass(id, `newest snapshot in backups/ is ${ageDays < 1 ? 'from today' : `${Math.floor(ageDays)} day(s) old`}`);
 }
 
-export const HARDENING_CHECKS = [devMode, nonRoot, coreDumps, envSecrets, rawStorage, ui, generateRoot, knownFixes, auditLogGrowing, containerPrivileges, swap, backups];
+export const HARDENING_CHECKS = [devMode, nonRoot, coreDumps, envSecrets, rawStorage, ui, generateRoot, ...DAY2_CHECKS, knownFixes, auditLogGrowing, containerPrivileges, swap, backups];

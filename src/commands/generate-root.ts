@@ -1,0 +1,42 @@
+// `vault-setup generate-root`: break-glass. A threshold of share holders make a new root token; it is shown once
+// (or in --json as root_token) with how to revoke it. Shares are typed hidden, one holder after another, or piped
+// with --stdin; they stay in this process's memory for the round (and the restarts some servers need).
+import type { Context } from '../context.ts';
+import { VaultSetupError } from '../errors.ts';
+import { generateRoot } from '../quorum/generate-root.ts';
+import { collectShares } from '../services/quorum.ts';
+import { bool, str } from '../options/flags.ts';
+import { connect, resolveTarget } from '../services/target.ts';
+import type { CommandResult, Invocation } from './types.ts';
+
+export async function generateRootCommand({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
+  if (positionals.length > 0) {
+    throw new VaultSetupError('E_USAGE', '`vault-setup generate-root` takes no arguments: shares are never accepted on the command line', { hint: 'run it to be asked (hidden), or pipe the shares with --stdin' });
+  }
+  const target = await resolveTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
+  const api = connect(ctx, target.address, target.caCert);
+  let seal;
+  try {
+    seal = await api.sealStatus();
+  } finally {
+    api.close();
+  }
+  if (!seal.initialized || seal.sealed) {
+    throw new VaultSetupError(seal.initialized ? 'E_SEALED' : 'E_NOT_INITIALIZED', `the server at ${target.address} is ${seal.initialized ? 'sealed' : 'not initialised'}`, {
+      hint: seal.initialized ? 'unseal it first: vault-setup unseal' : 'run `vault-setup init` first',
+    });
+  }
+  const shares = await collectShares(ctx, { fromStdin: bool(flags, 'stdin'), threshold: seal.t, shares: seal.n, purpose: 'generate a root token' });
+  try {
+    const root = await generateRoot(ctx, target, shares);
+    const revoke = `revoke it as soon as you are done: VAULT_TOKEN=<it> vault token revoke -self (or POST ${target.address}/v1/auth/token/revoke-self with it as X-Vault-Token)`;
+    ctx.output.info(`A new ROOT token: anyone holding it controls the server. Shown once; ${revoke}.`);
+    if (!ctx.output.json) ctx.output.revealToStdout(`${root.token}\n`);
+    return {
+      data: { root_token: root.token, accessor: root.accessor ?? null, listener_option_toggled: root.toggled, revoke: 'POST auth/token/revoke-self with the token' },
+      human: root.accessor ? `accessor: ${root.accessor}` : '',
+    };
+  } finally {
+    shares.drop();
+  }
+}

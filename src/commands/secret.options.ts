@@ -1,0 +1,18 @@
+// `vault-setup secret`: its options, for parsing and help (the summary is in src/cli.ts's table). Plain data.
+import { OPERATOR } from '../auth/options.ts';
+import { ADDR, COMMON, TOKEN, type CommandSpec } from '../options/spec.ts';
+
+export const spec: CommandSpec = {
+  usage: 'vault-setup secret put PATH FIELD [FIELD...] [--stdin | --from-env FIELD=VAR] [--overwrite] | secret list [PATH] | secret get PATH [--field F | --show-values]',
+  options: {
+    ...COMMON,
+    ...ADDR,
+    ...TOKEN,
+    ...OPERATOR,
+    stdin: { type: 'boolean', help: 'put: read the value of the one field from standard input' },
+    'from-env': { type: 'string', multiple: true, arg: 'FIELD=VAR', help: 'put: take the value of FIELD from the environment variable VAR' },
+    overwrite: { type: 'boolean', help: 'put: replace an existing secret (default: create only)' },
+    field: { type: 'string', arg: 'F', help: 'get: print the value of this field alone' },
+    'show-values': { type: 'boolean', help: 'get: print all values (default: field names only)' },
+  },
+};

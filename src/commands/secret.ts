@@ -1,0 +1,202 @@
+// `vault-setup secret put|list|get`: KV v2 secrets under secret/ after init. Values come from a hidden prompt,
+// standard input (one field) or a named environment variable, never from argv; list shows names and field names
+// only; get prints a value only when asked.
+import type { Context } from '../context.ts';
+import { normalisePath } from '../agents/approle.ts';
+import { checkSignInFlags, signIn } from '../auth/sign-in.ts';
+import { VaultSetupError, usageError } from '../errors.ts';
+import { KV_MOUNT } from '../config/policy.ts';
+import { secretMeta, writeSecret } from '../services/kv.ts';
+import type { VaultApi } from '../services/vault-api.ts';
+import { openTarget } from '../services/target.ts';
+import { parseFields, parseFromEnv, readStdinText } from '../secrets/values.ts';
+import { bool, list, str } from '../options/flags.ts';
+import type { CommandResult, Flags, Invocation } from './types.ts';
+
+const SUBCOMMANDS = ['put', 'list', 'get'] as const;
+type Sub = (typeof SUBCOMMANDS)[number];
+
+export async function secret({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
+  const [sub, rawPath, ...rest] = positionals;
+  if (sub === undefined || !(SUBCOMMANDS as readonly string[]).includes(sub)) {
+    throw usageError(sub === undefined ? 'say what to do: secret put|list|get' : `unknown secret command "${sub.slice(0, 40)}"`, 'vault-setup secret put PATH FIELD... | secret list [PATH] | secret get PATH [--field F]');
+  }
+  // Every argument is checked before a token or a value is asked for.
+  const plan = planFor(sub as Sub, rawPath, rest, flags, ctx);
+  const { target, api } = await openTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
+  try {
+    const seal = await api.sealStatus();
+    if (!seal.initialized || seal.sealed) {
+      throw new VaultSetupError(seal.initialized ? 'E_SEALED' : 'E_NOT_INITIALIZED', `the server at ${target.address} is ${seal.initialized ? 'sealed' : 'not initialised'}`, {
+        hint: seal.initialized ? 'unseal it first: vault-setup unseal' : 'run `vault-setup init` first',
+      });
+    }
+    // Values are collected before the login so that stdin has one reader and a typo costs no token.
+    const values = plan.kind === 'put' ? await collectValues(ctx, plan) : undefined;
+    await using session = await signIn(ctx, api, { tokenFile: str(flags, 'token-file'), operator: str(flags, 'operator'), passwordStdin: bool(flags, 'password-stdin'), purpose: `${plan.kind} secrets` });
+    switch (plan.kind) {
+      case 'put':
+        return await put(ctx, api, session.token, plan, values as Record<string, string>);
+      case 'list':
+        return await listSecrets(api, session.token, plan.path);
+      case 'get':
+        return await get(ctx, api, session.token, plan);
+    }
+  } finally {
+    api.close();
+  }
+}
+
+type Plan =
+  | { kind: 'put'; path: string; fields: string[]; stdin: boolean; fromEnv: Map<string, string>; overwrite: boolean }
+  | { kind: 'list'; path: string }
+  | { kind: 'get'; path: string; field: string | undefined; showValues: boolean };
+
+function planFor(sub: Sub, rawPath: string | undefined, rest: string[], flags: Flags, ctx: Context): Plan {
+  const operator = str(flags, 'operator');
+  const passwordStdin = bool(flags, 'password-stdin');
+  const tokenFile = str(flags, 'token-file');
+  if (sub === 'list') {
+    if (rest.length > 0) throw usageError(`unexpected argument "${String(rest[0]).slice(0, 40)}"`, 'secret list [PATH]');
+    checkSignInFlags({ operator, passwordStdin, tokenFile });
+    return { kind: 'list', path: rawPath === undefined || rawPath.replace(/\/+$/, '') === KV_MOUNT ? '' : secretPath(rawPath) };
+  }
+  if (rawPath === undefined) throw usageError(`secret ${sub} needs a PATH`, sub === 'put' ? 'e.g. vault-setup secret put secret/openrouter api_key' : 'e.g. vault-setup secret get secret/openrouter --field api_key');
+  const path = secretPath(rawPath);
+  if (sub === 'get') {
+    if (rest.length > 0) throw usageError(`unexpected argument "${String(rest[0]).slice(0, 40)}"`, 'secret get PATH [--field F] [--show-values]');
+    checkSignInFlags({ operator, passwordStdin, tokenFile });
+    return { kind: 'get', path, field: str(flags, 'field'), showValues: bool(flags, 'show-values') };
+  }
+  const fields = parseFields(rest);
+  const stdin = bool(flags, 'stdin');
+  const fromEnv = parseFromEnv(list(flags, 'from-env'), fields);
+  if (stdin && fields.length - fromEnv.size !== 1) {
+    throw usageError('--stdin gives the value of exactly one field', 'put one field per run from standard input, or give the others with --from-env FIELD=VAR');
+  }
+  if (stdin && ctx.stdin.isTTY === true) {
+    throw new VaultSetupError('E_USAGE', '--stdin reads a pipe, but standard input is a terminal (the value would be echoed)', { hint: 'drop --stdin to be asked with hidden input' });
+  }
+  checkSignInFlags({ operator, passwordStdin, tokenFile, ...(stdin ? { stdinTaken: '--stdin' } : {}) });
+  const asked = fields.filter((f) => !fromEnv.has(f));
+  if (!stdin && asked.length > 0 && !ctx.prompter.interactive) {
+    throw new VaultSetupError('E_NEEDS_ANSWER', `no terminal to ask the value of ${asked.join(', ')}`, {
+      hint: `pipe one value with --stdin, or name an environment variable: --from-env ${asked[0]}=VAR (never FIELD=value in argv)`,
+    });
+  }
+  return { kind: 'put', path, fields, stdin, fromEnv, overwrite: bool(flags, 'overwrite') };
+}
+
+function secretPath(raw: string): string {
+  try {
+    return normalisePath(raw);
+  } catch {
+    throw usageError(`"${raw.slice(0, 60)}" is not a secret path under ${KV_MOUNT}/`, `use paths like ${KV_MOUNT}/openrouter or ${KV_MOUNT}/team/api (letters, digits, ".", "-", "_")`);
+  }
+}
+
+async function collectValues(ctx: Context, plan: Extract<Plan, { kind: 'put' }>): Promise<Record<string, string>> {
+  const values: Record<string, string> = {};
+  for (const [field, variable] of plan.fromEnv) {
+    const value = ctx.env[variable];
+    if (value === undefined || value.length === 0) throw usageError(`--from-env ${field}=${variable}: the variable ${variable} is ${value === undefined ? 'not set' : 'empty'}`, `export ${variable} first (e.g. read -rs ${variable}; export ${variable})`);
+    ctx.redactor.add(value);
+    values[field] = value;
+  }
+  for (const field of plan.fields.filter((f) => !plan.fromEnv.has(f))) {
+    let value: string;
+    if (plan.stdin) {
+      value = await readStdinText(ctx.stdin, `the value of ${field} on standard input`);
+      if (value.length === 0) throw usageError(`standard input held no value for ${field}`, `pipe the value in: ... | vault-setup secret put ${KV_MOUNT}/${plan.path} ${field} --stdin`);
+    } else {
+      const first = await ctx.prompter.secret(`Value of ${field} for ${KV_MOUNT}/${plan.path} (input hidden)`, { validate: (v) => (v.length > 0 ? true : 'a value is needed') });
+      ctx.redactor.add(first);
+      const again = await ctx.prompter.secret(`Value of ${field} again, to confirm (input hidden)`);
+      if (again !== first) throw new VaultSetupError('E_USAGE', `the two values typed for ${field} differ; nothing was written`, { hint: 'run the command again' });
+      value = first;
+    }
+    ctx.redactor.add(value);
+    values[field] = value;
+  }
+  return values;
+}
+
+async function put(ctx: Context, api: VaultApi, token: string, plan: Extract<Plan, { kind: 'put' }>, values: Record<string, string>): Promise<CommandResult> {
+  const meta = await secretMeta(api, token, KV_MOUNT, plan.path, ctx.clock);
+  const full = `${KV_MOUNT}/${plan.path}`;
+  if (meta !== undefined && !meta.currentDeleted && !plan.overwrite) {
+    throw new VaultSetupError('E_USAGE', `${full} already exists (version ${meta.currentVersion}); nothing was written`, { hint: `to replace it, add --overwrite (all of its fields are replaced by the ones given)` });
+  }
+  const cas = plan.overwrite && meta !== undefined ? meta.currentVersion : 0;
+  const result = await writeSecret(api, token, KV_MOUNT, plan.path, values, cas, ctx.clock);
+  if (!result.written) {
+    throw new VaultSetupError('E_USAGE', `${full} was written by someone else meanwhile; nothing was written`, { hint: 'look at it with `vault-setup secret get`, then run the command again' });
+  }
+  const fields = Object.keys(values);
+  return {
+    data: { path: full, fields, version: result.version, created: cas === 0 },
+    human: `${cas === 0 ? 'Created' : 'Replaced'} ${full} (version ${result.version}): ${fields.join(', ')}`,
+  };
+}
+
+interface Listed {
+  path: string;
+  fields: string[];
+  version: number;
+}
+
+async function listSecrets(api: VaultApi, token: string, base: string): Promise<CommandResult> {
+  const found: Listed[] = [];
+  // A path that is itself a secret is listed alone; otherwise the folder is walked.
+  const own = await readFields(api, token, base);
+  if (own !== undefined) found.push(own);
+  const queue = base === '' ? [''] : [`${base}/`];
+  while (queue.length > 0 && found.length < 10_000) {
+    const folder = queue.shift() as string;
+    const res = await api.request<any>('LIST', `${KV_MOUNT}/metadata/${folder}`, { token, accept: [404] });
+    if (res.status === 404) continue;
+    for (const key of (res.body?.data?.keys ?? []) as string[]) {
+      if (key.endsWith('/')) queue.push(`${folder}${key}`);
+      else {
+        const entry = await readFields(api, token, `${folder}${key}`);
+        found.push(entry ?? { path: `${KV_MOUNT}/${folder}${key}`, fields: [], version: 0 });
+      }
+    }
+  }
+  found.sort((a, b) => a.path.localeCompare(b.path));
+  if (found.length === 0 && base !== '') throw new VaultSetupError('E_USAGE', `there is nothing at ${KV_MOUNT}/${base}`, { hint: 'see all paths with `vault-setup secret list`' });
+  const human = found.length === 0 ? `No secrets under ${KV_MOUNT}/ yet: vault-setup secret put ${KV_MOUNT}/PATH FIELD` : found.map((s) => `${s.path}  ${s.fields.length > 0 ? s.fields.join(', ') : '(deleted)'}`).join('\n');
+  return { data: { secrets: found }, human };
+}
+
+/** The field names of a secret; the values are read (KV has no other way) and dropped at once. */
+async function readFields(api: VaultApi, token: string, key: string): Promise<Listed | undefined> {
+  if (key === '') return undefined;
+  const res = await api.request<any>('GET', `${KV_MOUNT}/data/${key}`, { token, accept: [404] });
+  if (res.status === 404 || res.body?.data === undefined) return undefined;
+  return { path: `${KV_MOUNT}/${key}`, fields: Object.keys(res.body.data.data ?? {}).sort(), version: Number(res.body.data.metadata?.version ?? 0) };
+}
+
+async function get(ctx: Context, api: VaultApi, token: string, plan: Extract<Plan, { kind: 'get' }>): Promise<CommandResult> {
+  const full = `${KV_MOUNT}/${plan.path}`;
+  const res = await api.request<any>('GET', `${KV_MOUNT}/data/${plan.path}`, { token, accept: [404] });
+  const data = res.status === 404 ? undefined : (res.body?.data?.data as Record<string, string> | null | undefined);
+  if (data === undefined || data === null) throw new VaultSetupError('E_USAGE', `there is no secret at ${full}`, { hint: 'see the paths with `vault-setup secret list`' });
+  for (const v of Object.values(data)) ctx.redactor.add(String(v));
+  const fields = Object.keys(data).sort();
+  const version = Number(res.body?.data?.metadata?.version ?? 0);
+  if (plan.field !== undefined) {
+    if (!Object.hasOwn(data, plan.field)) throw new VaultSetupError('E_USAGE', `${full} has no field ${plan.field}`, { hint: `its fields: ${fields.join(', ')}` });
+    const value = String(data[plan.field]);
+    // The value alone, byte for byte, with one line break (as `vault kv get -field` prints it).
+    if (!ctx.output.json) ctx.output.revealToStdout(`${value}\n`);
+    return { data: { path: full, version, field: plan.field, value } };
+  }
+  if (plan.showValues) {
+    const shown = Object.fromEntries(fields.map((f) => [f, String(data[f])]));
+    if (!ctx.output.json) ctx.output.revealToStdout(`${fields.map((f) => `${f}=${shown[f]}`).join('\n')}\n`);
+    return { data: { path: full, version, fields, data: shown } };
+  }
+  ctx.output.info(`Values are not shown: add --field F for one value, or --show-values for all.`);
+  return { data: { path: full, version, fields }, human: `${full} (version ${version}): ${fields.join(', ')}` };
+}
