@@ -51,7 +51,7 @@ compose_v2=$(scripts/build-compose-v2.sh | tail -1)
 # HashiCorp Vault from source. 1.17.6 (the playbook's, the newest open-source 1.17) is always built and kept for the
 # Vault-specific, upgrade and adopt tests (vault117Image). RIG_VAULT_NEXT=1.21.4 also builds that release and makes it
 # the matrix's Vault (vaultImage); without it the matrix runs 1.17.6. (1.21.4 does not build from its Go module yet:
-# the tagged sdk v0.21.0 it requires differs from the release's in-tree sdk; see docs/notes/issue-15-security.md.)
+# the tagged sdk v0.21.0 it requires differs from the release's in-tree sdk; see docs/server-differences.md.)
 VAULT_117_VERSION=1.17.6
 vault_image=""
 vault_117_image=""
