@@ -32,6 +32,7 @@ export async function init({ flags }: Invocation, ctx: Context): Promise<Command
     name,
     port,
     storage: oneOf(flags, 'storage', ['raft', 'file'] as const, 'raft'),
+    raftMultiplier: int(flags, 'raft-multiplier', 1, { min: 1, max: 10 }),
     tls: tlsSource(flags),
     force: bool(flags, 'force'),
     waitMs: duration(flags, 'wait', '90s'),

@@ -15,6 +15,8 @@ export interface DeploymentSpec {
   port: number;
   storage: Storage;
   tls: boolean;
+  /** raft's performance_multiplier: 1 is the fastest timing, 10 the most tolerant of a slow disk. */
+  raftMultiplier?: number;
 }
 
 const TEMPLATE_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
@@ -40,6 +42,7 @@ export function renderServerConfig(spec: DeploymentSpec): string {
     raft: spec.storage === 'raft',
     file: spec.storage === 'file',
     nodeId: `${spec.name}-1`,
+    raftMultiplier: String(spec.raftMultiplier ?? 1),
     clusterAddr: `${scheme}://127.0.0.1:8201`,
     tlsOff: !spec.tls,
     tlsOn: spec.tls,

@@ -20,6 +20,7 @@ export interface DeployOptions {
   name: string;
   port: number;
   storage: Storage;
+  raftMultiplier?: number;
   tls: TlsSource | undefined;
   force: boolean;
   waitMs: number;
@@ -122,6 +123,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
           port: options.port,
           storage: options.storage,
           tls: options.tls !== undefined,
+          ...(options.raftMultiplier === undefined ? {} : { raftMultiplier: options.raftMultiplier }),
         };
         const planned: PlannedFile[] = [];
         for (const [file, content] of [
