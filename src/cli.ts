@@ -36,6 +36,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       name: { type: 'string', arg: 'NAME', help: 'container and compose project name (default: vault or openbao)' },
       storage: { type: 'string', arg: 'raft|file', help: 'storage backend (default raft; file where the server supports it)' },
       port: { type: 'string', arg: 'N', help: 'host port on 127.0.0.1 (default 8200)' },
+      'raft-multiplier': { type: 'string', arg: '1-10', help: "raft's performance_multiplier (default 1: fastest; raise it on a slow disk)" },
       wait: { type: 'string', arg: 'DURATION', help: 'how long to wait for the API to answer (default 90s)' },
       yes: { type: 'boolean', short: 'y', help: 'ask nothing; fail where an answer is needed' },
       force: { type: 'boolean', help: 'replace files that differ from what vault-setup writes' },
@@ -189,13 +190,11 @@ export async function main(io: Io): Promise<number> {
     positionals = parsed.positionals;
   } catch (error) {
     // node's own wording explains `--` at length; the operator needs the option's name and the help.
-    const first = (error as Error).message.split('\n')[0] as string;
-    const unknown = /^Unknown option '([^']*)'/.exec(first);
-    const message = oneLine(unknown ? `unknown option ${unknown[1]}` : first.replace(/\.$/, ''));
-    io.stderr.write(`vault-setup ${name}: ${message}. Run \`vault-setup ${name} --help\`.\n`);
-    if (rest.includes('--json')) io.stdout.write(`${JSON.stringify({ error: { code: 'E_USAGE', message, exitCode: EXIT.usage } })}\n`);
-    return EXIT.usage;
+    const { parseProblem } = await import('./argv.ts');
+    return usageProblem(io, name, parseProblem(name, error as Error, spec.options), rest.includes('--json'));
   }
+  const stray = (await import('./argv.ts')).strayArgument(name, positionals);
+  if (stray !== undefined && flags.help !== true) return usageProblem(io, name, stray, flags.json === true);
   if (flags.help === true) {
     io.stdout.write(commandHelp(name, spec));
     return EXIT.ok;
@@ -254,6 +253,14 @@ function reportError(error: unknown, command: string, ctx: { redactor: { redact(
     io.stdout.write(`${JSON.stringify(body)}\n`);
   }
   return known.exitCode;
+}
+
+async function usageProblem(io: Io, command: string, problem: { message: string; hint: string }, json: boolean): Promise<number> {
+  const { formatProblem } = await import('./argv.ts');
+  const shown = { message: oneLine(problem.message), hint: oneLine(problem.hint) };
+  io.stderr.write(formatProblem(command, shown, io.stderr, io.env));
+  if (json) io.stdout.write(`${JSON.stringify({ error: { code: 'E_USAGE', ...shown, exitCode: EXIT.usage } })}\n`);
+  return EXIT.usage;
 }
 
 const isPromptExit = (error: unknown): boolean => (error as Error)?.name === 'ExitPromptError' || (error as Error)?.name === 'AbortPromptError';

@@ -166,7 +166,7 @@ describe('deploy: clear errors that leave files untouched', () => {
       [['init', '--flavor', 'consul'], /--flavor must be one of vault, openbao/],
       [['init', '--storage', 'etcd'], /--storage must be one of raft, file/],
       [['init', '--wait', 'soon'], /--wait: "soon" is not a duration/],
-      [['init', '--bogus'], /unknown option --bogus\. Run `vault-setup init --help`/],
+      [['init', '--bogus'], /✖ vault-setup init: unknown option --bogus\n  → see `vault-setup init --help` for its options/],
       [['frobnicate'], /unknown command "frobnicate"/],
     ] as const) {
       const run = await runCli([...args]);

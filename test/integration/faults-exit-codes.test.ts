@@ -57,7 +57,7 @@ describe('faults: exit codes', () => {
 
     const cases: { code: number; name: string; args: string[]; env?: NodeJS.ProcessEnv; errorCode?: string; message: RegExp; hint?: RegExp }[] = [
       { code: 0, name: 'help', args: ['status', '--help'], message: /^vault-setup status/ },
-      { code: 2, name: 'a bad flag', args: ['status', '--bogus'], message: /unknown option --bogus\. Run `vault-setup status --help`/ },
+      { code: 2, name: 'a bad flag', args: ['status', '--bogus'], message: /✖ vault-setup status: unknown option --bogus\n  → see `vault-setup status --help` for its options/ },
       { code: 2, name: 'a bad value', args: ['init', '--dir', dir('usage'), '--port', 'x', '--json'], errorCode: 'E_USAGE', message: /--port must be a whole number/ },
       {
         code: 3,
