@@ -3,6 +3,7 @@
 // back SEALED until the share holders unseal it; so vault-setup refuses and says how to do it by hand.
 import path from 'node:path';
 import type { Context } from '../context.ts';
+import { freshSnapshotPath } from '../backup/names.ts';
 import { checksumFile, saveSnapshot } from '../backup/snapshot.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
 import { obtainToken } from '../services/token.ts';
@@ -18,7 +19,7 @@ export async function backup({ flags, positionals }: Invocation, ctx: Context): 
   if (outFlag === undefined && target.dir === undefined) {
     throw usageError('--addr without a deployment directory needs --out FILE', 'e.g. --out ./vault-2026-01-31.snap');
   }
-  const file = path.resolve(outFlag ?? path.join(target.dir as string, 'backups', `${stamp(ctx.clock.now())}.snap`));
+  const file = path.resolve(outFlag ?? (await freshSnapshotPath(path.join(target.dir as string, 'backups'), ctx.clock.now())));
   const api = new VaultApi({ address: target.address, clock: ctx.clock, ...(target.caCert ? { caCert: target.caCert } : {}) });
   try {
     const seal = await api.sealStatus();
@@ -46,6 +47,3 @@ export async function backup({ flags, positionals }: Invocation, ctx: Context): 
     api.close();
   }
 }
-
-/** 2026-01-31T12-00-00Z: sorts by time and is safe in every file system. */
-const stamp = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
