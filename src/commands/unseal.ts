@@ -29,12 +29,9 @@ export async function unseal({ flags, positionals }: Invocation, ctx: Context): 
       hint: 'run without --stdin to be asked with hidden input, or pipe the share: gpg -d share-1.asc | vault-setup unseal --stdin',
     });
   }
-  if (!fromStdin && !reset && !ctx.prompter.interactive) {
-    throw new VaultSetupError('E_NEEDS_ANSWER', 'there is no terminal to ask for shares', {
-      hint: 'pipe them in, one per line: gpg -d share-1.asc | vault-setup unseal --stdin (never pass a share as an argument)',
-    });
-  }
   const target = await resolveTarget(ctx, str(flags, 'dir'), str(flags, 'addr'));
+  // Nothing to ask on: an unsealed server is still exit 17 (the README's table), anything else needs a pipe.
+  if (!fromStdin && !reset && !ctx.prompter.interactive) throw await withoutTerminal(target);
   const started = str(flags, 'addr') === undefined && target.name !== undefined ? await ensureRunning(ctx, target, waitMs) : false;
   const api = new VaultApi({ address: target.address, ...(target.caCert ? { caCert: target.caCert } : {}), clock: ctx.clock });
   try {
@@ -71,6 +68,18 @@ export async function unseal({ flags, positionals }: Invocation, ctx: Context): 
   } finally {
     api.close();
   }
+}
+
+async function withoutTerminal(target: Target): Promise<VaultSetupError> {
+  const api = new VaultApi({ address: target.address, ...(target.caCert ? { caCert: target.caCert } : {}), attempts: 1 });
+  const seal = await api.sealStatus().catch(() => undefined);
+  api.close();
+  if (seal?.initialized === true && !seal.sealed) {
+    return new VaultSetupError('E_ALREADY_UNSEALED', `the server at ${target.address} is already unsealed; no share was used`, { hint: 'nothing to do (exit code 17 means exactly this)' });
+  }
+  return new VaultSetupError('E_NEEDS_ANSWER', 'there is no terminal to ask for shares', {
+    hint: 'pipe them in, one per line: gpg -d share-1.asc | vault-setup unseal --stdin (never pass a share as an argument)',
+  });
 }
 
 function done(target: Target, status: SealStatus, entered: number, reset: boolean, started: boolean): CommandResult {

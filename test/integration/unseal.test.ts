@@ -152,6 +152,10 @@ for (const { label, flavor, image } of serverImages()) {
         const run = await unsealCli(dir, `${keys[0]}\n`);
         assert.equal(run.code, 17, run.stderr);
         assert.equal(run.json().error.code, 'E_ALREADY_UNSEALED');
+        // Without a terminal and without --stdin, the same answer: the server is open, nothing is asked (not 15).
+        const noTerminal = await runCli(['unseal', '--dir', dir]);
+        assert.equal(noTerminal.code, 17, noTerminal.stderr);
+        assert.match(noTerminal.stderr, /already unsealed; no share was used/);
         const reset = await api(d.address, 'PUT', 'sys/unseal', { body: { reset: true } });
         assert.equal(reset.status, 400);
         assert.match(reset.body.errors.join(' '), /vault is unsealed/);
