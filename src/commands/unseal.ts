@@ -70,6 +70,14 @@ export async function unseal({ flags, positionals }: Invocation, ctx: Context): 
   }
 }
 
+/** A malformed line after good ones: the earlier shares did reach the server, and it keeps their progress. */
+function afterSent(error: unknown, sent: number, status: SealStatus): unknown {
+  if (!(error instanceof VaultSetupError)) return error;
+  return new VaultSetupError(error.code, error.message, {
+    hint: `that line was not sent, but the ${sent === 1 ? 'share' : `${sent} shares`} before it ${sent === 1 ? 'was' : 'were'}: the server holds ${progressText(status)}. Pipe the remaining shares to \`vault-setup unseal --stdin\`, or start over with --reset`,
+  });
+}
+
 async function withoutTerminal(target: Target): Promise<VaultSetupError> {
   const api = new VaultApi({ address: target.address, ...(target.caCert ? { caCert: target.caCert } : {}), attempts: 1 });
   const seal = await api.sealStatus().catch(() => undefined);
@@ -116,6 +124,7 @@ function midRound(error: unknown, target: Target, entered: number, threshold: nu
 function stdinHooks(ctx: Context, tell: (line: string) => void): Parameters<typeof unsealRounds>[2] {
   const lines = readline.createInterface({ input: ctx.stdin, crlfDelay: Number.POSITIVE_INFINITY, terminal: false })[Symbol.asyncIterator]();
   let lineNo = 0;
+  let sent = 0;
   return {
     say: tell,
     onRoundFailed: async () => 'stop',
@@ -125,8 +134,14 @@ function stdinHooks(ctx: Context, tell: (line: string) => void): Parameters<type
         if (next.done === true) return undefined;
         lineNo++;
         if (next.value.trim() === '') continue;
-        const key = shareOrThrow(next.value, `line ${lineNo} of standard input`, status.n);
+        let key: string;
+        try {
+          key = shareOrThrow(next.value, `line ${lineNo} of standard input`, status.n);
+        } catch (error) {
+          throw sent === 0 ? error : afterSent(error, sent, status);
+        }
         ctx.redactor.addShare(key);
+        sent++;
         return key;
       }
     },

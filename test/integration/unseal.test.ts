@@ -115,6 +115,17 @@ for (const { label, flavor, image } of serverImages()) {
         assert.equal((await sealStatus(d.address)).progress, 0);
       });
 
+      await t.test('a malformed line after a good one: the progress the server kept is reported truthfully', async () => {
+        const almost = (keys[1] as string).slice(0, 64);
+        const run = await unsealCli(dir, `${keys[0]}\n${almost}\n`);
+        assert.equal(run.code, 11, run.stderr);
+        assert.match(run.stderr, /line 2 of standard input: 64 hex characters is not a share/);
+        assert.match(run.json().error.hint, /that line was not sent, but the share before it was: the server holds 1\/2/);
+        assert.doesNotMatch(run.stderr, /nothing was sent/);
+        assert.equal((await sealStatus(d.address)).progress, 1);
+        assert.equal((await api(d.address, 'PUT', 'sys/unseal', { body: { reset: true } })).status, 200);
+      });
+
       await t.test('a wrong combination: exit 10 (E_UNSEAL_FAILED), which share is unknowable, round discarded', async () => {
         const run = await unsealCli(dir, `${keys[0]}\n${wrongShare()}\n`);
         assert.equal(run.code, 10, run.stderr);
