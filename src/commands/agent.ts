@@ -21,6 +21,7 @@ import {
   MOUNT,
 } from '../agents/approle.ts';
 import { prepareOutDir, writeCredentials } from '../agents/deliver.ts';
+import { missingSecrets, missingWarning } from '../agents/missing-paths.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
 import { refuseSymlink } from '../services/files.ts';
 import { obtainToken } from '../services/token.ts';
@@ -108,6 +109,7 @@ async function issueCommand(ctx: Context, api: VaultApi, token: string, sub: 'ad
   const policy = policyName(agent);
   let approle: 'enabled' | 'present' | undefined;
   let existed: boolean;
+  let missing: string[] | undefined;
   if (plan !== undefined) {
     approle = await ensureApprole(api, token);
     existed = await roleExists(api, token, agent);
@@ -116,6 +118,8 @@ async function issueCommand(ctx: Context, api: VaultApi, token: string, sub: 'ad
       ctx.output.warn('Note: Docker publishes the port through its bridge, so the server sees local clients from the bridge gateway (e.g. 172.17.0.1), not 127.0.0.1.');
     }
     ctx.output.info(`${existed ? 'Updated' : 'Created'} policy ${policy} and role ${MOUNT}/${agent}${approle === 'enabled' ? ' (AppRole enabled at approle/)' : ''}.`);
+    missing = await missingSecrets(api, token, plan.keys);
+    if (missing !== undefined && missing.length > 0) ctx.output.warn(missingWarning(missing));
   } else {
     existed = await roleExists(api, token, agent);
     if (!existed) throw new VaultSetupError('E_USAGE', `there is no agent "${agent}" to rotate`, { hint: 'see `vault-setup agent list`, or create it with `vault-setup agent add`' });
@@ -142,7 +146,7 @@ async function issueCommand(ctx: Context, api: VaultApi, token: string, sub: 'ad
     wrapped_secret_id: issued.wrapped?.token ?? null,
     wrap_ttl: issued.wrapped?.ttl ?? null,
     policy,
-    ...(plan === undefined ? {} : { paths: plan.keys.map((k) => `secret/${k}`), created: !existed, approle }),
+    ...(plan === undefined ? {} : { paths: plan.keys.map((k) => `secret/${k}`), created: !existed, approle, missing_paths: missing === undefined ? null : missing.map((k) => `secret/${k}`) }),
     ...(out === undefined ? {} : { out_dir: out.dir, files: [out.roleIdFile, out.secretIdFile] }),
     ...(revokeOld ? { revoked_secret_ids: revoked } : {}),
   };
