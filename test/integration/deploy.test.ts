@@ -54,6 +54,9 @@ for (const { label, flavor, image } of serverImages()) {
       assert.equal(second.code, 0, second.stderr);
       assert.match(second.stdout, /Nothing to change/);
       assert.doesNotMatch(second.stderr, /\x1b\[/, 'no colour without a TTY');
+      // Without a terminal, one line per step: its outcome, never a start line repeating the title.
+      assert.doesNotMatch(second.stderr, /❯/);
+      for (const title of ['Check the port', 'Start the server']) assert.equal(second.stderr.split('\n').filter((l) => l.includes(title)).length, 1, second.stderr);
       assert.equal(docker('inspect', '-f', '{{.Id}}', d.name).trim(), containerId, 'container not recreated');
       assert.equal(fs.statSync(path.join(d.dir, 'docker-compose.yml')).mtimeMs, mtime);
       assert.deepEqual(listing(d.dir), before);
@@ -109,6 +112,8 @@ describe('deploy: clear errors that leave files untouched', () => {
       assert.equal(run.code, 5, run.stderr);
       assert.match(run.stderr, new RegExp(`port 127\\.0\\.0\\.1:${d.port} is already in use`));
       assert.match(run.stderr, /choose another --port/);
+      // The failure is said once, by the error report (no "✖ Check the port" line before it).
+      assert.equal(run.stderr.split('\n').filter((l) => l.startsWith('✖')).length, 1, run.stderr);
       assert.deepEqual(listing(d.dir), {});
     } finally {
       blocker.close();

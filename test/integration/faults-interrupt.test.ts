@@ -39,7 +39,7 @@ for (const { label, flavor, image } of serverImages()) {
 
       await t.test('SIGKILL while waiting for the API: nothing initialised yet', async () => {
         const cli = liveCli(args);
-        await cli.waitFor(/❯ Wait for the API/, { stream: 'stderr', freeze: true });
+        await cli.waitFor(/✔ Start the server/, { stream: 'stderr', freeze: true }); // the next step waits for the API
         cli.signal('SIGKILL');
         assert.equal(await cli.exited, 137);
         assert.equal(cli.stdout(), '', 'no shares: init did not run');
