@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Context } from '../context.ts';
 import type { Flags } from '../commands/types.ts';
 import { bool, duration, list, str } from '../commands/common.ts';
+import { sharesNobodySees } from '../commands/init-preflight.ts';
 import { EXIT, VaultSetupError, usageError, withResult } from '../errors.ts';
 import { refuseSymlink, writeAtomic } from '../services/files.ts';
 import type { InitResponse, SealStatus, VaultApi } from '../services/vault-api.ts';
@@ -68,12 +69,7 @@ export async function planCeremony(ctx: Context, flags: Flags): Promise<Ceremony
     if (waitUnsealMs !== undefined) throw usageError('--wait-unseal is for --pgp-keys, where the holders unseal', 'without PGP keys the ceremony unseals the server itself');
   }
   const mode: CeremonyMode = pgp ? 'pgp' : printKeys ? 'print' : ctx.prompter.interactive ? 'interactive' : 'print';
-  if (mode === 'print' && !printKeys) {
-    throw usageError(
-      'without a terminal (or with --yes) the unseal shares cannot be shown to anyone, and shares nobody saved make the server unusable',
-      'pass --pgp-keys F1,...,FN to have each share encrypted to its holder, or --print-keys to receive them as JSON on stdout (store it safely), or run init in a terminal for the guided ceremony',
-    );
-  }
+  if (mode === 'print' && !printKeys) throw sharesNobodySees();
   if (pgp && rootKeyFile === undefined && !printKeys) {
     throw usageError(
       'with --pgp-keys the root token must be encrypted too: init cannot show it on a terminal and would otherwise print it in clear',

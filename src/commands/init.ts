@@ -17,6 +17,7 @@ import { type DeployState, type TlsSource, deployTasks, newDeployState } from '.
 import { runTasks } from '../tasks/listr.ts';
 import { validSan } from '../tls/self-signed.ts';
 import { bool, duration, int, list, oneOf, str } from './common.ts';
+import { refuseCeremonyNobodySees } from './init-preflight.ts';
 import type { CommandResult, Flags, Invocation } from './types.ts';
 
 export async function init({ flags }: Invocation, ctx: Context): Promise<CommandResult> {
@@ -38,6 +39,7 @@ export async function init({ flags }: Invocation, ctx: Context): Promise<Command
     waitMs: duration(flags, 'wait', '90s'),
   };
   await checkLaterFlags(flags);
+  await refuseCeremonyNobodySees(ctx, flags, dir);
   const address = `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
   const state: DeployState = newDeployState(dir, address);
   await runTasks(ctx, deployTasks(ctx, options), state);

@@ -24,6 +24,22 @@ async function cli(argv: string[]): Promise<{ code: number; stdout: string; stde
   return { code, stdout: out, stderr: err };
 }
 
+describe('init with nobody to show the shares to', () => {
+  it('no terminal, no --yes/--print-keys/--pgp-keys, a fresh directory: exit 15 before any file is written', async () => {
+    const dir = path.join(home, 'unattended');
+    for (const extra of [[], ['--yes']]) {
+      const ran = await cli(['init', '--dir', dir, '--port', '18299', ...extra]);
+      assert.equal(ran.code, 15, ran.stderr);
+      assert.match(ran.stderr, /^✖ vault-setup init: without a terminal \(or with --yes\) the unseal shares cannot be shown to anyone/);
+      assert.match(ran.stderr, /→ pass --pgp-keys .* or --print-keys/);
+      assert.equal(fs.existsSync(dir), false, 'nothing written, nothing started');
+    }
+    const json = await cli(['init', '--dir', dir, '--json']);
+    assert.equal(JSON.parse(json.stdout).error.exitCode, 15);
+    assert.equal(JSON.parse(json.stdout).error.code, 'E_NEEDS_ANSWER');
+  });
+});
+
 describe('command-line problems', () => {
   it('an unknown option names the closest known one', async () => {
     const dir = path.join(home, 'prot');
