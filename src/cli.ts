@@ -211,7 +211,8 @@ export async function main(io: Io): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     const handler = ctx.interrupts.handler;
     if (handler === undefined) {
-      io.stderr.write(`\nvault-setup: interrupted (${signal}). Re-run the command to resume.\n`);
+      // The step's spinner hid the cursor: show it again, then say how to go on.
+      io.stderr.write(`${io.stderr.isTTY === true ? '\u001b[?25h' : ''}\n${ctx.output.style.red('✖')} vault-setup ${name}: interrupted (${signal}); run the same command to resume\n`);
       process.exit(EXIT.interrupted);
     }
     void handler().then((ok) => {
