@@ -19,12 +19,14 @@ describe('interrupted in a terminal', () => {
     execFileSync('kill', ['-STOP', pid]);
     try {
       const quoted = args.map((a) => `'${a}'`).join(' ');
-      using term = terminal(['sh', '-c', `'${process.execPath}' '${ROOT}src/cli.ts' init ${quoted} --deploy-only`], { env: { PATH: process.env.PATH, HOME: d.dir, NO_COLOR: '1' } });
-      await term.waitFor(/Wait for the API/);
+      // The shell stays a moment after the command: a pane that has ended reports no cursor at all.
+      const command = `'${process.execPath}' '${ROOT}src/cli.ts' init ${quoted} --deploy-only; echo "exit=$?"; sleep 60`;
+      using term = terminal(['sh', '-c', command], { env: { PATH: process.env.PATH, HOME: d.dir, NO_COLOR: '1' } });
+      await term.waitFor(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Wait for the API/); // its spinner: the step is running
       assert.equal(term.cursorVisible(), false, 'the spinner hides the cursor while the step runs');
       term.key('C-c');
-      assert.equal(await term.waitExit(), 130);
-      const screen = term.screen({ history: true });
+      const screen = await term.waitFor(/^exit=\d+$/m);
+      assert.match(screen, /^exit=130$/m);
       assert.match(screen, /✖ vault-setup init: interrupted \(SIGINT\); run the same command to resume/);
       assert.equal(term.cursorVisible(), true, 'the cursor is shown again');
     } finally {
