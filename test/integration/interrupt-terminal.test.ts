@@ -19,8 +19,8 @@ describe('interrupted in a terminal', () => {
     execFileSync('kill', ['-STOP', pid]);
     try {
       const quoted = args.map((a) => `'${a}'`).join(' ');
-      // The shell stays a moment after the command: a pane that has ended reports no cursor at all.
-      const command = `'${process.execPath}' '${ROOT}src/cli.ts' init ${quoted} --deploy-only; echo "exit=$?"; sleep 60`;
+      // The shell outlives Ctrl-C and stays a moment after the command: a pane that has ended reports no cursor.
+      const command = `trap : INT; '${process.execPath}' '${ROOT}src/cli.ts' init ${quoted} --deploy-only; echo "exit=$?"; sleep 60`;
       using term = terminal(['sh', '-c', command], { env: { PATH: process.env.PATH, HOME: d.dir, NO_COLOR: '1' } });
       await term.waitFor(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Wait for the API/); // its spinner: the step is running
       assert.equal(term.cursorVisible(), false, 'the spinner hides the cursor while the step runs');
