@@ -123,7 +123,7 @@ for (const { label, flavor, image } of serverImages()) {
       assert.match(screen, /^exit=0$/m);
       assert.doesNotMatch(screen, /a token is needed/);
       assert.match(screen, /–\s+skip\s+config\s+token-valid\s+no token/);
-      assert.match(screen, /✔ pass\s+runtime\s+unsealed/);
+      assert.match(screen, /✔ pass\s+unsealed\s+unsealed/);
     });
 
     it('compose edits: a token in the environment, no command (dev mode), a writable config mount', async () => {
