@@ -1,5 +1,6 @@
 // The thin entry: parses argv, runs one command, writes its result, picks the exit code. Nothing else.
 // Commands are loaded lazily so `vault-setup --help` starts fast.
+import { writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { EXIT, VaultSetupError, isVaultSetupError, oneLine, quoted, resultOf, usageError } from './errors.ts';
 import type { CommandHandler, CommandResult, Flags } from './commands/types.ts';
@@ -211,8 +212,11 @@ export async function main(io: Io): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     const handler = ctx.interrupts.handler;
     if (handler === undefined) {
-      // The step's spinner hid the cursor: show it again, then say how to go on.
-      io.stderr.write(`${io.stderr.isTTY === true ? '\u001b[?25h' : ''}\n${ctx.output.style.red('✖')} vault-setup ${name}: interrupted (${signal}); run the same command to resume\n`);
+      // The step's spinner hid the cursor: show it again, then say how to go on. While a task list renders,
+      // listr2 holds back writes to process.stderr until it ends, which exit would never let happen: write directly.
+      const text = `${io.stderr.isTTY === true ? '\u001b[?25h' : ''}\n${ctx.output.style.red('✖')} vault-setup ${name}: interrupted (${signal}); run the same command to resume\n`;
+      if (io.stderr === process.stderr) writeSync(2, text);
+      else io.stderr.write(text);
       process.exit(EXIT.interrupted);
     }
     void handler().then((ok) => {

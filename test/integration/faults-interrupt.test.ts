@@ -32,7 +32,7 @@ for (const { label, flavor, image } of serverImages()) {
         cli.signal('SIGINT');
         cli.signal('SIGCONT');
         assert.equal(await cli.exited, 130, cli.stderr());
-        assert.match(cli.stderr(), /interrupted \(SIGINT\)\. Re-run the command to resume\./);
+        assert.match(cli.stderr(), /✖ vault-setup init: interrupted \(SIGINT\); run the same command to resume/);
         assert.match(fs.readFileSync(path.join(d.dir, 'docker-compose.yml'), 'utf8'), /^services:/m);
         assert.match(fs.readFileSync(path.join(d.dir, 'config', 'vault.hcl'), 'utf8'), /listener "tcp"/);
       });
