@@ -131,7 +131,7 @@ function catalogFile(dir: string): string {
 async function oneInit(multiplier: number, fromEmpty: boolean): Promise<number> {
   await using d = fromEmpty ? await testDeployment('bench-empty') : await deployed('one', multiplier);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-bench-one-'));
-  const args = ['init', ...d.args(flavor, image), '--raft-multiplier', String(multiplier), '--yes', '--print-keys', '--secrets', catalogFile(work), '--token-file', path.join(work, 'app-token'), '--json'];
+  const args = ['init', ...d.args(flavor, image), '--raft-multiplier', String(multiplier), '--yes', '--print-keys', '--secrets', catalogFile(work), '--app-token-file', path.join(work, 'app-token'), '--json'];
   const start = process.hrtime.bigint();
   const out = JSON.parse(vs(fromEmpty ? 'init --print-keys (empty dir)' : 'init --print-keys', args));
   const total = ms(start);
@@ -151,7 +151,7 @@ async function tool(): Promise<{ total: number; gpg: number; cpu: number; status
   const tokenFile = path.join(keysOut, 'app-token');
   let gpgMs = 0;
   const start = process.hrtime.bigint();
-  vs('init (ceremony, PGP)', ['init', ...d.args(flavor, image), '--yes', '--pgp-keys', holders.map((h) => h.binaryFile).join(','), '--root-token-pgp-key', admin.binaryFile, '--keys-out', keysOut, '--secrets', catalog, '--token-file', tokenFile, '--json']);
+  vs('init (ceremony, PGP)', ['init', ...d.args(flavor, image), '--yes', '--pgp-keys', holders.map((h) => h.binaryFile).join(','), '--root-token-pgp-key', admin.binaryFile, '--keys-out', keysOut, '--secrets', catalog, '--app-token-file', tokenFile, '--json']);
   for (let i = 1; i <= 3; i++) {
     const g = process.hrtime.bigint();
     const share = gpg.decrypt(path.join(keysOut, `share-${i}.asc`));
@@ -161,7 +161,7 @@ async function tool(): Promise<{ total: number; gpg: number; cpu: number; status
   const g = process.hrtime.bigint();
   const root = gpg.decrypt(path.join(keysOut, 'root-token.asc')).trim();
   gpgMs += ms(g);
-  vs('init (configure)', ['init', ...d.args(flavor, image), '--yes', '--secrets', catalog, '--token-file', tokenFile, '--json'], { env: { BAO_TOKEN: root } });
+  vs('init (configure)', ['init', ...d.args(flavor, image), '--yes', '--secrets', catalog, '--app-token-file', tokenFile, '--json'], { env: { BAO_TOKEN: root } });
   const total = ms(start);
   const cpu = cpuSeconds;
   const statusMs: number[] = [];
@@ -180,7 +180,7 @@ async function seeding(count: number): Promise<{ manual: number; tool: number }>
   const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-bench-seed-'));
   const small = path.join(keysDir, 'small.yaml');
   fs.writeFileSync(small, 'secrets:\n  warmup:\n    v: { from: generate, format: hex, bytes: 16 }\n');
-  const out = JSON.parse(vs('init (print-keys)', ['init', ...d.args(flavor, image), '--yes', '--print-keys', '--keep-root-token', '--secrets', small, '--token-file', path.join(keysDir, 't'), '--json']));
+  const out = JSON.parse(vs('init (print-keys)', ['init', ...d.args(flavor, image), '--yes', '--print-keys', '--keep-root-token', '--secrets', small, '--app-token-file', path.join(keysDir, 't'), '--json']));
   const root = out.init.root_token as string;
   const start = process.hrtime.bigint();
   for (let i = 0; i < count; i++) {
@@ -190,7 +190,7 @@ async function seeding(count: number): Promise<{ manual: number; tool: number }>
   const catalog = path.join(keysDir, 'many.yaml');
   fs.writeFileSync(catalog, `secrets:\n${Array.from({ length: count }, (_, i) => `  tool/s${i}:\n    value: { from: generate, format: hex, bytes: 16 }`).join('\n')}\n`);
   const t = process.hrtime.bigint();
-  vs('init (seed 200)', ['init', ...d.args(flavor, image), '--yes', '--secrets', catalog, '--token-file', path.join(keysDir, 't2'), '--keep-root-token', '--json'], { env: { BAO_TOKEN: root } });
+  vs('init (seed 200)', ['init', ...d.args(flavor, image), '--yes', '--secrets', catalog, '--app-token-file', path.join(keysDir, 't2'), '--keep-root-token', '--json'], { env: { BAO_TOKEN: root } });
   const toolMs = ms(t);
   fs.rmSync(keysDir, { recursive: true, force: true });
   return { manual: manualMs, tool: toolMs };

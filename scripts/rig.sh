@@ -22,10 +22,10 @@ npm run --silent build >&2
 
 scripts/ensure-docker.sh
 # Debian packages the rig uses: busybox-static (test images), tmux (real-terminal tests), gnupg (PGP tests),
-# file, time (benchmarks), python3-venv (OpenBao and hvac venvs).
+# file, time (benchmarks), iproute2 (network namespaces), systemd (systemd-analyze for the units), python3-venv (OpenBao and hvac venvs).
 missing=()
 file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || missing+=(busybox-static)
-for p in tmux:tmux gpg:gnupg file:file /usr/bin/time:time ip:iproute2; do command -v "${p%%:*}" >/dev/null || missing+=("${p#*:}"); done
+for p in tmux:tmux gpg:gnupg file:file /usr/bin/time:time ip:iproute2 systemd-analyze:systemd; do command -v "${p%%:*}" >/dev/null || missing+=("${p#*:}"); done
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"

@@ -1,4 +1,5 @@
-// Wires the real services. Tests may swap one; everything else is plain logic.
+// Wires the real services; createContext's overrides swap one (a scripted prompter, a fake clock, another Docker
+// client). Everything else is plain logic.
 import { Output, type OutputStreams } from './output.ts';
 import { ComposeService } from './services/compose.ts';
 import { DockerService } from './services/docker.ts';
@@ -14,6 +15,9 @@ export interface Context {
   compose: ComposeService;
   prompter: Prompter;
   clock: Clock;
+  /** Where a connection to a server address really goes: the address itself, unless a caller routes it elsewhere
+   * (a test's fault proxy in front of the real server). Messages keep naming the server's own address. */
+  dial(address: string): string;
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   /** Called when the process is asked to stop; the ceremony installs a handler that protects shown keys. */
   interrupts: InterruptGuard;
@@ -41,21 +45,25 @@ export interface ContextOptions {
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
-export function createContext(options: ContextOptions = {}): Context {
+/** The services a caller (a test, an embedding program) may replace; the rest are built from the options. */
+export type ContextOverrides = Partial<Pick<Context, 'docker' | 'compose' | 'prompter' | 'clock' | 'redactor' | 'interrupts' | 'dial'>>;
+
+export function createContext(options: ContextOptions = {}, overrides: ContextOverrides = {}): Context {
   const env = options.env ?? process.env;
   const streams = options.streams ?? { stdout: process.stdout, stderr: process.stderr };
   const stdin = options.stdin ?? process.stdin;
-  const redactor = new Redactor();
+  const redactor = overrides.redactor ?? new Redactor();
   const output = new Output({ streams, env, json: options.json ?? false, quiet: options.quiet ?? false, redactor, stdinIsTTY: stdin.isTTY === true });
   return {
     env,
     output,
     redactor,
-    docker: new DockerService(),
-    compose: new ComposeService(env),
-    prompter: new InquirerPrompter({ interactive: output.interactive && options.yes !== true, output: streams.stderr }),
-    clock: realClock,
+    docker: overrides.docker ?? new DockerService(),
+    compose: overrides.compose ?? new ComposeService(env),
+    prompter: overrides.prompter ?? new InquirerPrompter({ interactive: output.interactive && options.yes !== true, output: streams.stderr }),
+    clock: overrides.clock ?? realClock,
+    dial: overrides.dial ?? ((address) => address),
     stdin,
-    interrupts: new InterruptGuard(),
+    interrupts: overrides.interrupts ?? new InterruptGuard(),
   };
 }

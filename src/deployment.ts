@@ -16,6 +16,8 @@ export interface DeploymentPaths {
   config: string;
   dataDir: string;
   logsDir: string;
+  /** The unix-socket listener's directory, mounted by app containers (docs/network.md). */
+  runDir: string;
   tlsDir: string;
   caCert: string;
 }
@@ -29,6 +31,7 @@ export function deploymentPaths(dir: string): DeploymentPaths {
     config: path.join(abs, 'config', 'vault.hcl'),
     dataDir: path.join(abs, 'data'),
     logsDir: path.join(abs, 'logs'),
+    runDir: path.join(abs, 'run'),
     tlsDir: path.join(abs, 'config', 'tls'),
     caCert: path.join(abs, 'ca.crt'),
   };
@@ -72,9 +75,11 @@ export async function loadDeployment(dir: string): Promise<DeploymentRecord | un
   const labels = (service.labels ?? {}) as Record<string, string>;
   const flavorLabel = String(labels[LABELS.flavor] ?? '');
   const flavor: Flavor = isFlavor(flavorLabel) ? flavorLabel : String(service.image ?? '').includes('openbao') ? 'openbao' : 'vault';
-  const port = parsePort(service.ports, paths.compose);
+  const port = service.network_mode === 'host' && /^\d+$/.test(String(labels[LABELS.port] ?? '')) ? { hostIp: '127.0.0.1', port: Number(labels[LABELS.port]) } : parsePort(service.ports, paths.compose);
   const config = (await readIfExists(paths.config)) ?? '';
-  const tls = /tls_cert_file\s*=/.test(config) && !/tls_disable\s*=\s*(true|1|"true")/.test(config);
+  // The tcp listener decides: the unix-socket listener is always plain.
+  const tcp = /listener\s+"tcp"\s*\{[\s\S]*?\n\}/.exec(config)?.[0] ?? config;
+  const tls = /tls_cert_file\s*=/.test(tcp) && !/tls_disable\s*=\s*(true|1|"true")/.test(tcp);
   return {
     paths,
     layout: LAYOUTS[flavor],

@@ -132,3 +132,14 @@ export function withResult(error: unknown, result: Record<string, unknown>): Err
 }
 
 export const resultOf = (error: unknown): Record<string, unknown> | undefined => (error as { result?: Record<string, unknown> } | undefined)?.result;
+
+/**
+ * The one --json error object: what the command must still hand over (resultOf, printed as is: the operator asked
+ * for it), then `error` with code, message, hint and exit code, redacted. Anything else is an internal error.
+ */
+export function errorReport(error: unknown, redact: (text: string) => string = (t) => t): Record<string, unknown> {
+  if (!isVaultSetupError(error)) {
+    return { ...resultOf(error), error: { code: 'E_INTERNAL', message: redact(String((error as Error)?.message ?? error)) } };
+  }
+  return { ...resultOf(error), error: { code: error.code, message: redact(error.message), ...(error.hint ? { hint: redact(error.hint) } : {}), exitCode: error.exitCode } };
+}

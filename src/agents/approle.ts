@@ -3,6 +3,7 @@
 import net from 'node:net';
 import { VaultSetupError, usageError } from '../errors.ts';
 import type { VaultApi } from '../services/vault-api.ts';
+import { renderRules } from '../config/policy.ts';
 import { needs } from './capabilities.ts';
 
 export const MOUNT = 'approle';
@@ -43,16 +44,15 @@ export function validateCidr(raw: string): string {
 
 /** Read on exactly these paths; the token may look up, renew and revoke itself (no default policy is attached). */
 export function renderPolicy(agent: string, keys: string[]): string {
-  const lines = [`# Written by vault-setup for agent ${agent}: read exactly these KV v2 secrets, nothing else.`];
-  for (const key of keys) {
-    lines.push(`path "${KV_MOUNT}/data/${key}" {\n  capabilities = ["read"]\n}`);
-    lines.push(`path "${KV_MOUNT}/metadata/${key}" {\n  capabilities = ["read", "list"]\n}`);
-  }
-  lines.push('# Its own token only: renew it, look it up, revoke it at shutdown.');
-  lines.push('path "auth/token/renew-self" {\n  capabilities = ["update"]\n}');
-  lines.push('path "auth/token/lookup-self" {\n  capabilities = ["read"]\n}');
-  lines.push('path "auth/token/revoke-self" {\n  capabilities = ["update"]\n}');
-  return `${lines.join('\n')}\n`;
+  return renderRules(`Written by vault-setup for agent ${agent}: read exactly these KV v2 secrets and renew, look up and revoke its own token; nothing else.`, [
+    ...keys.flatMap((key) => [
+      { path: `${KV_MOUNT}/data/${key}`, capabilities: ['read'] },
+      { path: `${KV_MOUNT}/metadata/${key}`, capabilities: ['read', 'list'] },
+    ]),
+    { path: 'auth/token/renew-self', capabilities: ['update'] },
+    { path: 'auth/token/lookup-self', capabilities: ['read'] },
+    { path: 'auth/token/revoke-self', capabilities: ['update'] },
+  ]);
 }
 
 /** The KV keys a policy written by renderPolicy grants (for `agent list`). */

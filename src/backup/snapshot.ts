@@ -104,7 +104,7 @@ export async function restoreSnapshot(api: VaultApi, token: string, file: string
   } catch (error) {
     if (error instanceof VaultSetupError && /different set of unseal keys|snapshot-force/i.test(error.message)) {
       throw new VaultSetupError('E_USAGE', 'the snapshot comes from another cluster (a server initialised again is another cluster); nothing was restored', {
-        hint: 're-run with --force to restore it anyway; afterwards the server is sealed and opens with the unseal keys of the cluster the snapshot came from',
+        hint: 're-run with --force-foreign-snapshot to restore it anyway; afterwards the server is sealed and opens with the unseal keys of the cluster the snapshot came from',
         cause: error,
       });
     }

@@ -22,13 +22,14 @@ import {
 } from '../agents/approle.ts';
 import { prepareOutDir, writeCredentials } from '../agents/deliver.ts';
 import { missingSecrets, missingWarning } from '../agents/missing-paths.ts';
+import { withComposeSnippet } from '../agents/compose-snippet.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
 import { refuseSymlink } from '../services/files.ts';
 import { obtainToken } from '../services/token.ts';
-import { VaultApi } from '../services/vault-api.ts';
+import { connect, requireUnsealed, resolveTarget } from '../services/target.ts';
+import type { VaultApi } from '../services/vault-api.ts';
 import { toServerDuration } from '../services/wait.ts';
-import { bool, duration, int, list, str } from './common.ts';
-import { resolveTarget } from './status.ts';
+import { bool, duration, int, list, str } from '../options/flags.ts';
 import type { CommandResult, Flags, Invocation } from './types.ts';
 
 const SUBCOMMANDS = ['add', 'list', 'rotate', 'remove'] as const;
@@ -47,16 +48,12 @@ export async function agent({ flags, positionals }: Invocation, ctx: Context): P
   // A linked --out-dir is refused before the role is written, not after.
   if (delivery?.outDir !== undefined) await refuseSymlink(path.resolve(delivery.outDir));
 
-  const target = await resolveTarget(ctx, str(flags, 'dir'), str(flags, 'addr'));
+  const target = await resolveTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
   const token = await obtainToken(ctx, { tokenFile: str(flags, 'token-file'), purpose: 'manage agents (AppRole)' });
-  const api = new VaultApi({ address: target.address, clock: ctx.clock, ...(target.caCert ? { caCert: target.caCert } : {}) });
+  const api = connect(ctx, target.address, target.caCert);
   try {
     const seal = await api.sealStatus();
-    if (!seal.initialized || seal.sealed) {
-      throw new VaultSetupError(seal.initialized ? 'E_SEALED' : 'E_NOT_INITIALIZED', `the server at ${target.address} is ${seal.initialized ? 'sealed' : 'not initialised'}`, {
-        hint: seal.initialized ? 'unseal it first: vault-setup unseal' : 'run `vault-setup init` first',
-      });
-    }
+    requireUnsealed(seal, target.address, { suffix: '', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
     switch (sub as Sub) {
       case 'list':
         return await listCommand(ctx, api, token);
@@ -64,7 +61,7 @@ export async function agent({ flags, positionals }: Invocation, ctx: Context): P
         return await removeCommand(ctx, api, token, agentName as string);
       case 'add':
       case 'rotate':
-        return await issueCommand(ctx, api, token, sub as 'add' | 'rotate', agentName as string, plan, delivery as Delivery, bool(flags, 'revoke-old'));
+        return await withComposeSnippet(await issueCommand(ctx, api, token, sub as 'add' | 'rotate', agentName as string, plan, delivery as Delivery, bool(flags, 'revoke-old')), agentName as string, sub === 'add' ? target.dir : undefined);
     }
   } finally {
     api.close();
@@ -115,7 +112,7 @@ async function issueCommand(ctx: Context, api: VaultApi, token: string, sub: 'ad
     existed = await roleExists(api, token, agent);
     await writeAgent(api, token, agent, plan.keys, plan.settings);
     if (plan.settings.cidrs.some((c) => /^(127\.|::1(\/|$))/.test(c))) {
-      ctx.output.warn('Note: Docker publishes the port through its bridge, so the server sees local clients from the bridge gateway (e.g. 172.17.0.1), not 127.0.0.1.');
+      ctx.output.warn('Note: containers reach the server through its unix socket, which carries no client address: a CIDR-bound agent must run on the host (127.0.0.1) or elsewhere.');
     }
     ctx.output.info(`${existed ? 'Updated' : 'Created'} policy ${policy} and role ${MOUNT}/${agent}${approle === 'enabled' ? ' (AppRole enabled at approle/)' : ''}.`);
     missing = await missingSecrets(api, token, plan.keys);

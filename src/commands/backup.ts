@@ -5,23 +5,24 @@ import path from 'node:path';
 import type { Context } from '../context.ts';
 import { freshSnapshotPath } from '../backup/names.ts';
 import { checksumFile, saveSnapshot } from '../backup/snapshot.ts';
+import { afterSave, backupMode, backupToken, schedulePlan } from './backup-schedule.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
-import { obtainToken } from '../services/token.ts';
-import { VaultApi } from '../services/vault-api.ts';
-import { str } from './common.ts';
-import { resolveTarget } from './status.ts';
+import { openTarget, requireUnsealed, resolveTarget } from '../services/target.ts';
+import { str } from '../options/flags.ts';
 import type { CommandResult, Invocation } from './types.ts';
 
 export async function backup({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
+  const mode = await backupMode(flags, positionals, ctx, () => resolveTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') }));
+  if (mode !== undefined) return mode;
+  const plan = schedulePlan(flags);
   if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"`, 'name the file with --out FILE');
-  const target = await resolveTarget(ctx, str(flags, 'dir'), str(flags, 'addr'));
+  const { target, api, close } = await openTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
+  try {
   const outFlag = str(flags, 'out');
   if (outFlag === undefined && target.dir === undefined) {
     throw usageError('--addr without a deployment directory needs --out FILE', 'e.g. --out ./vault-2026-01-31.snap');
   }
   const file = path.resolve(outFlag ?? (await freshSnapshotPath(path.join(target.dir as string, 'backups'), ctx.clock.now())));
-  const api = new VaultApi({ address: target.address, clock: ctx.clock, ...(target.caCert ? { caCert: target.caCert } : {}) });
-  try {
     const seal = await api.sealStatus();
     if (seal.storage_type === 'file') {
       const data = target.dir === undefined ? '<deployment dir>/data' : path.join(target.dir, 'data');
@@ -29,21 +30,18 @@ export async function backup({ flags, positionals }: Invocation, ctx: Context): 
         hint: `by hand: docker stop ${target.name ?? '<container>'} && sudo tar czf vault-data.tgz -C ${path.dirname(data)} data && docker start ${target.name ?? '<container>'}, then unseal it (stopping seals the server); better: move to raft storage`,
       });
     }
-    if (!seal.initialized || seal.sealed) {
-      throw new VaultSetupError(seal.initialized ? 'E_SEALED' : 'E_NOT_INITIALIZED', `the server at ${target.address} is ${seal.initialized ? 'sealed' : 'not initialised'}: there is nothing to back up yet`, {
-        hint: seal.initialized ? 'unseal it first: vault-setup unseal' : 'run `vault-setup init` first',
-      });
-    }
-    const token = await obtainToken(ctx, { tokenFile: str(flags, 'token-file'), purpose: 'take a snapshot (read on sys/storage/raft/snapshot)' });
+    requireUnsealed(seal, target.address, { suffix: ': there is nothing to back up yet', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
+    const { token } = await backupToken(ctx, api, flags, target.dir, 'take a snapshot (read on sys/storage/raft/snapshot)');
     ctx.output.info(`Saving a raft snapshot of ${target.address} to ${file} ...`);
     const saved = await saveSnapshot(api, token, file);
-    const data = { file, checksum_file: checksumFile(file), sha256: saved.sha256, bytes: saved.bytes, server: seal.version, address: target.address };
+    const extras = await afterSave(plan, file, saved.sha256, ctx);
+    const data = { file, checksum_file: checksumFile(file), sha256: saved.sha256, bytes: saved.bytes, server: seal.version, address: target.address, ...extras.data };
     ctx.output.info('The snapshot is encrypted by the server\'s keyring: it opens only with this cluster\'s unseal keys. Keep it off this host too.');
     return {
       data,
-      human: [`Backup: ${file} (${saved.bytes} bytes, 0600)`, `SHA-256: ${saved.sha256}  (${path.basename(checksumFile(file))}; check with sha256sum -c)`].join('\n'),
+      human: [`Backup: ${file} (${saved.bytes} bytes, 0600)`, `SHA-256: ${saved.sha256}  (${path.basename(checksumFile(file))}; check with sha256sum -c)`, ...extras.lines].join('\n'),
     };
   } finally {
-    api.close();
+    close();
   }
 }

@@ -5,8 +5,8 @@ import type { Context } from '../context.ts';
 import { loadDeployment } from '../deployment.ts';
 import { VaultSetupError } from '../errors.ts';
 import { readIfExists } from '../services/files.ts';
-import { VaultApi } from '../services/vault-api.ts';
-import { bool, list } from './common.ts';
+import { connect } from '../services/target.ts';
+import { bool, list } from '../options/flags.ts';
 import type { Flags } from './types.ts';
 
 export function sharesNobodySees(): VaultSetupError {
@@ -23,7 +23,7 @@ export async function refuseCeremonyNobodySees(ctx: Context, flags: Flags, dir: 
   const deployment = await loadDeployment(dir).catch(() => undefined);
   if (deployment !== undefined) {
     const caCert = deployment.tls ? await readIfExists(deployment.paths.caCert) : undefined;
-    const api = new VaultApi({ address: deployment.address, attempts: 1, timeoutMs: 3000, ...(caCert === undefined ? {} : { caCert }) });
+    const api = connect(ctx, deployment.address, caCert, { attempts: 1, timeoutMs: 3000 });
     const seal = await api.sealStatus().catch(() => undefined);
     api.close();
     // Unreachable (stopped, or not started yet): the ceremony's own check decides once the server answers.

@@ -1,22 +1,24 @@
 // `vault-setup init`: the whole playbook, resumable. Each phase starts from what the server reports:
 // 1. deploy (files, container, ownership, API)  2. key ceremony and unseal  3. configure.
 import path from 'node:path';
-import { type CeremonyOutcome, ceremonyPhase, planCeremony } from '../ceremony/ceremony.ts';
+import { type CeremonyOptions, type CeremonyOutcome, type CeremonyPlan, ceremonyPhase, planCeremony } from '../ceremony/ceremony.ts';
 import { resolveCounts } from '../ceremony/shares.ts';
-import { loadCatalog } from '../config/catalog.ts';
+import { type Catalog, loadCatalog } from '../config/catalog.ts';
 import { LAYOUTS } from '../config/flavor.ts';
 import { validateAppName } from '../config/policy.ts';
 import type { Context } from '../context.ts';
 import { defaultDir } from '../deployment.ts';
 import { quoted, usageError, withResult } from '../errors.ts';
+import { toServerDuration } from '../services/wait.ts';
 import type { ServerIdentity } from '../services/docker.ts';
 import { readIfExists, refuseSymlink } from '../services/files.ts';
-import { VaultApi } from '../services/vault-api.ts';
-import { checkBeforeInit, configurePhase } from '../tasks/configure.tasks.ts';
+import { connect } from '../services/target.ts';
+import type { VaultApi } from '../services/vault-api.ts';
+import { type ConfigureOptions, checkBeforeInit, configurePhase } from '../tasks/configure.tasks.ts';
 import { type DeployState, type TlsSource, deployTasks, newDeployState } from '../tasks/deploy.tasks.ts';
 import { runTasks } from '../tasks/listr.ts';
 import { validSan } from '../tls/self-signed.ts';
-import { bool, duration, int, list, oneOf, str } from './common.ts';
+import { bool, duration, int, list, oneOf, str } from '../options/flags.ts';
 import { refuseCeremonyNobodySees } from './init-preflight.ts';
 import type { CommandResult, Flags, Invocation } from './types.ts';
 
@@ -38,30 +40,35 @@ export async function init({ flags }: Invocation, ctx: Context): Promise<Command
     force: bool(flags, 'force'),
     waitMs: duration(flags, 'wait', '90s'),
   };
-  await checkLaterFlags(flags);
+  const catalog = await checkLaterFlags(flags);
   await refuseCeremonyNobodySees(ctx, flags, dir);
+  // Every later phase works from these, parsed once: nothing below reads a flag.
+  const ceremonyOpts = ceremonyOptions(flags);
+  const configureOpts = configureOptions(flags);
+  const rerun = RERUN_FLAGS.flatMap((f): [string, string][] => (str(flags, f) === undefined ? [] : [[f, str(flags, f) as string]]));
   const address = `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
   const state: DeployState = newDeployState(dir, address);
   await runTasks(ctx, deployTasks(ctx, options), state);
   const server = state.server as ServerIdentity;
 
   const caCert = await readIfExists(state.paths.caCert);
-  const api = new VaultApi({ address, clock: ctx.clock, ...(options.tls !== undefined && caCert !== undefined ? { caCert } : {}) });
+  const api = connect(ctx, address, options.tls === undefined ? undefined : caCert);
   try {
-    const common = { api, server, layout, paths: state.paths, name, flags };
+    const common = { api, server, layout, paths: state.paths, name };
     const deployOnly = bool(flags, 'deploy-only');
+    let ceremonyPlan: CeremonyPlan | undefined;
     if (!deployOnly && state.health?.initialized === false) {
       // Who receives the shares first, then what configure will need: a run that cannot finish initialises nothing.
-      await planCeremony(ctx, flags);
-      await checkBeforeInit(ctx, flags);
+      ceremonyPlan = await planCeremony(ctx, ceremonyOpts);
+      await checkBeforeInit(ctx, configureOpts, catalog);
     }
-    const ceremony = deployOnly ? await deployOnlyOutcome(api) : await ceremonyPhase(ctx, common);
+    const ceremony = deployOnly ? await deployOnlyOutcome(api) : await ceremonyPhase(ctx, { ...common, options: ceremonyOpts, plan: ceremonyPlan, rerun });
     // With --json the shares are only in the final object: a failure from here on must still hand them over.
     const handOver = <T>(step: Promise<T>): Promise<T> =>
       step.catch((error: unknown) => {
         throw ceremony.init === undefined ? error : withResult(error, { init: ceremony.init });
       });
-    const configure = ceremony.unsealed && !deployOnly ? await handOver(configurePhase(ctx, { ...common, rootToken: ceremony.rootToken })) : undefined;
+    const configure = ceremony.unsealed && !deployOnly ? await handOver(configurePhase(ctx, { ...common, rootToken: ceremony.rootToken, options: configureOpts, catalog })) : undefined;
     const seal = await handOver(api.sealStatus());
     const steps = [...state.steps, ...ceremony.steps, ...(configure?.steps ?? [])];
     const changed = steps.filter((s) => s.status === 'done' && !['engine', 'port', 'api'].includes(s.id));
@@ -101,15 +108,53 @@ function projectName(name: string): string {
 }
 
 /** What the later phases read from flags, checked before anything is deployed: a typo must not stop init halfway. */
-async function checkLaterFlags(flags: Flags): Promise<void> {
+async function checkLaterFlags(flags: Flags): Promise<Catalog> {
   resolveCounts({ shares: str(flags, 'shares'), threshold: str(flags, 'threshold') }, list(flags, 'pgp-keys').length || undefined);
   for (const name of ['token-ttl', 'wrap-ttl', 'wait-unseal']) if (str(flags, name) !== undefined) duration(flags, name, '0s');
   validateAppName(str(flags, 'app') ?? 'openclaw');
-  await loadCatalog(str(flags, 'secrets'));
-  for (const name of ['token-file', 'keys-out']) {
+  const catalog = await loadCatalog(str(flags, 'secrets'));
+  for (const name of ['app-token-file', 'keys-out']) {
     const value = str(flags, name);
     if (value !== undefined) await refuseSymlink(path.resolve(value));
   }
+  return catalog;
+}
+
+/** The deployment flags a resumed `init` must repeat (with --dir), as the operator gave them. */
+const RERUN_FLAGS = ['flavor', 'image', 'name', 'port', 'storage', 'tls'];
+
+/** The ceremony flags init was given; on a server initialised before, they have no effect and init says so. */
+const CEREMONY_FLAGS = ['shares', 'threshold', 'pgp-keys', 'root-token-pgp-key', 'keys-out', 'print-keys'];
+
+export function ceremonyOptions(flags: Flags): CeremonyOptions {
+  return {
+    shares: str(flags, 'shares'),
+    threshold: str(flags, 'threshold'),
+    pgpKeys: list(flags, 'pgp-keys'),
+    rootTokenPgpKey: str(flags, 'root-token-pgp-key'),
+    keysOut: str(flags, 'keys-out'),
+    printKeys: bool(flags, 'print-keys'),
+    waitUnsealMs: str(flags, 'wait-unseal') === undefined ? undefined : duration(flags, 'wait-unseal', '0s'),
+    given: CEREMONY_FLAGS.filter((f) => flags[f] !== undefined),
+  };
+}
+
+export function configureOptions(flags: Flags): ConfigureOptions {
+  const tokenFile = str(flags, 'app-token-file');
+  const wrap = str(flags, 'wrap-ttl');
+  return {
+    app: validateAppName(str(flags, 'app') ?? 'openclaw'),
+    catalogFile: str(flags, 'secrets'),
+    overwriteAll: bool(flags, 'overwrite'),
+    tokenTtl: toServerDuration(duration(flags, 'token-ttl', '720h')),
+    tokenTtlText: str(flags, 'token-ttl') ?? '720h',
+    tokenFile: tokenFile === undefined ? undefined : path.resolve(tokenFile),
+    wrapTtl: wrap === undefined ? undefined : toServerDuration(duration(flags, 'wrap-ttl', wrap)),
+    showToken: bool(flags, 'show-token'),
+    keepRoot: bool(flags, 'keep-root-token'),
+    force: bool(flags, 'force'),
+    printKeys: bool(flags, 'print-keys'),
+  };
 }
 
 async function deployOnlyOutcome(api: VaultApi): Promise<CeremonyOutcome> {

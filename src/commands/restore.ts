@@ -5,12 +5,12 @@ import type { Context } from '../context.ts';
 import { restoreSnapshot, verifyChecksum } from '../backup/snapshot.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
 import { obtainToken } from '../services/token.ts';
-import { type SealStatus, VaultApi } from '../services/vault-api.ts';
+import { waitForApi } from '../services/readiness.ts';
+import { openTarget, requireUnsealed } from '../services/target.ts';
+import type { SealStatus } from '../services/vault-api.ts';
 import { SERVICE } from '../services/templates.ts';
 import { poll } from '../services/wait.ts';
-import { waitForApi } from '../tasks/deploy.tasks.ts';
-import { bool, str } from './common.ts';
-import { resolveTarget } from './status.ts';
+import { bool, str } from '../options/flags.ts';
 import type { CommandResult, Invocation } from './types.ts';
 
 export async function restore({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
@@ -18,21 +18,18 @@ export async function restore({ flags, positionals }: Invocation, ctx: Context):
   if (given === undefined) throw usageError('restore needs the snapshot FILE', 'vault-setup restore ~/docker/vault/backups/<time>.snap');
   if (extra.length > 0) throw usageError(`unexpected argument "${extra[0]}"`);
   const file = path.resolve(given);
-  const force = bool(flags, 'force');
+  const force = bool(flags, 'force-foreign-snapshot');
   const checked = await verifyChecksum(file);
   ctx.output.info(`${file}: checksum OK (SHA-256 ${checked.sha256.slice(0, 16)}…, ${checked.bytes} bytes).`);
 
-  const target = await resolveTarget(ctx, str(flags, 'dir'), str(flags, 'addr'));
-  const api = new VaultApi({ address: target.address, clock: ctx.clock, ...(target.caCert ? { caCert: target.caCert } : {}) });
+  const { target, api, close } = await openTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
   try {
     const before = await api.sealStatus();
-    if (!before.initialized || before.sealed) {
-      throw new VaultSetupError(before.initialized ? 'E_SEALED' : 'E_NOT_INITIALIZED', `the server at ${target.address} is ${before.initialized ? 'sealed' : 'not initialised'}: a restore needs a running, unsealed server`, {
-        hint: before.initialized
-          ? 'unseal it first (vault-setup unseal)'
-          : 'initialise it first (vault-setup init): a fresh server is another cluster, so restore with --force and then unseal with the ORIGINAL shares',
-      });
-    }
+    requireUnsealed(before, target.address, {
+      suffix: ': a restore needs a running, unsealed server',
+      sealedHint: 'unseal it first (vault-setup unseal)',
+      uninitialisedHint: 'initialise it first (vault-setup init): a fresh server is another cluster, so restore with --force-foreign-snapshot and then unseal with the ORIGINAL shares',
+    });
     if (!bool(flags, 'yes')) {
       if (!ctx.prompter.interactive) {
         throw new VaultSetupError('E_NEEDS_ANSWER', 'a restore replaces everything the server holds and needs confirmation', { hint: 'run in a terminal to be asked, or pass --yes' });
@@ -56,7 +53,7 @@ export async function restore({ flags, positionals }: Invocation, ctx: Context):
     const data = { file, sha256: checked.sha256, address: target.address, forced: force, sealed: after.sealed, threshold: truthful ? after.t : null, shares: truthful ? after.n : null, next };
     return { data, human: [`Restored ${path.basename(file)} into ${target.address}.`, `Next: ${next}`].join('\n') };
   } finally {
-    api.close();
+    close();
   }
 }
 

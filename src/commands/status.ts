@@ -1,15 +1,13 @@
 // `vault-setup status`: container state, address, initialised, sealed, progress, version.
-import path from 'node:path';
 import type { Context } from '../context.ts';
-import { defaultDir, loadDeployment } from '../deployment.ts';
 import { VaultSetupError } from '../errors.ts';
 import { SERVICE } from '../services/templates.ts';
-import { VaultApi } from '../services/vault-api.ts';
-import { str } from './common.ts';
+import { openTarget } from '../services/target.ts';
+import { str } from '../options/flags.ts';
 import type { CommandResult, Invocation } from './types.ts';
 
 export async function status({ flags }: Invocation, ctx: Context): Promise<CommandResult> {
-  const target = await resolveTarget(ctx, str(flags, 'dir'), str(flags, 'addr'));
+  const { target, api, close } = await openTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') }, { attempts: 1 });
   let container: { name: string; state: string; restartCount: number } | undefined;
   if (target.name !== undefined) {
     try {
@@ -24,7 +22,6 @@ export async function status({ flags }: Invocation, ctx: Context): Promise<Comma
       container = { name: target.name, state: 'unknown (Docker Engine unreachable)', restartCount: 0 };
     }
   }
-  const api = new VaultApi({ address: target.address, ...(target.caCert ? { caCert: target.caCert } : {}), attempts: 1 });
   let server: Record<string, unknown> = { reachable: false };
   try {
     const seal = await api.sealStatus();
@@ -42,7 +39,7 @@ export async function status({ flags }: Invocation, ctx: Context): Promise<Comma
     if (!(error instanceof VaultSetupError)) throw error;
     server = { reachable: false, error: error.message };
   } finally {
-    api.close();
+    close();
   }
   const data = { dir: target.dir, address: target.address, container: container ?? null, server };
   const lines = [
@@ -53,40 +50,4 @@ export async function status({ flags }: Invocation, ctx: Context): Promise<Comma
       : `Server:    not reachable (${String(server.error ?? '')})`,
   ];
   return { data, human: lines.join('\n') };
-}
-
-export interface Target {
-  dir: string | undefined;
-  name: string | undefined;
-  address: string;
-  caCert: string | undefined;
-  image: string | undefined;
-}
-
-/** Where a command talks to: --addr wins, else the deployment in --dir (default ~/docker/vault). */
-export async function resolveTarget(ctx: Context, dirFlag: string | undefined, addrFlag: string | undefined): Promise<Target> {
-  const dir = path.resolve(dirFlag ?? defaultDir(ctx.env));
-  // With --addr the server is named outright: a compose file vault-setup cannot read does not stand in the way.
-  const deployment = addrFlag === undefined ? await loadDeployment(dir) : await loadDeployment(dir).catch((error: unknown) => {
-    if (error instanceof VaultSetupError) return undefined;
-    throw error;
-  });
-  if (addrFlag !== undefined) {
-    if (!/^https?:\/\/[^\s/]+/.test(addrFlag)) {
-      throw new VaultSetupError('E_USAGE', `--addr must be an http:// or https:// URL, got "${addrFlag}"`);
-    }
-    return { dir: deployment ? dir : undefined, name: deployment?.name, address: addrFlag, caCert: await readCa(deployment?.paths.caCert), image: deployment?.image };
-  }
-  if (deployment === undefined) {
-    throw new VaultSetupError('E_NOT_DEPLOYED', `no vault-setup deployment in ${dir}`, {
-      hint: 'pass --dir where `vault-setup init` wrote docker-compose.yml, or --addr URL',
-    });
-  }
-  return { dir, name: deployment.name, address: deployment.address, caCert: await readCa(deployment.tls ? deployment.paths.caCert : undefined), image: deployment.image };
-}
-
-async function readCa(file: string | undefined): Promise<string | undefined> {
-  if (file === undefined) return undefined;
-  const { readIfExists } = await import('../services/files.ts');
-  return readIfExists(file);
 }

@@ -1,4 +1,5 @@
 import type { Context } from '../context.ts';
+import type { Flags } from '../options/flags.ts';
 
 /** What a command hands back to cli.ts: the data for --json, lines for people, and an exit code. */
 export interface CommandResult {
@@ -7,7 +8,7 @@ export interface CommandResult {
   exitCode?: number;
 }
 
-export type Flags = Record<string, string | boolean | string[] | undefined>;
+export type { Flags };
 
 export interface Invocation {
   flags: Flags;

@@ -4,14 +4,13 @@
 import readline from 'node:readline';
 import type { Context } from '../context.ts';
 import { VaultSetupError } from '../errors.ts';
-import { interactiveShareHooks } from '../ceremony/ceremony.ts';
+import { interactiveShareHooks } from '../ceremony/share-prompt.ts';
 import { shareOrThrow } from '../ceremony/shares.ts';
 import { notInitialised, progressText, unsealRounds, waitUntilActive } from '../ceremony/unseal-round.ts';
-import { SERVICE } from '../services/templates.ts';
-import { type SealStatus, VaultApi } from '../services/vault-api.ts';
-import { hintFromLogs, waitForApi } from '../tasks/deploy.tasks.ts';
-import { bool, duration, str } from './common.ts';
-import { resolveTarget, type Target } from './status.ts';
+import { ensureRunning } from '../services/readiness.ts';
+import { type Target, connect, resolveTarget } from '../services/target.ts';
+import type { SealStatus } from '../services/vault-api.ts';
+import { bool, duration, str } from '../options/flags.ts';
 import type { CommandResult, Invocation } from './types.ts';
 
 export async function unseal({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
@@ -29,11 +28,11 @@ export async function unseal({ flags, positionals }: Invocation, ctx: Context): 
       hint: 'run without --stdin to be asked with hidden input, or pipe the share: gpg -d share-1.asc | vault-setup unseal --stdin',
     });
   }
-  const target = await resolveTarget(ctx, str(flags, 'dir'), str(flags, 'addr'));
+  const target = await resolveTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
   // Nothing to ask on: an unsealed server is still exit 17 (the README's table), anything else needs a pipe.
-  if (!fromStdin && !reset && !ctx.prompter.interactive) throw await withoutTerminal(target);
+  if (!fromStdin && !reset && !ctx.prompter.interactive) throw await withoutTerminal(ctx, target);
   const started = str(flags, 'addr') === undefined && target.name !== undefined ? await ensureRunning(ctx, target, waitMs) : false;
-  const api = new VaultApi({ address: target.address, ...(target.caCert ? { caCert: target.caCert } : {}), clock: ctx.clock });
+  const api = connect(ctx, target.address, target.caCert);
   try {
     let before = await api.sealStatus();
     if (!before.initialized) throw notInitialised();
@@ -78,8 +77,8 @@ function afterSent(error: unknown, sent: number, status: SealStatus): unknown {
   });
 }
 
-async function withoutTerminal(target: Target): Promise<VaultSetupError> {
-  const api = new VaultApi({ address: target.address, ...(target.caCert ? { caCert: target.caCert } : {}), attempts: 1 });
+async function withoutTerminal(ctx: Context, target: Target): Promise<VaultSetupError> {
+  const api = connect(ctx, target.address, target.caCert, { attempts: 1 });
   const seal = await api.sealStatus().catch(() => undefined);
   api.close();
   if (seal?.initialized === true && !seal.sealed) {
@@ -146,56 +145,4 @@ function stdinHooks(ctx: Context, tell: (line: string) => void): Parameters<type
       }
     },
   };
-}
-
-/** The container must run before anything can be unsealed: start it if stopped; a crash loop is its own error. */
-async function ensureRunning(ctx: Context, target: Target, waitMs: number): Promise<boolean> {
-  const name = target.name as string;
-  await ctx.docker.ping();
-  const found = await ctx.docker.findService(name, SERVICE);
-  if (found === undefined) {
-    throw new VaultSetupError('E_NOT_DEPLOYED', `no container for the deployment ${name} in ${target.dir}`, {
-      hint: `create it again with \`vault-setup init --dir ${target.dir ?? 'DIR'}\` (same flags as before), or pass --addr URL`,
-    });
-  }
-  const early = await ctx.docker.inspect(found.id);
-  if (early.restarting && early.restartCount >= 2) throw await crashLoop(ctx, found.id, name, early, undefined);
-  let started = false;
-  if (found.state !== 'running' && found.state !== 'restarting') {
-    await ctx.docker.start(found.id);
-    started = true;
-  }
-  // Waits for the API, but gives up as soon as the container has restarted twice: a crash loop does not heal
-  // by waiting, and the holder should not sit through the whole --wait for it.
-  let watching = true;
-  const crashWatch = (async (): Promise<never> => {
-    for (;;) {
-      await ctx.clock.sleep(500);
-      if (!watching) return new Promise<never>(() => undefined);
-      const now = await ctx.docker.inspect(found.id).catch(() => undefined);
-      if (now !== undefined && now.restartCount - early.restartCount >= 2) throw await crashLoop(ctx, found.id, name, now, undefined);
-    }
-  })();
-  crashWatch.catch(() => undefined); // settled after the race was decided: nothing to report
-  try {
-    await Promise.race([waitForApi(ctx, target.address, name, waitMs, target.caCert), crashWatch]);
-  } catch (error) {
-    if (error instanceof VaultSetupError && error.code === 'E_CRASH_LOOP') throw error;
-    const details = await ctx.docker.inspect(found.id).catch(() => undefined);
-    if (error instanceof VaultSetupError && details !== undefined && (details.restarting || details.restartCount > 0 || !details.running)) {
-      throw await crashLoop(ctx, found.id, name, details, error.hint);
-    }
-    throw error;
-  } finally {
-    watching = false;
-  }
-  return started;
-}
-
-async function crashLoop(ctx: Context, id: string, name: string, details: { restarting: boolean; state: string; restartCount: number }, hint: string | undefined): Promise<VaultSetupError> {
-  const logs = await ctx.docker.logsTail(id, 15);
-  return new VaultSetupError('E_CRASH_LOOP', `the container ${name} does not stay up (${details.restarting ? 'restarting' : details.state}, ${details.restartCount} restarts)`, {
-    hint: hint ?? hintFromLogs(logs),
-    ...(logs.length > 0 ? { detail: `last log lines of ${name}:\n${logs}` } : {}),
-  });
 }

@@ -3,12 +3,14 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
 import { type DeploymentRecord, defaultDir, deploymentPaths, loadDeployment } from '../deployment.ts';
-import { VaultSetupError, usageError } from '../errors.ts';
+import { VaultSetupError } from '../errors.ts';
 import { wantsColour, type Style } from '../output.ts';
 import { readIfExists } from '../services/files.ts';
+import { checkAddr } from '../services/target.ts';
 import { obtainToken } from '../services/token.ts';
 import { validateAppName } from '../config/policy.ts';
 import { catalogPaths } from '../verify/catalog.ts';
+import { BACKUP_IDENTITY_CHECKS } from '../verify/checks/backup-identity.ts';
 import { CONFIG_CHECKS } from '../verify/checks/config.ts';
 import { FILE_CHECKS } from '../verify/checks/files.ts';
 import { HARDENING_CHECKS } from '../verify/checks/hardening.ts';
@@ -17,14 +19,14 @@ import { RUNTIME_CHECKS } from '../verify/checks/runtime.ts';
 import { Probe } from '../verify/probe.ts';
 import { type CheckFn, exitCodeFor, render, runChecks, summarise, verdict } from '../verify/report.ts';
 import type { CheckGroup } from '../verify/types.ts';
-import { bool, str } from './common.ts';
+import { bool, str } from '../options/flags.ts';
 import type { CommandResult, Invocation } from './types.ts';
 
 export const CHECK_GROUPS: [CheckGroup, CheckFn[]][] = [
   ['files', FILE_CHECKS],
   ['hygiene', HYGIENE_CHECKS],
   ['runtime', RUNTIME_CHECKS],
-  ['config', CONFIG_CHECKS],
+  ['config', [...CONFIG_CHECKS, ...BACKUP_IDENTITY_CHECKS]],
   ['hardening', HARDENING_CHECKS],
 ];
 
@@ -32,7 +34,7 @@ export async function verify({ flags }: Invocation, ctx: Context): Promise<Comma
   const strict = bool(flags, 'strict');
   const app = validateAppName(str(flags, 'app') ?? 'openclaw');
   const addr = str(flags, 'addr');
-  if (addr !== undefined && !/^https?:\/\/[^\s/]+/.test(addr)) throw usageError(`--addr must be an http:// or https:// URL, got "${addr}"`);
+  checkAddr(addr);
   const catalog = await catalogPaths(str(flags, 'secrets'));
 
   const dir = path.resolve(str(flags, 'dir') ?? defaultDir(ctx.env));

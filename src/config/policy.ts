@@ -39,10 +39,13 @@ export function policyRules(paths: readonly string[], mount = KV_MOUNT): PolicyR
   ];
 }
 
+/** The one HCL renderer for the policies vault-setup writes (the app's, the agents'): a comment, then the rules. */
+export function renderRules(comment: string, rules: readonly PolicyRule[]): string {
+  const stanzas = rules.map((r) => `path "${r.path}" {\n  capabilities = [${r.capabilities.map((c) => `"${c}"`).join(', ')}]\n}\n`);
+  return `# ${comment}\n${stanzas.join('\n')}`;
+}
+
 /** HCL for the policy. Paths are validated catalog paths (no globs, no quotes), so they go in verbatim. */
 export function renderPolicy(app: string, paths: readonly string[], mount = KV_MOUNT): string {
-  const rules = policyRules(paths, mount).map(
-    (r) => `path "${r.path}" {\n  capabilities = [${r.capabilities.map((c) => `"${c}"`).join(', ')}]\n}\n`,
-  );
-  return `# Written by vault-setup for the app "${app}": read its seeded secrets, manage its own token. Nothing else.\n${rules.join('\n')}`;
+  return renderRules(`Written by vault-setup for the app "${app}": read its seeded secrets, manage its own token. Nothing else.`, policyRules(paths, mount));
 }

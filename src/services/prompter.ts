@@ -45,3 +45,6 @@ export class InquirerPrompter implements Prompter {
     );
   }
 }
+
+/** The prompt library's way of saying the person pressed Ctrl-C (or the prompt was aborted) at a question. */
+export const isPromptExit = (error: unknown): boolean => (error as Error)?.name === 'ExitPromptError' || (error as Error)?.name === 'AbortPromptError';

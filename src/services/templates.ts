@@ -43,14 +43,24 @@ export function renderServerConfig(spec: DeploymentSpec): string {
     file: spec.storage === 'file',
     nodeId: `${spec.name}-1`,
     raftMultiplier: String(spec.raftMultiplier ?? 1),
-    clusterAddr: `${scheme}://127.0.0.1:8201`,
+    clusterAddr: `${scheme}://${clusterListen(spec.port)}`,
+    apiListen: `127.0.0.1:${spec.port}`,
+    uid: String(spec.layout.uid),
+    gid: String(spec.layout.gid),
+    clusterListen: clusterListen(spec.port),
     tlsOff: !spec.tls,
     tlsOn: spec.tls,
-    apiAddr: `${scheme}://127.0.0.1:8200`,
+    apiAddr: `${scheme}://127.0.0.1:${spec.port}`,
     vault: spec.server.product === 'vault',
     openbao: spec.server.product === 'openbao',
   }).replace(/\n{3,}/g, '\n\n');
 }
+
+/**
+ * The cluster listener shares the API's port number on another loopback address: with host networking every
+ * deployment on the host needs its own pair, and the API port is already the one init checked is free.
+ */
+export const clusterListen = (port: number): string => `127.0.0.2:${port}`;
 
 export const SERVICE = 'server';
 
@@ -58,6 +68,8 @@ export const LABELS = {
   flavor: 'org.vault-setup.flavor',
   server: 'org.vault-setup.server',
   storage: 'org.vault-setup.storage',
+  /** The API's port on 127.0.0.1 (host networking publishes nothing, so `ports` cannot say it). */
+  port: 'org.vault-setup.port',
 } as const;
 
 export function composeData(spec: DeploymentSpec): Record<string, unknown> {
@@ -69,13 +81,14 @@ export function composeData(spec: DeploymentSpec): Record<string, unknown> {
         image: spec.image,
         container_name: spec.name,
         restart: 'unless-stopped',
-        // Loopback only: reach it from elsewhere through a tunnel, never a public port.
-        ports: [`127.0.0.1:${spec.port}:8200`],
+        // The host's network, with listeners on loopback and a unix socket only (vault.hcl): a published port
+        // would be reachable at the container's bridge address from the LAN on Docker < 28 (docs/network.md).
+        network_mode: 'host',
         environment: {
-          [`${layout.envPrefix}_ADDR`]: `${scheme}://127.0.0.1:8200`,
+          [`${layout.envPrefix}_ADDR`]: `${scheme}://127.0.0.1:${spec.port}`,
           ...(spec.tls ? { [`${layout.envPrefix}_CACERT`]: `${layout.home}/config/tls/ca.crt` } : {}),
         },
-        volumes: [`./config:${layout.home}/config:ro`, `./data:${layout.home}/data`, `./logs:${layout.home}/logs`],
+        volumes: [`./config:${layout.home}/config:ro`, `./data:${layout.home}/data`, `./logs:${layout.home}/logs`, `./run:${layout.home}/run`],
         command: ['server', `-config=${layout.home}/config/vault.hcl`],
         security_opt: ['no-new-privileges:true'],
         ulimits: { core: 0 },
@@ -83,6 +96,7 @@ export function composeData(spec: DeploymentSpec): Record<string, unknown> {
           [LABELS.flavor]: layout.flavor,
           [LABELS.server]: `${spec.server.product} ${spec.server.version}`,
           [LABELS.storage]: spec.storage,
+          [LABELS.port]: String(spec.port),
         },
       },
     },

@@ -10,6 +10,14 @@ export interface ApiResponse<T = unknown> {
   body: T;
 }
 
+export interface VaultApiOptions {
+  address: string;
+  caCert?: string | Buffer;
+  clock?: Clock;
+  attempts?: number;
+  timeoutMs?: number;
+}
+
 export interface RequestOptions {
   token?: string | undefined;
   body?: unknown;
@@ -66,7 +74,7 @@ export class VaultApi {
   readonly #attempts: number;
   readonly #timeoutMs: number;
 
-  constructor(options: { address: string; caCert?: string | Buffer; clock?: Clock; attempts?: number; timeoutMs?: number }) {
+  constructor(options: VaultApiOptions) {
     this.address = options.address.replace(/\/+$/, '');
     const isHttps = this.address.startsWith('https:');
     this.#agent = isHttps

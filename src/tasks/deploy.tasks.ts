@@ -1,6 +1,5 @@
 // init, first half: files, container, ownership, a server that answers. Each step detects "already done".
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import type { ListrTask } from 'listr2';
 import type { Context } from '../context.ts';
 import { type DeploymentPaths, deploymentPaths } from '../deployment.ts';
@@ -9,9 +8,10 @@ import type { Layout } from '../config/flavor.ts';
 import type { ContainerSummary, ServerIdentity } from '../services/docker.ts';
 import { ensureWritableDir, lineDiff, readIfExists, refuseSymlink, writeAtomic } from '../services/files.ts';
 import { type DeploymentSpec, SERVICE, type Storage, renderCompose, renderServerConfig } from '../services/templates.ts';
-import { type HealthStatus, type SealStatus, VaultApi } from '../services/vault-api.ts';
-import { poll } from '../services/wait.ts';
-import { type StepRecord, record } from './listr.ts';
+import { compareVersions } from '../config/versions.ts';
+import { assertPortFree, identifyFromApi, waitForApi } from '../services/readiness.ts';
+import type { HealthStatus } from '../services/vault-api.ts';
+import { type StepRecord, record, step } from './listr.ts';
 
 export interface DeployOptions {
   dir: string;
@@ -56,8 +56,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
         state.container = await ctx.docker.findService(options.name, SERVICE);
         if (state.container?.state === 'running') {
           // compose is only needed to (re)start; a running deployment does not pay for finding it.
-          task.title = 'Docker Engine is up';
-          record(state.steps, 'engine', 'done');
+          step(state.steps, task).done('engine', 'Docker Engine is up');
           return;
         }
         const compose = await ctx.compose.detect();
@@ -99,8 +98,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
       task: async (state, task) => {
         if (state.container !== undefined) {
           // Our own container (running or not) holds the published port.
-          task.title = `Port 127.0.0.1:${options.port} is this deployment's`;
-          record(state.steps, 'port', 'kept');
+          step(state.steps, task).kept('port', `Port 127.0.0.1:${options.port} is this deployment's`);
           return;
         }
         await assertPortFree(options.port);
@@ -113,7 +111,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
         const paths = state.paths;
         // The directory and everything vault-setup writes or bind-mounts in it: a link there would redirect a write,
         // or the root-run chown of data/ and logs/, to wherever it points.
-        for (const p of [paths.dir, paths.configDir, paths.dataDir, paths.logsDir, paths.tlsDir]) await refuseSymlink(p);
+        for (const p of [paths.dir, paths.configDir, paths.dataDir, paths.logsDir, paths.runDir, paths.tlsDir]) await refuseSymlink(p);
         await ensureWritableDir(paths.dir);
         const spec: DeploymentSpec = {
           layout: options.layout,
@@ -151,13 +149,13 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
         await fs.mkdir(paths.configDir, { recursive: true });
         await fs.mkdir(paths.dataDir, { recursive: true });
         await fs.mkdir(paths.logsDir, { recursive: true });
+        await fs.mkdir(paths.runDir, { recursive: true, mode: 0o750 });
         if (options.tls !== undefined) await fs.mkdir(paths.tlsDir, { recursive: true });
         for (const file of toWrite) await writeAtomic(file.path, file.content, { mode: file.mode ?? 0o644 });
         state.files = planned;
         state.filesChanged = toWrite.length > 0;
         if (toWrite.length === 0) {
-          task.title = 'Files are up to date';
-          record(state.steps, 'files', 'kept');
+          step(state.steps, task).kept('files', 'Files are up to date');
         } else {
           record(state.steps, 'files', 'done', toWrite.map((f) => f.path).join(', '));
         }
@@ -166,13 +164,12 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
     {
       title: `Fix ownership of data/ and logs/ (uid ${options.layout.uid})`,
       task: async (state, task) => {
-        const { dataDir, logsDir, tlsDir } = state.paths;
+        const { dataDir, logsDir, runDir, tlsDir } = state.paths;
         const serverKey = `${tlsDir}/server.key`;
-        const mustOwn = options.tls === undefined ? [dataDir, logsDir] : [dataDir, logsDir, serverKey];
+        const mustOwn = options.tls === undefined ? [dataDir, logsDir, runDir] : [dataDir, logsDir, runDir, serverKey];
         const owned = await Promise.all(mustOwn.map(async (d) => (await fs.stat(d)).uid === options.layout.uid));
         if (owned.every(Boolean)) {
-          task.title = 'data/ and logs/ are owned by the server user';
-          record(state.steps, 'ownership', 'kept');
+          step(state.steps, task).kept('ownership', 'data/ and logs/ are owned by the server user');
           return;
         }
         // The image's entrypoint never chowns data/: a host bind mount keeps the host's owner and the server,
@@ -183,9 +180,9 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
         const result = await ctx.docker.runOnce({
           image: options.image,
           entrypoint: ['chown'],
-          cmd: ['-R', `${uid}:${gid}`, `${home}/data`, `${home}/logs`, ...(withTls ? [`${home}/tls/server.key`] : [])],
+          cmd: ['-R', `${uid}:${gid}`, `${home}/data`, `${home}/logs`, `${home}/run`, ...(withTls ? [`${home}/tls/server.key`] : [])],
           user: '0',
-          binds: [`${dataDir}:${home}/data`, `${logsDir}:${home}/logs`, ...(withTls ? [`${tlsDir}:${home}/tls`] : [])],
+          binds: [`${dataDir}:${home}/data`, `${logsDir}:${home}/logs`, `${runDir}:${home}/run`, ...(withTls ? [`${tlsDir}:${home}/tls`] : [])],
         });
         if (result.exitCode !== 0) {
           throw new VaultSetupError('E_SERVER_START', `could not fix ownership of ${dataDir} (${result.output.trim().split('\n')[0]})`, {
@@ -193,7 +190,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
           });
         }
         state.ownershipFixed = true;
-        record(state.steps, 'ownership', 'done', `chown -R ${uid}:${gid} data logs${withTls ? ' tls/server.key' : ''}`);
+        record(state.steps, 'ownership', 'done', `chown -R ${uid}:${gid} data logs run${withTls ? ' tls/server.key' : ''}`);
       },
     },
     {
@@ -202,8 +199,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
         const before = state.container;
         const needsRestart = state.filesChanged === true || state.ownershipFixed === true;
         if (before?.state === 'running' && !needsRestart) {
-          task.title = `Server ${before.name} is running`;
-          record(state.steps, 'start', 'kept');
+          step(state.steps, task).kept('start', `Server ${before.name} is running`);
           return;
         }
         await ctx.compose.up(state.paths.dir, options.name).catch(async (error: unknown) => {
@@ -225,8 +221,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
       task: async (state, task) => {
         state.health = await waitForApi(ctx, state.address, options.name, options.waitMs, await readIfExists(state.paths.caCert));
         const h = state.health;
-        task.title = `API answers at ${state.address}: ${h.initialized ? (h.sealed ? 'initialised, sealed' : 'initialised, unsealed') : 'not initialised'}`;
-        record(state.steps, 'api', 'done', state.address);
+        step(state.steps, task).done('api', `API answers at ${state.address}: ${h.initialized ? (h.sealed ? 'initialised, sealed' : 'initialised, unsealed') : 'not initialised'}`, state.address);
       },
     },
   ];
@@ -239,72 +234,6 @@ async function restart(ctx: Context, id: string): Promise<void> {
 
 export function newDeployState(dir: string, address: string): DeployState {
   return { steps: [], paths: deploymentPaths(dir), address };
-}
-
-export async function assertPortFree(port: number): Promise<void> {
-  const inUse = await new Promise<boolean>((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(true));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(false)));
-  });
-  if (inUse) {
-    throw new VaultSetupError('E_PORT_TAKEN', `port 127.0.0.1:${port} is already in use`, {
-      hint: `stop what listens there (ss -ltnp 'sport = :${port}'), or choose another --port`,
-    });
-  }
-}
-
-/** Polls sys/health until the server answers; on failure says why, with the container's last log lines. */
-export async function waitForApi(ctx: Context, address: string, name: string, timeoutMs: number, caCert?: string): Promise<HealthStatus> {
-  const api = new VaultApi({ address, ...(caCert === undefined ? {} : { caCert }), clock: ctx.clock });
-  let crashed: string | undefined;
-  try {
-    const health = await poll(
-      async () => {
-        const h = await api.probe();
-        if (h !== undefined) return h;
-        const container = await ctx.docker.findService(name, SERVICE);
-        if (container !== undefined) {
-          const details = await ctx.docker.inspect(container.id);
-          if (!details.running && details.restartCount > 0) crashed = `restarting after exit code ${details.exitCode}`;
-          if (!details.running && !details.restarting && details.state === 'exited') crashed = `exited with code ${details.exitCode}`;
-          if (details.restartCount >= 3) crashed = `crash-looping (${details.restartCount} restarts)`;
-          if (crashed !== undefined) return undefined;
-        }
-        return undefined;
-      },
-      { timeoutMs, initialDelayMs: 150, maxDelayMs: 1000, clock: ctx.clock },
-    );
-    if (health !== undefined) return health;
-  } finally {
-    api.close();
-  }
-  const container = await ctx.docker.findService(name, SERVICE);
-  const logs = container === undefined ? '' : await ctx.docker.logsTail(container.id, 15);
-  throw new VaultSetupError(
-    'E_SERVER_START',
-    `the server did not answer at ${address} within ${Math.round(timeoutMs / 1000)} s${crashed ? ` (container ${crashed})` : ''}`,
-    { hint: hintFromLogs(logs), detail: logs.length > 0 ? `last log lines of ${name}:\n${logs}` : undefined },
-  );
-}
-
-export function hintFromLogs(logs: string): string {
-  if (/permission denied/i.test(logs)) {
-    return 'the server cannot write its data directory: re-run `vault-setup init` to fix ownership (or chown -R 100:1000 <dir>/data)';
-  }
-  if (/address already in use/i.test(logs)) return 'another process holds the port: choose another --port';
-  if (/error loading configuration|unknown or unsupported field|parse/i.test(logs)) return 'the server rejected config/vault.hcl: fix it or re-run init with --force';
-  return 'read the log lines above; `docker logs <container>` has the rest';
-}
-
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
-  const pb = b.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
 }
 
 /** TLS files to write. A self-signed certificate that exists is kept (never re-issued behind the operator's back). */
@@ -337,19 +266,4 @@ async function planTls(paths: DeploymentPaths, tls: TlsSource): Promise<PlannedF
     files.push({ path: caInConfig, content: material.ca, existing: await readIfExists(caInConfig), mode: 0o644 });
   }
   return files;
-}
-
-/** Product and version from a running server's seal status (Vault reports build_date, OpenBao commit_date). */
-export async function identifyFromApi(address: string, caCert: string | undefined): Promise<ServerIdentity | undefined> {
-  const api = new VaultApi({ address, attempts: 1, timeoutMs: 3000, ...(caCert === undefined ? {} : { caCert }) });
-  try {
-    const seal = (await api.request<SealStatus>('GET', 'sys/seal-status')).body as SealStatus & Record<string, unknown>;
-    const product = 'commit_date' in seal ? 'openbao' : 'build_date' in seal ? 'vault' : undefined;
-    if (product === undefined || typeof seal.version !== 'string') return undefined;
-    return { product, version: seal.version, raw: `${product === 'openbao' ? 'OpenBao' : 'Vault'} v${seal.version}` };
-  } catch {
-    return undefined;
-  } finally {
-    api.close();
-  }
 }

@@ -2,6 +2,8 @@
 // covers what matters for a single loopback-bound server set up by vault-setup. Update it with each release.
 // Assembled 2026-11 from the sources named per row (and ../shared/reference/hardening-checks.md).
 
+import { compareVersions } from '../config/versions.ts';
+
 export interface Advisory {
   product: 'vault' | 'openbao';
   /** First version that has the fix; anything older lacks it. */
@@ -46,15 +48,4 @@ export const ADVISORIES: readonly Advisory[] = [
 export function missingFixes(product: 'vault' | 'openbao', version: string): Advisory[] {
   const plain = version.replace(/^v/, '').split('+')[0] as string;
   return ADVISORIES.filter((a) => a.product === product && compareVersions(plain, a.fixedIn) < 0);
-}
-
-/** Numeric x.y.z comparison; suffixes (-rc1, +ent) are ignored. */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.+-]/).map((x) => Number.parseInt(x, 10) || 0);
-  const pb = b.split(/[.+-]/).map((x) => Number.parseInt(x, 10) || 0);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
 }

@@ -5,7 +5,8 @@ import type Dockerode from 'dockerode';
 import type { Context } from '../context.ts';
 import { type DeploymentPaths, type DeploymentRecord } from '../deployment.ts';
 import { LABELS, SERVICE } from '../services/templates.ts';
-import { type ApiResponse, type HealthStatus, type SealStatus, VaultApi } from '../services/vault-api.ts';
+import { connect } from '../services/target.ts';
+import type { ApiResponse, HealthStatus, SealStatus, VaultApi } from '../services/vault-api.ts';
 import { describe as describeDockerError } from '../services/docker.ts';
 import { type Layout, LAYOUTS } from '../config/flavor.ts';
 import { type HclBody, parseHcl } from './hcl.ts';
@@ -91,7 +92,7 @@ export class Probe {
     this.tokenSource = input.tokenSource;
     this.app = input.app;
     this.catalog = input.catalog;
-    this.api = new VaultApi({ address: input.address, ...(input.caCert ? { caCert: input.caCert } : {}), attempts: 1, timeoutMs: 5000 });
+    this.api = connect(undefined, input.address, input.caCert, { attempts: 1, timeoutMs: 5000 });
   }
 
   close(): void {
@@ -109,12 +110,18 @@ export class Probe {
 
   // --- Files ----------------------------------------------------------------------------------------
 
-  compose(): Promise<Parsed<Record<string, any>>> {
-    return this.memo('compose', async () => {
-      const file = this.paths?.compose;
+  /** A deployment file read once: missing (no directory, no file), or what `parse` makes of it. */
+  #file<T>(key: string, file: string | undefined, parse: (text: string, file: string) => Promise<Parsed<T>>): Promise<Parsed<T>> {
+    return this.memo(key, async () => {
       if (file === undefined) return { ok: false, error: 'no deployment directory', missing: true };
       const text = await readText(file);
       if (text === undefined) return { ok: false, error: `${file} is missing`, missing: true };
+      return parse(text, file);
+    });
+  }
+
+  compose(): Promise<Parsed<Record<string, any>>> {
+    return this.#file('compose', this.paths?.compose, async (text, file) => {
       try {
         const { parse } = await import('yaml');
         const doc = parse(text) as Record<string, any> | null;
@@ -137,11 +144,7 @@ export class Probe {
   }
 
   config(): Promise<Parsed<HclBody>> {
-    return this.memo('hcl', async () => {
-      const file = this.paths?.config;
-      if (file === undefined) return { ok: false, error: 'no deployment directory', missing: true };
-      const text = await readText(file);
-      if (text === undefined) return { ok: false, error: `${file} is missing`, missing: true };
+    return this.#file('hcl', this.paths?.config, async (text, file) => {
       try {
         return { ok: true, value: parseHcl(text), text };
       } catch (error) {

@@ -8,5 +8,5 @@ export function configureArgs(dir: string): string[] {
   fs.mkdirSync(dir, { recursive: true });
   const catalog = path.join(dir, 'test-catalog.yaml');
   fs.writeFileSync(catalog, 'secrets:\n  ceremony-test:\n    key: { from: generate, format: hex, bytes: 16 }\n');
-  return ['--secrets', catalog, '--token-file', path.join(dir, 'app-token')];
+  return ['--secrets', catalog, '--app-token-file', path.join(dir, 'app-token')];
 }

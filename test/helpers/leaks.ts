@@ -2,11 +2,13 @@
 // It looks for each secret in every spelling it could take on the way out (as typed, hex, base64, raw bytes)
 // in files under directories, container logs, `docker inspect`, and every process's argv and environment.
 // Usage:
-//   const leaks = await findLeaks({ secrets, dirs: [d.dir, home], recentDirs: [os.tmpdir()], since, containers: [d.name] });
-//   assert.deepEqual(leaks, []);
+//   await assertNoLeaks(secrets, { dirs: [d.dir, home], since, containers: [d.name] });
+//   (or findLeaks({ secrets, dirs, recentDirs, since, containers, exclude }) for the list itself)
 //   const watch = watchProcesses(secrets); ...run something...; assert.deepEqual(watch.stop(), []);
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 export interface Leak {
@@ -177,4 +179,13 @@ export function watchProcesses(secrets: string[], intervalMs = 25): { stop(): Le
       return found;
     },
   };
+}
+
+/**
+ * No secret in the deployment's own files and the given directories, in files changed since `since` under the
+ * temp dir and $HOME, in the containers' logs and `docker inspect`. The usual end of a test that held secrets.
+ */
+export async function assertNoLeaks(secrets: string[], where: { dirs: string[]; containers: string[]; since: number; recentDirs?: string[] }): Promise<void> {
+  const leaks = await findLeaks({ secrets, dirs: where.dirs, recentDirs: where.recentDirs ?? [os.tmpdir(), os.homedir()], since: where.since, containers: where.containers });
+  assert.deepEqual(leaks, []);
 }

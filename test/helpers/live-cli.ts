@@ -20,10 +20,13 @@ export interface LiveCli {
 
 const SIGNALS: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
-export function liveCli(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): LiveCli {
+/** The entry that routes every server connection through THROUGH (test/helpers/dialed-cli.ts). */
+export const dialedThrough = (through: string): string[] => [`${ROOT}test/helpers/dialed-cli.ts`, through];
+
+export function liveCli(args: string[], options: { env?: NodeJS.ProcessEnv; entry?: string[] } = {}): LiveCli {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...options.env };
   for (const name of ['VAULT_TOKEN', 'BAO_TOKEN']) if (options.env?.[name] === undefined) delete env[name];
-  const child = spawn(process.execPath, [`${ROOT}src/cli.ts`, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.entry ?? [`${ROOT}src/cli.ts`]), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   const text = { stdout: '', stderr: '' };
   const waiters = new Set<() => void>();
   const onData = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {

@@ -24,7 +24,7 @@ export interface VerifyFixture extends AsyncDisposable {
   keys: string[];
   rootToken: string;
   appToken: string;
-  /** Where `init --token-file` wrote the app token (0600). */
+  /** Where `init --app-token-file` wrote the app token (0600). */
   appTokenFile: string;
   /** Every secret value seeded from the environment, to prove none of them is ever printed. */
   values: string[];
@@ -67,7 +67,7 @@ export async function verifyFixture(label: string, flavor: string, image: string
     const values = [`sk-or-${randomBytes(8).toString('hex')}`, `123456:${randomBytes(8).toString('hex')}`, `chat-${randomBytes(4).toString('hex')}`, `ghp_${randomBytes(10).toString('hex')}`, `pw-${randomBytes(10).toString('hex')}`];
     const [OPENROUTER_API_KEY, TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, GITHUB_TOKEN, DB_PASSWORD] = values;
     const appTokenFile = path.join(home, `${APP}.token`);
-    const configured = await runCli(['init', ...d.args(flavor, image), '--yes', '--json', '--keep-root-token', '--token-file', appTokenFile], {
+    const configured = await runCli(['init', ...d.args(flavor, image), '--yes', '--json', '--keep-root-token', '--app-token-file', appTokenFile], {
       env: { HOME: home, VAULT_TOKEN: rootToken, OPENROUTER_API_KEY, TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID, GITHUB_TOKEN, DB_PASSWORD },
     });
     assert.equal(configured.code, 0, configured.stderr);

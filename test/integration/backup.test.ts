@@ -143,7 +143,7 @@ for (const { label, flavor, image } of serverImages()) {
       assert.deepEqual(read.body.data.data, { api_key: 'sk-or-drill' });
     });
 
-    await t.test('drill: destroy, fresh init in the same place, restore --force, unseal with the ORIGINAL shares', async () => {
+    await t.test('drill: destroy, fresh init in the same place, restore --force-foreign-snapshot, unseal with the ORIGINAL shares', async () => {
       removeContainers(d.name);
       execFileSync('rm', ['-rf', d.dir]);
       fs.mkdirSync(d.dir);
@@ -155,9 +155,9 @@ for (const { label, flavor, image } of serverImages()) {
       const refused = await runCli(['restore', snap, ...dir, '--yes'], { env: freshRoot });
       assert.equal(refused.code, 2, refused.stderr);
       assert.match(refused.stderr, /another cluster/);
-      assert.match(refused.stderr, /--force/);
+      assert.match(refused.stderr, /--force-foreign-snapshot/);
 
-      const run = await runCli(['restore', snap, ...dir, '--yes', '--force', '--json'], { env: freshRoot });
+      const run = await runCli(['restore', snap, ...dir, '--yes', '--force-foreign-snapshot', '--json'], { env: freshRoot });
       assert.equal(run.code, 0, run.stderr);
       const out = run.json();
       assert.equal(out.forced, true);

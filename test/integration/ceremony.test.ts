@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, it, test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
 import { testDeployment } from '../helpers/deployment.ts';
-import { findLeaks, watchProcesses } from '../helpers/leaks.ts';
+import { assertNoLeaks, findLeaks, watchProcesses } from '../helpers/leaks.ts';
 import { serverImages } from '../helpers/rig.ts';
 import { api, deploy } from '../helpers/server.ts';
 import { configureArgs } from '../helpers/ceremony.ts';
@@ -93,14 +93,7 @@ for (const { label, flavor, image } of serverImages()) {
       });
 
       await t.test('no share or root token in any file, log or docker inspect', async () => {
-        const leaks = await findLeaks({
-          secrets: [...printed.unseal_keys_b64, printed.root_token],
-          dirs: [d.dir, home],
-          recentDirs: [os.tmpdir(), os.homedir()],
-          since,
-          containers: [d.name],
-        });
-        assert.deepEqual(leaks, []);
+        await assertNoLeaks([...printed.unseal_keys_b64, printed.root_token], { dirs: [d.dir, home], since, containers: [d.name] });
       });
     });
 

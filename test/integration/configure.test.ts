@@ -11,6 +11,7 @@ import { createContext } from '../../src/context.ts';
 import { deploymentPaths } from '../../src/deployment.ts';
 import { VaultApi } from '../../src/services/vault-api.ts';
 import { configurePhase } from '../../src/tasks/configure.tasks.ts';
+import { configureOptions } from '../../src/commands/init.ts';
 import { runCli } from '../helpers/cli.ts';
 import { docker, testDeployment, type TestDeployment } from '../helpers/deployment.ts';
 import { rig, serverImages } from '../helpers/rig.ts';
@@ -100,21 +101,21 @@ for (const { label, flavor, image } of serverImages()) {
       try {
         // Refusals first: each happens before anything is written.
         const missing = createContext({ json: true, yes: true, env: { GITHUB_TOKEN: values.GITHUB_TOKEN } });
-        await assert.rejects(configurePhase(missing, { ...input, flags: { 'token-file': tokenFile } }), (e: any) => {
+        await assert.rejects(configurePhase(missing, { ...input, options: configureOptions({ 'app-token-file': tokenFile }) }), (e: any) => {
           assert.equal(e.code, 'E_NEEDS_ANSWER');
           assert.equal(e.message, '4 secret values are missing: openrouter.api_key (or set OPENROUTER_API_KEY), telegram.bot_token (or set TELEGRAM_BOT_TOKEN), telegram.chat_id (or set TELEGRAM_CHAT_ID), database.password (or set DB_PASSWORD)');
           return true;
         });
-        await assert.rejects(configurePhase(ctx, { ...input, flags: {} }), (e: any) => e.code === 'E_NEEDS_ANSWER' && /--token-file PATH/.test(e.hint));
+        await assert.rejects(configurePhase(ctx, { ...input, options: configureOptions({}) }), (e: any) => e.code === 'E_NEEDS_ANSWER' && /--app-token-file PATH/.test(e.hint));
         fs.writeFileSync(tokenFile, 'mine\n');
-        await assert.rejects(configurePhase(ctx, { ...input, flags: { 'token-file': tokenFile } }), (e: any) => e.code === 'E_FILE_CONFLICT' && e.exitCode === 6);
+        await assert.rejects(configurePhase(ctx, { ...input, options: configureOptions({ 'app-token-file': tokenFile }) }), (e: any) => e.code === 'E_FILE_CONFLICT' && e.exitCode === 6);
         assert.equal(fs.readFileSync(tokenFile, 'utf8'), 'mine\n');
         fs.unlinkSync(tokenFile);
         const mounts = await api(d.address, 'GET', 'sys/mounts', { token: rootToken });
         assert.equal(mounts.body['secret/'], undefined, 'nothing written by the refused runs');
         assert.equal((await api(d.address, 'GET', 'sys/policies/acl/openclaw', { token: rootToken })).status, 404);
 
-        const outcome = await configurePhase(ctx, { ...input, flags: { 'token-file': tokenFile } });
+        const outcome = await configurePhase(ctx, { ...input, options: configureOptions({ 'app-token-file': tokenFile }) });
         const data = outcome.data as any;
         assert.deepEqual(
           data.secrets.map((s: any) => [s.path, s.status, s.version]),
@@ -240,7 +241,7 @@ for (const { label, flavor, image } of serverImages()) {
       const ctx = createContext({ json: true, yes: true, env: playbookValues() });
       const server = await ctx.docker.identifyImage(image);
       assert.ok(server);
-      const input = { api: serverApi, server, layout, paths: deploymentPaths(d.dir), name: d.name, rootToken, flags: { 'token-file': path.join(d.dir, 'app.token') } };
+      const input = { api: serverApi, server, layout, paths: deploymentPaths(d.dir), name: d.name, rootToken, options: configureOptions({ 'app-token-file': path.join(d.dir, 'app.token') }) };
       try {
         if (server.product === 'openbao') {
           // OpenBao refuses API-created devices by default: a clear error, nothing else written.
@@ -302,7 +303,7 @@ for (const { label, flavor, image } of serverImages()) {
       // No TTY and no way to hand over the token: refused before anything is written.
       const nowhere = await runCli(['init', ...args, '--yes'], { env: { ...env, AGENT_KEY: agentKey, AGENT_REGION: 'eu-west' } });
       assert.equal(nowhere.code, 15, nowhere.stderr);
-      assert.match(nowhere.stderr, /nowhere to go[\s\S]*--token-file PATH/);
+      assert.match(nowhere.stderr, /nowhere to go[\s\S]*--app-token-file PATH/);
       assert.equal((await api(d.address, 'GET', 'sys/mounts', { token: rootToken })).body['secret/'], undefined);
 
       // First run: wrapped delivery, the root token kept on request.

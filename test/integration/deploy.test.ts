@@ -33,17 +33,23 @@ for (const { label, flavor, image } of serverImages()) {
       assert.equal(result.address, d.address);
       const home = flavor === 'openbao' ? '/openbao' : '/vault';
       const compose = fs.readFileSync(path.join(d.dir, 'docker-compose.yml'), 'utf8');
-      assert.match(compose, new RegExp(`127\\.0\\.0\\.1:${d.port}:8200`));
+      assert.match(compose, /network_mode: host/);
+      assert.match(compose, new RegExp(`org\\.vault-setup\\.port: "${d.port}"`));
       assert.match(compose, new RegExp(`\\./config:${home}/config:ro`));
       assert.equal(fs.statSync(path.join(d.dir, 'data')).uid, 100);
 
-      // The server answers over the published loopback port, uninitialised.
+      // The server answers on its loopback listener, uninitialised.
       const health = await fetch(`${d.address}/v1/sys/seal-status`).then((r) => r.json());
       assert.equal(health.initialized, false);
       assert.equal(health.version, image.split(':')[1]);
-      // Published on 127.0.0.1 only.
-      const bindings = JSON.parse(docker('inspect', '-f', '{{json .HostConfig.PortBindings}}', d.name));
-      assert.deepEqual(bindings['8200/tcp'], [{ HostIp: '127.0.0.1', HostPort: String(d.port) }]);
+      // The host's network, nothing published, and the port listened on by loopback addresses only (API, cluster).
+      assert.equal(docker('inspect', '-f', '{{.HostConfig.NetworkMode}}', d.name).trim(), 'host');
+      assert.equal(docker('inspect', '-f', '{{json .HostConfig.PortBindings}}', d.name).trim(), '{}');
+      const { execFileSync } = await import('node:child_process');
+      const listening = execFileSync('ss', ['-Hltn', `sport = :${d.port}`], { encoding: 'utf8' }).trim().split('\n').map((l) => l.trim().split(/\s+/)[3]);
+      // (The cluster listener, 127.0.0.2, opens once the server is unsealed.)
+      assert.ok(listening.includes(`127.0.0.1:${d.port}`), listening.join(' '));
+      assert.deepEqual(listening.filter((a) => !/^127\./.test(a ?? '')), [], 'nothing off loopback');
       // The server process runs as uid 100 and was started by compose (labels).
       assert.match(docker('top', d.name, '-o', 'pid,uid,args'), /^\s*\d+\s+100\s+\/bin\/(bao|vault) server/m);
 
@@ -94,7 +100,7 @@ for (const { label, flavor, image } of serverImages()) {
 
       const fixed = await runCli(['init', ...d.args(flavor, image), '--deploy-only', '--json']);
       assert.equal(fixed.code, 0, fixed.stderr);
-      assert.deepEqual(fixed.json().steps.find((s: { id: string }) => s.id === 'ownership'), { id: 'ownership', status: 'done', detail: 'chown -R 100:1000 data logs' });
+      assert.deepEqual(fixed.json().steps.find((s: { id: string }) => s.id === 'ownership'), { id: 'ownership', status: 'done', detail: 'chown -R 100:1000 data logs run' });
       assert.equal(fs.statSync(path.join(d.dir, 'data')).uid, 100);
       const health = await fetch(`${d.address}/v1/sys/seal-status`).then((r) => r.json());
       assert.equal(health.initialized, false);

@@ -9,7 +9,9 @@ import { describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
 import { testDeployment } from '../helpers/deployment.ts';
 import { call } from '../helpers/day2.ts';
-import { liveCli } from '../helpers/live-cli.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { dialedThrough, liveCli } from '../helpers/live-cli.ts';
+import { faultProxy } from '../helpers/proxy.ts';
 import { serverImages } from '../helpers/rig.ts';
 
 const SECRETS = ['one', 'two', 'three'];
@@ -23,7 +25,7 @@ for (const { label, flavor, image } of serverImages()) {
       fs.writeFileSync(catalog, `secrets:\n${SECRETS.map((s) => `  app/${s}:\n    key: { from: generate, format: hex, bytes: 24 }\n`).join('')}`);
       t.after(() => fs.rmSync(catalog, { force: true }));
       const tokenFile = path.join(d.dir, 'app-token');
-      const args = ['init', ...d.args(flavor, image), '--yes', '--print-keys', '--secrets', catalog, '--token-file', tokenFile];
+      const args = ['init', ...d.args(flavor, image), '--yes', '--print-keys', '--secrets', catalog, '--app-token-file', tokenFile];
       const seal = async () => (await call(server, 'GET', 'sys/seal-status')).body;
 
       await t.test('SIGINT right after the files are written: exit 130, says how to resume; the files are complete', async () => {
@@ -37,9 +39,18 @@ for (const { label, flavor, image } of serverImages()) {
         assert.match(fs.readFileSync(path.join(d.dir, 'config', 'vault.hcl'), 'utf8'), /listener "tcp"/);
       });
 
+      /** init through the fault proxy, which holds the first request matching `held`: the run waits there. */
+      const heldAt = async (held: { method?: string; path: RegExp }, env: NodeJS.ProcessEnv = {}) => {
+        const proxy = await faultProxy(d.address);
+        proxy.inject({ ...held, hang: true });
+        const cli = liveCli(args, { env, entry: dialedThrough(proxy.address) });
+        await eventually(`init waits at ${held.path}`, async () => (proxy.count(held.path, held.method) > 0 ? true : undefined), { timeoutMs: 180_000 });
+        return { cli, proxy };
+      };
+
       await t.test('SIGKILL while waiting for the API: nothing initialised yet', async () => {
-        const cli = liveCli(args);
-        await cli.waitFor(/✔ Start the server/, { stream: 'stderr', freeze: true }); // the next step waits for the API
+        const { cli, proxy } = await heldAt({ method: 'GET', path: /^sys\/health/ });
+        await using _ = proxy;
         cli.signal('SIGKILL');
         assert.equal(await cli.exited, 137);
         assert.equal(cli.stdout(), '', 'no shares: init did not run');
@@ -47,8 +58,10 @@ for (const { label, flavor, image } of serverImages()) {
 
       let printed: { unseal_keys_b64: string[]; root_token: string } | undefined;
       await t.test('SIGKILL right after init: the shares were printed first, before anything could stop it', async () => {
-        const cli = liveCli(args);
-        await cli.waitFor(/Initialised: 5 shares/, { stream: 'stderr', freeze: true });
+        // Held at the first share init enters from memory: initialised, shares printed, still sealed.
+        const { cli, proxy } = await heldAt({ method: 'PUT', path: /^sys\/unseal$/ });
+        await using _ = proxy;
+        assert.match(cli.stderr(), /Initialised: 5 shares/);
         cli.signal('SIGKILL');
         assert.equal(await cli.exited, 137);
         const stdout = cli.stdout();
@@ -64,14 +77,13 @@ for (const { label, flavor, image } of serverImages()) {
         const result = run.json();
         assert.ok(!('init' in result), 'no second init');
         assert.deepEqual(result.steps.filter((s: any) => s.id === 'init').map((s: any) => s.status), ['kept']);
-        // The kill may have landed before or after the ceremony unsealed with the shares in memory.
-        if (result.sealed) {
-          assert.match(result.resume, /vault-setup unseal --dir .*then run `vault-setup init .*` again: it reads the root token/);
-          const keys = printed as NonNullable<typeof printed>;
-          const unseal = await runCli(['unseal', '--dir', d.dir, '--stdin', '--json'], { input: `${keys.unseal_keys_b64.slice(2).join('\n')}\n` });
-          assert.equal(unseal.code, 0, unseal.stderr);
-          assert.equal(unseal.json().sealed, false);
-        }
+        // The kill landed before the first share from memory: the server is initialised and sealed.
+        assert.equal(result.sealed, true);
+        assert.match(result.resume, /vault-setup unseal --dir .*then run `vault-setup init .*` again: it reads the root token/);
+        const keys = printed as NonNullable<typeof printed>;
+        const unseal = await runCli(['unseal', '--dir', d.dir, '--stdin', '--json'], { input: `${keys.unseal_keys_b64.slice(2).join('\n')}\n` });
+        assert.equal(unseal.code, 0, unseal.stderr);
+        assert.equal(unseal.json().sealed, false);
         const s = await seal();
         assert.deepEqual([s.sealed, s.n, s.t], [false, 5, 3]);
       });
@@ -96,8 +108,10 @@ for (const { label, flavor, image } of serverImages()) {
       };
 
       await t.test('SIGKILL during configure, after the first secret: the re-run keeps it and writes the rest', async () => {
-        const cli = liveCli(args, { env: { VAULT_TOKEN: root() } });
-        await cli.waitFor(/✔ secret\/app\/one: created/, { stream: 'stderr', freeze: true });
+        // Held at the write of the second secret: the first one is written, nothing after it.
+        const { cli, proxy } = await heldAt({ path: /^secret\/data\/app\/two$/ }, { VAULT_TOKEN: root() });
+        await using _ = proxy;
+        assert.match(cli.stderr(), /✔ secret\/app\/one: created/);
         cli.signal('SIGKILL');
         assert.equal(await cli.exited, 137);
         const before = await versions();
@@ -108,16 +122,18 @@ for (const { label, flavor, image } of serverImages()) {
       let firstValues: Record<string, [number, string]> = {};
       await t.test('SIGTERM once the app token is written: exit 130; the token is in its file, only one exists', async () => {
         const before = await versions();
-        // --keep-root-token: the freeze lands a few milliseconds after the line is read, and on a loaded machine the
-        // run can get past its last step (revoking the root token) first; this step is about the app token, and the
-        // last re-run below proves the revocation. For the same reason the run may have finished (exit 0) before
-        // SIGTERM arrived: either way the token must be in its file, once.
-        const cli = liveCli([...args, '--keep-root-token'], { env: { VAULT_TOKEN: root() } });
-        await cli.waitFor(/✔ App token for "openclaw" created/, { stream: 'stderr', freeze: true });
+        // Deterministic: every connection of this run goes through the fault proxy, which holds the first request
+        // after the app token was written and shown (retiring the root token starts with sys/generate-root/attempt).
+        // SIGTERM lands while the run waits there, whatever the machine's load; the root token is not revoked yet.
+        await using proxy = await faultProxy(d.address);
+        proxy.inject({ method: 'GET', path: /^sys\/generate-root\/attempt$/, hang: true });
+        const cli = liveCli(args, { env: { VAULT_TOKEN: root() }, entry: dialedThrough(proxy.address) });
+        await eventually('init waits at the root token step', async () => (proxy.count(/^sys\/generate-root\/attempt$/, 'GET') > 0 ? true : undefined), { timeoutMs: 180_000 });
         cli.signal('SIGTERM');
-        cli.signal('SIGCONT');
         const code = await cli.exited;
-        assert.ok(code === 130 || (code === 0 && /App token written to/.test(cli.stdout())), `exit ${code}: ${cli.stderr()}`);
+        assert.equal(code, 130, cli.stderr());
+        assert.match(cli.stderr(), /✔ App token for "openclaw" created/);
+        assert.match(cli.stderr(), /interrupted \(SIGTERM\); run the same command to resume/);
         assert.match(cli.stderr(), /✔ secret\/app\/one: kept \(exists, version 1\)/);
         firstValues = await versions();
         for (const s of SECRETS) assert.equal(firstValues[s]?.[0], 1, `secret/app/${s} written once`);

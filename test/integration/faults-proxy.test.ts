@@ -15,6 +15,7 @@ import { deploymentPaths } from '../../src/deployment.ts';
 import { VaultSetupError } from '../../src/errors.ts';
 import { VaultApi } from '../../src/services/vault-api.ts';
 import { configurePhase } from '../../src/tasks/configure.tasks.ts';
+import { configureOptions } from '../../src/commands/init.ts';
 import { runCli } from '../helpers/cli.ts';
 import { testDeployment } from '../helpers/deployment.ts';
 import { call, readyServer, waitActive } from '../helpers/day2.ts';
@@ -213,7 +214,7 @@ describe(`faults: 5xx, slow and wrong answers through a proxy (${label})`, () =>
         layout: LAYOUTS[flavor],
         paths: deploymentPaths(d.dir),
         name: d.name,
-        flags: { secrets: catalog, 'token-file': tokenFile, 'keep-root-token': true, 'show-token': true },
+        options: configureOptions({ secrets: catalog, 'token-file': tokenFile, 'keep-root-token': true, 'show-token': true }),
         rootToken: server.rootToken,
       };
       try {

@@ -9,22 +9,17 @@ import { configureArgs } from '../helpers/ceremony.ts';
 import { runCli } from '../helpers/cli.ts';
 import { docker, testDeployment } from '../helpers/deployment.ts';
 import { gpgHome } from '../helpers/gpg.ts';
-import { liveCli } from '../helpers/live-cli.ts';
+import { dialedThrough, liveCli } from '../helpers/live-cli.ts';
+import { faultProxy } from '../helpers/proxy.ts';
 import { serverImages } from '../helpers/rig.ts';
 import { call } from '../helpers/day2.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { api, deploy } from '../helpers/server.ts';
 
 const sealStatus = async (address: string) => (await api(address, 'GET', 'sys/seal-status')).body;
 
 /** Until the API answers again after a restart (any seal state). */
-async function waitAnswers(address: string): Promise<any> {
-  for (let i = 0; i < 300; i++) {
-    const s = await sealStatus(address).catch(() => undefined);
-    if (s !== undefined) return s;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${address} did not come back`);
-}
+const waitAnswers = (address: string): Promise<any> => eventually(`${address} answers again`, () => sealStatus(address));
 
 /** The --print-keys JSON at the start of stdout (without --json it comes first, before anything else). */
 function printedInit(stdout: string): { unseal_keys_b64: string[]; unseal_keys_hex: string[]; root_token: string } {
@@ -38,16 +33,17 @@ for (const { label, flavor, image } of serverImages()) {
     it('restarted right after init (--print-keys): the ceremony carries on with the shares in memory, nothing is initialised twice', { timeout: 10 * 60_000 }, async () => {
       await using d = await testDeployment(`fr-${label.slice(0, 6)}`);
       await deploy(d, flavor, image);
-      const cli = liveCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', '--shares', '3', '--threshold', '2', ...configureArgs(d.dir)]);
-      await cli.waitFor(/Initialised: 3 shares/, { stream: 'stderr', freeze: true });
-      const initialised = await sealStatus(d.address);
-      assert.equal(initialised.initialized, true);
-      docker('restart', d.name);
-      const back = await waitAnswers(d.address);
-      assert.deepEqual([back.initialized, back.sealed, back.progress], [true, true, 0], 'the restarted server is sealed');
-      cli.signal('SIGCONT');
+      // Deterministic: init talks through the fault proxy, which restarts the container once the server has
+      // answered the last of the shares init enters from memory, before init reads that answer.
+      await using proxy = await faultProxy(d.address);
+      proxy.inject({ method: 'PUT', path: /^sys\/unseal$/, times: 1, rewrite: (body) => body });
+      proxy.inject({ method: 'PUT', path: /^sys\/unseal$/, times: 1, rewrite: (body) => (docker('restart', d.name), body) });
+      const cli = liveCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', '--shares', '3', '--threshold', '2', ...configureArgs(d.dir)], { entry: dialedThrough(proxy.address) });
       const code = await cli.exited;
       assert.equal(code, 0, cli.stderr());
+      assert.match(cli.stderr(), /The server is sealed again \(progress 0\/2\): it restarted after the shares were entered\. Entering the 2 shares held in memory once more\./);
+      assert.equal(proxy.count(/^sys\/init$/, 'PUT'), 1, 'initialised once');
+      assert.equal(proxy.count(/^sys\/unseal$/, 'PUT'), 4, 'two shares, then the same two once more');
       const printed = printedInit(cli.stdout());
       const after = await sealStatus(d.address);
       assert.deepEqual([after.sealed, after.n, after.t], [false, 3, 2], 'unsealed with the shares of the one init');
@@ -68,10 +64,12 @@ for (const { label, flavor, image } of serverImages()) {
       let cluster = '';
 
       await t.test('the container stops after init returned (--print-keys): exit 8, the shares were printed, how to resume', async () => {
-        const cli = liveCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', ...configureArgs(d.dir)]);
-        await cli.waitFor(/Initialised: 5 shares/, { stream: 'stderr', freeze: true });
-        docker('stop', d.name);
-        cli.signal('SIGCONT');
+        // Deterministic: the fault proxy stops the container once the server has answered sys/init, before init
+        // reads the answer (the shares), so init holds the shares of a server that is gone.
+        await using proxy = await faultProxy(d.address);
+        // From then on the server is gone: every later connection is cut, as a stopped container's port would.
+        proxy.inject({ method: 'PUT', path: /^sys\/init$/, times: 1, rewrite: (body) => (docker('stop', d.name), proxy.inject({ drop: true }), body) });
+        const cli = liveCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', ...configureArgs(d.dir)], { entry: dialedThrough(proxy.address) });
         const code = await cli.exited;
         assert.equal(code, 8, cli.stderr());
         printed = printedInit(cli.stdout());

@@ -87,7 +87,7 @@ describe('hand-written compose and HCL (OpenBao 2.7)', () => {
         fs.writeFileSync(hcl, `${before}\n# by hand\nlistener "tcp" {\n  address     = "0.0.0.0:8300"\n  tls_disable = "true"\n}\n`);
         const again = await runCli(['verify', '--dir', d.dir, '--json']);
         assert.equal(check(again, 'config-file')?.status, 'pass');
-        assert.match(check(again, 'config-file')?.finding ?? '', /2 listeners/);
+        assert.match(check(again, 'config-file')?.finding ?? '', /3 listeners/, 'tcp and unix as written, and the one added by hand');
       } finally {
         fs.writeFileSync(hcl, before);
       }

@@ -98,7 +98,7 @@ describe('symbolic links where init writes', () => {
     });
   }
 
-  it('--token-file and --keys-out that are links: refused before anything is deployed', { timeout: 2 * 60_000 }, async () => {
+  it('--app-token-file and --keys-out that are links: refused before anything is deployed', { timeout: 2 * 60_000 }, async () => {
     await using d = await testDeployment('hp-flag');
     const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-hp-elsewhere-'));
     const outside = path.join(os.tmpdir(), `${path.basename(d.dir)}-links`);
@@ -107,7 +107,7 @@ describe('symbolic links where init writes', () => {
       fs.writeFileSync(path.join(elsewhere, 'victim'), 'mine\n');
       fs.symlinkSync(path.join(elsewhere, 'victim'), path.join(outside, 'app.token'));
       fs.symlinkSync(elsewhere, path.join(outside, 'keys'));
-      const token = await runCli(['init', ...d.args('openbao', image()), '--yes', '--print-keys', '--json', '--token-file', path.join(outside, 'app.token')]);
+      const token = await runCli(['init', ...d.args('openbao', image()), '--yes', '--print-keys', '--json', '--app-token-file', path.join(outside, 'app.token')]);
       refused(token, 7, 'E_UNSAFE_PATH', /app\.token is a symbolic link to .*victim; vault-setup does not write through links/);
       assert.match(token.json().error.hint, /give the real path/);
       const keys = await runCli(['init', ...d.args('openbao', image()), '--yes', '--print-keys', '--json', '--pgp-keys', 'unused.asc', '--keys-out', `${path.join(outside, 'keys')}/`]);
@@ -132,7 +132,7 @@ describe('a deployment in a directory with spaces', () => {
       const catalog = path.join(base, 'the catalog.yaml');
       fs.writeFileSync(catalog, 'secrets:\n  app/db:\n    password: { from: env, var: HP_PW }\n');
       const tokenFile = path.join(base, 'app token');
-      const init = await runCli(['init', '--dir', dir, '--flavor', 'openbao', '--image', image(), '--name', name, '--port', String(port), '--yes', '--print-keys', '--keep-root-token', '--json', '--secrets', catalog, '--token-file', tokenFile], { env: { HP_PW: 'p w "x"' } });
+      const init = await runCli(['init', '--dir', dir, '--flavor', 'openbao', '--image', image(), '--name', name, '--port', String(port), '--yes', '--print-keys', '--keep-root-token', '--json', '--secrets', catalog, '--app-token-file', tokenFile], { env: { HP_PW: 'p w "x"' } });
       assert.equal(init.code, 0, init.stderr);
       assert.equal(init.json().dir, dir);
       const root = init.json().init.root_token as string;

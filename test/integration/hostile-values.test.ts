@@ -76,7 +76,7 @@ for (const { label, flavor, image } of serverImages()) {
       fs.writeFileSync(catalog, catalogFor(fields, big));
       const tokenFile = path.join(d.dir, 'app.token');
 
-      const run = await runCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', '--keep-root-token', '--json', '--secrets', catalog, '--token-file', tokenFile], { env });
+      const run = await runCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', '--keep-root-token', '--json', '--secrets', catalog, '--app-token-file', tokenFile], { env });
       assert.equal(run.code, 0, run.stderr);
       const result = run.json();
       const appToken = fs.readFileSync(tokenFile, 'utf8').trim();
@@ -103,7 +103,7 @@ for (const { label, flavor, image } of serverImages()) {
       const huge = path.join(d.dir, 'huge.yaml');
       fs.writeFileSync(huge, catalogFor(fields, { ...big, huge: { blob: { from: 'env', var: 'HV_UNSET_ON_PURPOSE', default: 'x'.repeat(1024 * 1024) } } }));
       const before = (await api(d.address, 'GET', 'secret/metadata/hostile', { token: rootToken })).body.data.current_version;
-      const refused = await runCli(['init', ...d.args(flavor, image), '--yes', '--json', '--secrets', huge, '--token-file', path.join(d.dir, 'app2.token')], { env: { ...env, VAULT_TOKEN: rootToken } });
+      const refused = await runCli(['init', ...d.args(flavor, image), '--yes', '--json', '--secrets', huge, '--app-token-file', path.join(d.dir, 'app2.token')], { env: { ...env, VAULT_TOKEN: rootToken } });
       assert.equal(refused.code, 16, refused.stderr);
       const error = refused.json().error;
       assert.equal(error.code, 'E_SERVER');
@@ -117,7 +117,7 @@ for (const { label, flavor, image } of serverImages()) {
       await using d = await testDeployment(`hv-empty-${label.slice(0, 6)}`);
       const catalog = path.join(d.dir, 'catalog.yaml');
       fs.writeFileSync(catalog, stringify({ secrets: { app: { key: { from: 'env', var: 'HV_EMPTY' }, other: { from: 'env', var: 'HV_SET' } } } }));
-      const run = await runCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', '--json', '--secrets', catalog, '--token-file', path.join(d.dir, 'app.token')], { env: { HV_EMPTY: '', HV_SET: 'x' } });
+      const run = await runCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', '--json', '--secrets', catalog, '--app-token-file', path.join(d.dir, 'app.token')], { env: { HV_EMPTY: '', HV_SET: 'x' } });
       assert.equal(run.code, 15, run.stderr);
       assert.equal(run.json().error.code, 'E_NEEDS_ANSWER');
       assert.match(run.json().error.message, /1 secret value is missing: app\.key \(set HV_EMPTY\)/);
@@ -137,7 +137,7 @@ for (const { label, image } of serverImages().filter((i) => i.flavor === 'vault'
       const catalog = path.join(d.dir, 'catalog.yaml');
       fs.writeFileSync(catalog, stringify({ secrets: { big: { one: { from: 'env', var: 'HV_UNSET', default: oneMiB } }, bigger: { four: { from: 'env', var: 'HV_UNSET', default: fourMiB } } } }, { lineWidth: 0 }));
       const tokenFile = path.join(d.dir, 'app.token');
-      const run = await runCli(['init', ...d.args('vault', image), '--storage', 'file', '--yes', '--print-keys', '--json', '--secrets', catalog, '--token-file', tokenFile]);
+      const run = await runCli(['init', ...d.args('vault', image), '--storage', 'file', '--yes', '--print-keys', '--json', '--secrets', catalog, '--app-token-file', tokenFile]);
       assert.equal(run.code, 0, run.stderr);
       const token = fs.readFileSync(tokenFile, 'utf8').trim();
       const one = await api(d.address, 'GET', 'secret/data/big', { token });

@@ -11,7 +11,7 @@ describe('init checks what configure needs before the ceremony', () => {
 
   it('missing secret values or no place for the app token: exit 15, server left uninitialised, no keys printed', async () => {
     await using d = await testDeployment('preflight');
-    const missing = await runCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', '--token-file', `${d.dir}/app-token`, '--json']);
+    const missing = await runCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', '--app-token-file', `${d.dir}/app-token`, '--json']);
     assert.equal(missing.code, 15, missing.stderr);
     assert.match(missing.stderr, /5 secret values are missing: openrouter\.api_key \(or set OPENROUTER_API_KEY\)/);
     assert.equal(missing.json().init, undefined, 'no shares were made, so none are printed');
@@ -23,7 +23,7 @@ describe('init checks what configure needs before the ceremony', () => {
     assert.match(nowhere.stderr, /--token-file|--wrap-ttl|--show-token/);
     assert.deepEqual(await fetch(`${d.address}/v1/sys/init`).then((r) => r.json()), { initialized: false });
 
-    const ok = await runCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', '--token-file', `${d.dir}/app-token`, '--json'], { env });
+    const ok = await runCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', '--app-token-file', `${d.dir}/app-token`, '--json'], { env });
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.json().init.unseal_keys_hex.length, 5);
     assert.equal(ok.json().sealed, false);

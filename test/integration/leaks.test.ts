@@ -108,7 +108,7 @@ for (const { label, flavor, image } of serverImages()) {
       let keys: string[] = [];
       let rootToken = '';
       await t.test('init --print-keys --keep-root-token --json: secrets from the catalog and the environment', async () => {
-        const r = await run('init', ['init', ...d.args(flavor, image), '--yes', '--json', '--print-keys', '--keep-root-token', '--secrets', catalog, '--token-file', appTokenFile], { env: { LEAK_API_KEY: envValue }, code: 0 });
+        const r = await run('init', ['init', ...d.args(flavor, image), '--yes', '--json', '--print-keys', '--keep-root-token', '--secrets', catalog, '--app-token-file', appTokenFile], { env: { LEAK_API_KEY: envValue }, code: 0 });
         init = JSON.parse(r.stdout);
         keys = init.init.unseal_keys_b64;
         rootToken = init.init.root_token;
@@ -152,6 +152,41 @@ for (const { label, flavor, image } of serverImages()) {
         await run('agent list', ['agent', 'list', '--dir', d.dir, '--token-file', rootTokenFile, '--json'], { code: 0 });
         await run('backup', ['backup', '--dir', d.dir, '--token-file', rootTokenFile, '--json'], { code: 0 });
         assert.ok(fs.readdirSync(path.join(d.dir, 'backups')).some((f) => f.endsWith('.snap')), 'the snapshot is in the deployment dir, and searched');
+      });
+
+      await t.test('watch (a webhook on loopback), seal --reason, install-units with a Telegram token in the environment', async () => {
+        const bodies: string[] = [];
+        const http = await import('node:http');
+        const rx = http.createServer((req, res) => {
+          let body = '';
+          req.on('data', (c) => (body += c));
+          req.on('end', () => {
+            bodies.push(`${req.url} ${body}`);
+            res.end('{}');
+          });
+        });
+        await new Promise<void>((resolve) => rx.listen(0, '127.0.0.1', resolve));
+        const hook = `http://127.0.0.1:${(rx.address() as { port: number }).port}/hook`;
+        try {
+          const botToken = `4242:${createHash('sha256').update(`${Date.now()}bot`).digest('hex').slice(0, 30)}`;
+          const botFile = path.join(operator, 'telegram-token');
+          fs.writeFileSync(botFile, `${botToken}\n`, { mode: 0o600 });
+          secrets.push(botToken);
+          const notify = ['--notify', hook, '--telegram=-1001', '--telegram-token-file', botFile, '--telegram-api', hook.replace(/\/hook$/, '/tg')];
+          await run('watch', ['watch', '--once', '--dir', d.dir, '--json', ...notify]);
+          await run('seal --reason', ['seal', '--dir', d.dir, '--reason', 'leak drill', '--token-file', rootTokenFile, '--json'], { code: 0 });
+          await run('watch (deliberately sealed)', ['watch', '--once', '--dir', d.dir, '--json', ...notify], { code: 0 });
+          await run('unseal after seal', ['unseal', '--dir', d.dir, '--stdin', '--json'], { input: `${keys.slice(0, 3).join('\n')}\n`, code: 0 });
+          await waitActive({ address: d.address });
+          await run('watch (unsealed)', ['watch', '--once', '--dir', d.dir, '--json', ...notify]);
+          await run('install-units', ['install-units', '--dir', d.dir, '--format', 'systemd', '--unit-dir', path.join(tmp, 'units'), '--yes', '--json', '--telegram=-1001', '--telegram-token-file', botFile], { env: { TELEGRAM_BOT_TOKEN: botToken }, code: 0 });
+          await run('install-units (cron)', ['install-units', '--dir', d.dir, '--format', 'cron', '--unit-dir', path.join(tmp, 'cron'), '--yes', '--json'], { env: { TELEGRAM_BOT_TOKEN: botToken }, code: 0 });
+          assert.ok(bodies.some((b) => b.startsWith('/hook ') && b.includes('sealed-deliberately')), `the deliberate seal was reported: ${bodies.length} messages`);
+          assert.ok(fs.readFileSync(path.join(tmp, 'units', 'vault-setup-watch.service'), 'utf8').includes(botFile), 'the unit names the token file, not the token');
+          runs.push({ name: 'messages received by the webhook and the Telegram stand-in', pid: -1, stdout: bodies.filter((b) => !b.startsWith('/tg/bot')).join('\n'), stderr: bodies.filter((b) => b.startsWith('/tg/bot')).map((b) => b.slice(b.indexOf(' '))).join('\n'), envAllowed: [] });
+        } finally {
+          await new Promise((resolve) => rx.close(resolve));
+        }
       });
 
       await t.test('error paths: a failed round with a real share, a bad token, a revoked app token, a sealed server', async () => {
@@ -216,6 +251,7 @@ import { LAYOUTS } from '${path.resolve('src/config/flavor.ts')}';
 import { deploymentPaths } from '${path.resolve('src/deployment.ts')}';
 import { VaultApi } from '${path.resolve('src/services/vault-api.ts')}';
 import { configurePhase } from '${path.resolve('src/tasks/configure.tasks.ts')}';
+import { configureOptions } from '${path.resolve('src/commands/init.ts')}';
 let text = '';
 for await (const chunk of process.stdin) text += chunk;
 const input = JSON.parse(text);
@@ -223,7 +259,7 @@ const input = JSON.parse(text);
 const ctx = createContext({ yes: true, env: { VAULT_TOKEN: input.rootToken } });
 const api = new VaultApi({ address: input.address });
 try {
-  await configurePhase(ctx, { api, server: input.server, layout: LAYOUTS[input.flavor], paths: deploymentPaths(input.dir), name: input.name, flags: input.flags });
+  await configurePhase(ctx, { api, server: input.server, layout: LAYOUTS[input.flavor], paths: deploymentPaths(input.dir), name: input.name, options: configureOptions(input.flags) });
 } catch (error) {
   process.stderr.write(ctx.redactor.redact(String(error)) + '\\n');
   process.exitCode = 16;

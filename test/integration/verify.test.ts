@@ -66,7 +66,7 @@ for (const { label, flavor, image } of serverImages()) {
       // Without a TTY: plain lines on stdout, no colour, the summary last.
       const plain = await f.verify([], { token: f.appToken });
       assert.equal(plain.code, 0);
-      assert.match(plain.stdout, /^pass files\/port: API published on 127\.0\.0\.1:\d+ only$/m);
+      assert.match(plain.stdout, /^pass files\/port: API on 127\.0\.0\.1:\d+ only \(host network, every tcp listener on loopback\)$/m);
       assert.match(plain.stdout, /^warn files\/tls: TLS is off.*\n {2}fix: /m);
       assert.match(plain.stdout.trimEnd().split('\n').at(-1) as string, /^verify: healthy, with warnings: \d+ passed, \d+ warnings?, 0 failed, 0 skipped$/);
       assert.doesNotMatch(plain.stdout + plain.stderr, /\x1b\[/);
@@ -277,23 +277,25 @@ for (const { label, flavor, image } of serverImages()) {
       assert.equal(check(expired, 'token-valid').status, 'fail');
     });
 
-    it('port bound to 0.0.0.0: compose and the running container both say so', async () => {
-      const compose = path.join(f.d.dir, 'docker-compose.yml');
-      const original = fs.readFileSync(compose, 'utf8');
-      fs.writeFileSync(compose, original.replace(`127.0.0.1:${f.d.port}:8200`, `0.0.0.0:${f.d.port}:8200`));
+    it('listener on 0.0.0.0 with the host network: the files say so and a neighbour reaches it', async () => {
+      const config = path.join(f.d.dir, 'config', 'vault.hcl');
+      const original = fs.readFileSync(config, 'utf8');
+      fs.writeFileSync(config, original.replace(`address         = "127.0.0.1:${f.d.port}"`, `address         = "0.0.0.0:${f.d.port}"`));
       try {
-        await f.recreate();
+        await f.restart();
         const run = await f.verify(['--json'], { token: f.appToken });
         assert.equal(run.code, EXIT_FAILED);
         const port = check(run, 'port');
         assert.equal(port.status, 'fail');
-        assert.match(port.finding, /docker-compose\.yml publishes 8200 on 0\.0\.0\.0 \(all interfaces\)/);
-        assert.match(port.finding, new RegExp(`the running container publishes 8200/tcp on 0\\.0\\.0\\.0:${f.d.port}`));
+        assert.match(port.finding, /network_mode: host with a listener on every interface: the API is reachable from the network/);
+        const exposure = check(run, 'exposure');
+        assert.equal(exposure.status, 'fail', exposure.finding);
+        assert.match(exposure.finding, new RegExp(`reaches the server at .*:${f.d.port}`));
         // TLS off on a public port is no longer a mere warning.
         assert.equal(check(run, 'tls').status, 'fail');
       } finally {
-        fs.writeFileSync(compose, original);
-        await f.recreate();
+        fs.writeFileSync(config, original);
+        await f.restart();
       }
     });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isLive, normalisePath, policyPaths, renderPolicy, validateCidr, validateName } from '../../src/agents/approle.ts';
+import { renderRules } from '../../src/config/policy.ts';
 import { VaultSetupError } from '../../src/errors.ts';
 
 const usage = (fn: () => unknown) => assert.throws(fn, (e: unknown) => e instanceof VaultSetupError && e.code === 'E_USAGE');
@@ -36,4 +37,19 @@ test('a secret_id is live until its expiry; a zero time never expires', () => {
   assert.equal(isLive({ accessor: 'a', expiration_time: '2026-01-02T00:00:00Z', secret_id_num_uses: 0 }, now), true);
   assert.equal(isLive({ accessor: 'a', expiration_time: '2025-12-31T00:00:00Z', secret_id_num_uses: 0 }, now), false);
   assert.equal(isLive({ accessor: 'a', expiration_time: '0001-01-01T00:00:00Z', secret_id_num_uses: 0 }, now), true);
+});
+
+test('the agent policy is rendered by the one policy renderer: exactly its paths and its own token', () => {
+  const hcl = renderPolicy('bot', ['openrouter']);
+  const rules = [...hcl.matchAll(/path "([^"]+)" \{\n  capabilities = (\[[^\]]*\])\n\}/g)].map((m) => `${m[1]} ${m[2]}`);
+  assert.deepEqual(rules, [
+    'secret/data/openrouter ["read"]',
+    'secret/metadata/openrouter ["read", "list"]',
+    'auth/token/renew-self ["update"]',
+    'auth/token/lookup-self ["read"]',
+    'auth/token/revoke-self ["update"]',
+  ]);
+  const comment = 'Written by vault-setup for agent bot: read exactly these KV v2 secrets and renew, look up and revoke its own token; nothing else.';
+  const parsed = [...hcl.matchAll(/path "([^"]+)" \{\n  capabilities = (\[[^\]]*\])\n\}/g)].map((m) => ({ path: m[1] as string, capabilities: JSON.parse(m[2] as string) as string[] }));
+  assert.equal(hcl, renderRules(comment, parsed));
 });

@@ -8,9 +8,13 @@ import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { Context } from '../../src/context.ts';
 import { VaultSetupError } from '../../src/errors.ts';
-import { CLEAR_SCREEN_AND_SCROLLBACK, planCeremony } from '../../src/ceremony/ceremony.ts';
+import { CLEAR_SCREEN_AND_SCROLLBACK, planCeremony as planFromOptions } from '../../src/ceremony/ceremony.ts';
+import { ceremonyOptions } from '../../src/commands/init.ts';
 import { armor, crc24, dearmor, packets, readPublicKeyFile } from '../../src/ceremony/pgp.ts';
-import type { Flags } from '../../src/commands/types.ts';
+import type { Flags } from '../../src/options/flags.ts';
+
+/** The plan init makes from these flags (parsed once into the ceremony's options). */
+const planCeremony = (c: Parameters<typeof planFromOptions>[0], flags: Flags) => planFromOptions(c, ceremonyOptions(flags));
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-ceremony-unit-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { resolveCounts } from '../../src/ceremony/shares.ts';
 import { main } from '../../src/cli.ts';
-import { duration, int, list, oneOf } from '../../src/commands/common.ts';
+import { duration, int, list, oneOf } from '../../src/options/flags.ts';
 import { VaultSetupError } from '../../src/errors.ts';
 import { parseDuration, toServerDuration } from '../../src/services/wait.ts';
 import { createContext } from '../../src/context.ts';

@@ -21,7 +21,7 @@ describe('vault.hcl', () => {
   it('raft needs a cluster_addr that is not 0.0.0.0', () => {
     const hcl = renderServerConfig(spec());
     assert.match(hcl, /storage "raft"/);
-    assert.match(hcl, /cluster_addr = "http:\/\/127\.0\.0\.1:8201"/);
+    assert.match(hcl, /cluster_addr = "http:\/\/127\.0\.0\.2:8200"/);
     assert.match(hcl, /tls_disable = true/);
     assert.doesNotMatch(hcl, /\{\{|\}\}/);
   });
@@ -55,15 +55,23 @@ describe('vault.hcl', () => {
 });
 
 describe('docker-compose.yml', () => {
-  it('binds the port to loopback, mounts config read-only, restarts unless stopped', async () => {
+  it('host network with loopback listeners and a unix socket, config read-only, restarts unless stopped', async () => {
     const doc = parse(await renderCompose(spec({ port: 18200 })));
     const service = doc.services.server;
-    assert.deepEqual(service.ports, ['127.0.0.1:18200:8200']);
+    assert.equal(service.ports, undefined);
+    assert.equal(service.network_mode, 'host');
+    assert.equal(service.labels['org.vault-setup.port'], '18200');
+    assert.ok(service.volumes.includes('./run:/vault/run'));
+    const hcl = renderServerConfig(spec({ port: 18200 }));
+    assert.match(hcl, /listener "tcp" \{\n  address {9}= "127\.0\.0\.1:18200"\n  cluster_address = "127\.0\.0\.2:18200"/);
+    assert.match(hcl, /listener "unix" \{\n  address {6}= "\/vault\/run\/server\.sock"/);
+    assert.match(hcl, /socket_user  = "100"\n  socket_group = "1000"/);
+    assert.match(hcl, /api_addr = "http:\/\/127\.0\.0\.1:18200"/);
     assert.ok(service.volumes.includes('./config:/vault/config:ro'));
     assert.ok(service.volumes.includes('./data:/vault/data'));
     assert.equal(service.restart, 'unless-stopped');
     assert.deepEqual(service.command, ['server', '-config=/vault/config/vault.hcl']);
-    assert.equal(service.environment.VAULT_ADDR, 'http://127.0.0.1:8200');
+    assert.equal(service.environment.VAULT_ADDR, 'http://127.0.0.1:18200');
     assert.equal(composeData(spec({ layout: LAYOUTS.openbao })).services !== undefined, true);
   });
 

@@ -10,12 +10,26 @@ storage "raft" {
   performance_multiplier = 1
 }
 # Raft needs a cluster address, and it may not be 0.0.0.0.
-cluster_addr = "http://127.0.0.1:8201"
+cluster_addr = "http://127.0.0.2:8200"
 
+# The container shares the host's network (docker-compose.yml: network_mode: host), so these addresses are the
+# host's own: loopback only, never a Docker bridge a neighbour can route to (docs/network.md).
 listener "tcp" {
-  address = "0.0.0.0:8200"
-  # Plain http: only acceptable behind an encrypted tunnel (e.g. WireGuard); the port is bound to 127.0.0.1.
+  address         = "127.0.0.1:8200"
+  cluster_address = "127.0.0.2:8200"
+  # Plain http: only acceptable behind an encrypted tunnel (e.g. WireGuard); the listener is on 127.0.0.1.
   tls_disable = true
+}
+
+# Apps and agents in containers on this host: mount the deployment's run/ directory and use
+# unix://<mount>/server.sock (`vault-setup agent add` prints a compose service that does).
+listener "unix" {
+  address      = "/openbao/run/server.sock"
+  # The server's user and group own it: app containers join the group (group_add), nobody else connects.
+  socket_mode  = "0660"
+  socket_user  = "100"
+  socket_group = "1000"
+  tls_disable  = true
 }
 
 api_addr = "http://127.0.0.1:8200"

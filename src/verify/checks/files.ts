@@ -2,9 +2,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { blocks, truthy, type HclBody } from '../hcl.ts';
-import { compareVersions } from '../advisories.ts';
+import { compareVersions } from '../../config/versions.ts';
 import type { Probe } from '../probe.ts';
 import { tlsCertificate } from './tls.ts';
+import { hostNetworkExposure } from './network.ts';
 import { type CheckResult, fail, pass, skip, warn } from '../types.ts';
 
 const NO_DIR = 'no deployment directory (only --addr)';
@@ -68,7 +69,9 @@ export async function port(p: Probe): Promise<CheckResult> {
   const service = await p.service();
   const lookup = await p.container();
   const exposed: string[] = [];
-  if (service?.network_mode === 'host') exposed.push('docker-compose.yml uses network_mode: host (every port on every interface)');
+  const config = await p.config();
+  const hostNetwork = service?.network_mode === 'host' || (lookup.kind === 'found' && lookup.container.networkMode === 'host');
+  if (hostNetwork) exposed.push(...hostNetworkExposure(config.ok ? config.value : undefined));
   for (const raw of (service?.ports as unknown[] | undefined) ?? []) {
     const e = parsePortEntry(raw);
     if (e !== undefined && !isLoopback(e.hostIp)) exposed.push(`docker-compose.yml publishes ${e.target} on ${e.hostIp === '0.0.0.0' || e.hostIp === '' ? '0.0.0.0 (all interfaces)' : e.hostIp}`);
@@ -76,7 +79,6 @@ export async function port(p: Probe): Promise<CheckResult> {
   let published8201 = false;
   if (lookup.kind === 'found') {
     const c = lookup.container;
-    if (c.networkMode === 'host') exposed.push('the container runs with the host network');
     for (const [containerPort, bindings] of Object.entries(c.portBindings)) {
       if (containerPort.startsWith('8201')) published8201 = true;
       for (const b of bindings ?? []) {
@@ -91,6 +93,7 @@ export async function port(p: Probe): Promise<CheckResult> {
     return fail(id, `${[...new Set(exposed)].join('; ')}: the API is reachable from the network`, `publish it as "127.0.0.1:<port>:8200"${where} and recreate the container (docker compose up -d), then unseal`);
   }
   if (published8201) return warn(id, 'the cluster port 8201 is published', 'remove the 8201 mapping: a single node needs no cluster traffic from outside');
+  if (hostNetwork) return pass(id, `API on 127.0.0.1:${p.deployment?.port ?? 8200} only (host network, every tcp listener on loopback)`);
   const e = parsePortEntry(((service?.ports as unknown[] | undefined) ?? [])[0]);
   return pass(id, `API published on ${e ? `${e.hostIp}:${e.published}` : 'loopback'} only`);
 }
@@ -142,7 +145,8 @@ export async function tls(p: Probe): Promise<CheckResult> {
   const id = 'tls';
   const config = await p.config();
   if (!config.ok) return p.address.startsWith('https:') ? { ...(await tlsCertificate(p)), id } : skip(id, 'config/vault.hcl cannot be read');
-  const tcp = blocks(config.value, 'listener');
+  // The unix-socket listener is always plain (a local file, not a network path): only tcp listeners count.
+  const tcp = blocks(config.value, 'listener').filter((l) => l.labels[0] !== 'unix');
   const off = tcp.filter((l) => truthy(l.body.attrs.tls_disable));
   if (off.length === 0 && tcp.some((l) => l.body.attrs.tls_cert_file === undefined)) {
     return warn(id, 'a listener has neither tls_disable nor a certificate: Vault refuses to start, OpenBao fetches an ACME certificate', 'set tls_cert_file/tls_key_file, or tls_disable = true behind a loopback binding and a tunnel');

@@ -88,22 +88,25 @@ async function sanitized(p: Probe): Promise<Record<string, unknown> | undefined>
   return res?.status === 200 ? res.body?.data : undefined;
 }
 
+/** A boolean setting as the running server reports it (sanitised config), else as config/vault.hcl declares it. */
+async function setting(p: Probe, running: string, declared: string): Promise<{ on: boolean | undefined; from: string }> {
+  const live = await sanitized(p);
+  if (live !== undefined) return { on: live[running] === true, from: 'the running config' };
+  const config = await p.config();
+  return { on: config.ok ? truthy(config.value.attrs[declared]) : undefined, from: 'config/vault.hcl' };
+}
+
 export async function rawStorage(p: Probe): Promise<CheckResult> {
   const id = 'raw-storage';
-  const running = await sanitized(p);
-  const config = await p.config();
-  const on = running !== undefined ? running.raw_storage_endpoint === true : config.ok ? truthy(config.value.attrs.raw_storage_endpoint) : undefined;
+  const { on, from } = await setting(p, 'raw_storage_endpoint', 'raw_storage_endpoint');
   if (on === undefined) return skip(id, 'config/vault.hcl cannot be read');
-  const from = running !== undefined ? 'the running config' : 'config/vault.hcl';
   if (on) return fail(id, `raw_storage_endpoint is on (${from}): sys/raw reads and writes storage under the ACLs`, 'remove raw_storage_endpoint from vault.hcl and restart');
   return pass(id, `raw storage endpoint off (${from})`);
 }
 
 export async function ui(p: Probe): Promise<CheckResult> {
   const id = 'ui';
-  const running = await sanitized(p);
-  const config = await p.config();
-  const on = running !== undefined ? running.enable_ui === true : config.ok ? truthy(config.value.attrs.ui) : undefined;
+  const { on } = await setting(p, 'enable_ui', 'ui');
   if (on === undefined) return skip(id, 'config/vault.hcl cannot be read');
   if (on) return warn(id, 'the web UI is on: more surface on the API port', 'set ui = false in vault.hcl unless you use it (through the tunnel)');
   return pass(id, 'web UI off');

@@ -1,5 +1,6 @@
 // Runtime: is the container up, does the API answer, and in what state is the server.
 import type { Probe } from '../probe.ts';
+import { exposure } from './network.ts';
 import { type CheckResult, fail, pass, skip, warn } from '../types.ts';
 
 const composeUp = (p: Probe) => (p.paths ? `cd ${p.paths.dir} && docker compose up -d, then vault-setup unseal --dir ${p.paths.dir}` : 'start the container, then unseal');
@@ -86,4 +87,4 @@ export async function clock(p: Probe): Promise<CheckResult> {
   return pass(id, 'server clock matches this host');
 }
 
-export const RUNTIME_CHECKS = [container, restarts, api, version, initialized, unsealed, haState, clock];
+export const RUNTIME_CHECKS = [container, restarts, api, exposure, version, initialized, unsealed, haState, clock];

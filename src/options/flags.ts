@@ -1,7 +1,10 @@
-// Flag readers shared by commands: each bad value is a one-line usage error that says what to do.
+// Flag readers for the commands' option parsing (only src/cli.ts and src/commands use them): each bad value is a
+// one-line usage error that says what to do.
 import { quoted, usageError } from '../errors.ts';
 import { parseDuration } from '../services/wait.ts';
-import type { Flags } from './types.ts';
+
+/** argv as node:util parseArgs returns it: read only at the edge (src/cli.ts and src/commands). */
+export type Flags = Record<string, string | boolean | string[] | undefined>;
 
 export const str = (flags: Flags, name: string): string | undefined => {
   const v = flags[name];

@@ -1,0 +1,14 @@
+// `vault-setup restore`: its options, for parsing and help (the summary is in src/cli.ts's table). Plain data.
+import { COMMON, ADDR, TOKEN, type CommandSpec } from '../options/spec.ts';
+
+export const spec: CommandSpec = {
+  usage: 'vault-setup restore FILE [--yes] [--dir DIR | --addr URL] [--json]',
+  options: {
+    ...COMMON,
+    ...ADDR,
+    ...TOKEN,
+    yes: { type: 'boolean', short: 'y', help: 'do not ask for confirmation' },
+    'force-foreign-snapshot': { type: 'boolean', help: 'restore a snapshot from another cluster (snapshot-force)' },
+    force: { type: 'boolean', help: 'old name of --force-foreign-snapshot', deprecated: 'force-foreign-snapshot' },
+  },
+};

@@ -1,0 +1,111 @@
+// init, third phase, last step: what is shown once the task list has stopped rendering. The app token (once, on
+// the terminal, in the result or already in its file), the root token retired (or kept and shown), the summary.
+import path from 'node:path';
+import type { Context } from '../../context.ts';
+import type { Catalog } from '../../config/catalog.ts';
+import { KV_MOUNT } from '../../config/policy.ts';
+import type { DeploymentPaths } from '../../deployment.ts';
+import { isVaultSetupError } from '../../errors.ts';
+import { type StepRecord, record } from '../listr.ts';
+import type { ConfigureInput, ConfigureOptions, Plan, SecretStatus, TokenDelivery } from './plan.ts';
+import type { ConfigureState } from './state.ts';
+
+export const seconds = (serverDuration: string): number => Number(serverDuration.replace(/s$/, ''));
+
+/** The app token's member of the result and its lines for people; a new one is shown now, exactly once. */
+export function revealAppToken(
+  ctx: Context,
+  state: ConfigureState,
+  options: ConfigureOptions,
+  delivery: TokenDelivery | undefined,
+  minted: { token?: string; wrapping?: string },
+  human: string[],
+): Record<string, unknown> {
+  // The app token: shown once now the renderer is done, or in the result, or already in its file.
+  const app = state.appToken as NonNullable<ConfigureState['appToken']>;
+  const appData: Record<string, unknown> = { status: app.status, accessor: app.accessor, policies: [options.app], ttl: app.ttl };
+  if (app.status === 'kept') {
+    human.push(`App token: kept (accessor ${app.accessor}${app.expireTime ? `, expires ${app.expireTime}` : ''}); to issue a new one, revoke it (token revoke -accessor ${app.accessor}) and re-run init.`);
+  } else {
+    const shown = minted.wrapping ?? (minted.token as string);
+    const what = minted.wrapping === undefined ? 'app token' : `single-use wrapping token (valid ${options.wrapTtl}; unwrap it to get the app token)`;
+    appData.delivered = delivery;
+    if (minted.wrapping !== undefined) {
+      appData.wrapped = { ttl: options.wrapTtl, accessor: app.wrapAccessor };
+    }
+    if (delivery === 'file') {
+      appData.file = options.tokenFile;
+      human.push(`App ${minted.wrapping === undefined ? 'token' : 'wrapping token'} written to ${options.tokenFile} (0600, accessor ${app.accessor}).`);
+    } else if (delivery === 'result') {
+      appData[minted.wrapping === undefined ? 'token' : 'wrappingToken'] = shown;
+      if (!ctx.output.json) human.push(`App ${minted.wrapping === undefined ? 'token' : 'wrapping token'}: ${shown}`);
+    } else {
+      const s = ctx.output.style;
+      ctx.output.revealToTerminal(
+        `\n${s.yellow('!')} The ${what} for "${options.app}" is shown ONCE. Store it in the app's secret store now; it is not saved anywhere.\n\n    ${s.bold(shown)}\n\n`,
+      );
+      human.push(`App token: shown above once (accessor ${app.accessor}, ttl ${options.tokenTtlText}).`);
+    }
+    // The server caps a TTL at its max_lease_ttl (32 days by default) without failing: say so.
+    if (minted.wrapping === undefined && app.ttl > 0 && app.ttl < seconds(options.tokenTtl)) {
+      human.push(`Note: the server capped the app token's TTL at ${app.ttl}s (its max_lease_ttl), below --token-ttl ${options.tokenTtlText}.`);
+    }
+  }
+  return appData;
+}
+
+export async function retireRoot(ctx: Context, input: ConfigureInput, options: ConfigureOptions, plan: Plan, steps: StepRecord[]): Promise<{ data: Record<string, unknown>; human: string[] }> {
+  const howToGetOne = await newRootHint(input);
+  if (!plan.isRoot) {
+    record(steps, 'root-token', 'skipped', 'the supplied token is not a root token');
+    return { data: { status: 'not-root' }, human: ['The token you supplied is not a root token; it was left as it is.'] };
+  }
+  if (options.keepRoot) {
+    record(steps, 'root-token', 'kept');
+    const data: Record<string, unknown> = { status: 'kept' };
+    const human = ['Root token: KEPT (--keep-root-token). Revoke it as soon as you are done with it: token revoke -self.'];
+    if (plan.fromCeremony) {
+      if (options.showToken) {
+        data.token = plan.token;
+        if (!ctx.output.json) human.push(`Root token: ${plan.token}`);
+      } else if (ctx.output.interactive && !ctx.output.json) {
+        const s = ctx.output.style;
+        ctx.output.revealToTerminal(`\n${s.red('!')} The ROOT token is shown ONCE. Anyone holding it controls the server.\n\n    ${s.bold(plan.token)}\n\n`);
+      }
+    }
+    return { data, human };
+  }
+  await input.api.request('POST', 'auth/token/revoke-self', { token: plan.token });
+  record(steps, 'root-token', 'done', 'revoked');
+  const whose = plan.fromCeremony ? 'The root token from this run' : 'The root token you supplied';
+  return { data: { status: 'revoked', newRoot: howToGetOne }, human: [`${whose} was revoked.`, `  ${howToGetOne}`] };
+}
+
+/** Asks the server whether unauthenticated generate-root is open (Vault) or off (OpenBao >= 2.5.3). */
+async function newRootHint(input: ConfigureInput): Promise<string> {
+  const bin = input.layout.binary;
+  let open = true;
+  try {
+    const res = await input.api.request('GET', 'sys/generate-root/attempt', { accept: [400, 403, 404, 405] });
+    open = res.status === 200;
+  } catch (error) {
+    if (!isVaultSetupError(error)) throw error;
+  }
+  // OpenBao's own CLI (2.6+) only uses the token-protected sys/generate-root-token/*: useless without a token.
+  return open
+    ? `To get a new one when needed: ${bin} operator generate-root -init, then holders of a threshold of unseal keys each run ${bin} operator generate-root, then decode it with -decode and -otp.`
+    : 'To get a new one when needed: this server refuses unauthenticated generate-root; add disable_unauthed_generate_root_endpoints = false to the listener in config/vault.hcl, restart, unseal, and follow the README ("A new root token") with a threshold of unseal keys; then remove the line again.';
+}
+
+export function summaryLines(state: ConfigureState, options: ConfigureOptions, catalog: Catalog, paths: DeploymentPaths): string {
+  const by = (s: SecretStatus) => state.secrets.filter((x) => x.status === s).map((x) => x.path);
+  const parts = (['created', 'updated', 'kept'] as const).map((s) => (by(s).length > 0 ? `${s}: ${by(s).join(', ')}` : undefined)).filter(Boolean);
+  const audit = state.audit as NonNullable<ConfigureState['audit']>;
+  const n = state.secrets.length;
+  return [
+    `Audit: ${audit.device} -> ${audit.filePath}, on the host ${path.join(paths.logsDir, path.basename(audit.filePath))} (${audit.status}${audit.via === 'config' ? ', declared in config/vault.hcl' : ''})`,
+    `Secrets engine: KV v2 at ${KV_MOUNT}/ (${state.kv})`,
+    `Secrets (${catalog.source === 'built-in' ? 'built-in catalog' : catalog.source}): ${parts.join('; ')}${options.overwriteAll ? ' [--overwrite]' : ''}`,
+    `Policy "${options.app}" (${state.policy}): read on ${n} path${n === 1 ? '' : 's'} under ${KV_MOUNT}/ and token self-service, nothing else`,
+  ].join('\n');
+}
