@@ -1,9 +1,14 @@
-// The playbook by hand vs vault-setup, on the same local image, in one run. Prints figures; asserts nothing.
-//   A. manual: `docker exec <c> bao|vault ...` for status, init, 3 unseals, secrets enable, 5 kv puts, token create
-//   B. the server's own answers: the same work as plain HTTP calls (what no tool can go below)
-//   C. vault-setup: `init --yes --pgp-keys` + 3x `gpg -d | unseal --stdin` + `init --yes` (configure)
-// Then seeding throughput (200 secrets: a `docker exec ... kv put` loop vs one `init --secrets`), status latency,
-// and peak RSS of each vault-setup command. Every flow starts from a freshly deployed, uninitialised server.
+// The playbook by hand vs the raw-HTTP floor vs vault-setup, on the same local image, in one run. Prints figures;
+// asserts nothing. Every flow starts from a freshly deployed, uninitialised server (raft, performance_multiplier 1):
+//   A. by hand: `docker exec <c> bao|vault ...` for status, init, 3 unseals, secrets enable, 5 kv puts, token create
+//   B. the floor: the same work as plain HTTP calls, no tool (init 5/3, 3 unseals, KV v2, 5 secrets, policy, token,
+//      root revoked): what no tool can go below
+//   C. vault-setup: one `init --yes --print-keys` (ceremony, unseal, configure: the same work as B, and audit)
+//   C' the PGP ceremony: `init --yes --pgp-keys` + 3x `gpg -d | unseal --stdin` + `init --yes` (configure)
+// Then the same C and the whole `init --yes --print-keys` from an empty directory (deploy included), each with
+// raft's default timing (--raft-multiplier 5, what vault-setup wrote before) and with the new default (1).
+// Then seeding throughput (200 secrets: a `docker exec ... kv put` loop vs one `init --secrets`; SEED=0 skips it),
+// status latency, and peak RSS of each vault-setup command.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,9 +44,9 @@ function vs(label: string, args: string[], options: { env?: NodeJS.ProcessEnv; i
   return r.stdout;
 }
 
-async function deployed(label: string): Promise<TestDeployment> {
+async function deployed(label: string, multiplier = 1): Promise<TestDeployment> {
   const d = await testDeployment(`bench-${label}`);
-  vs('init --deploy-only', ['init', ...d.args(flavor, image), '--deploy-only', '--json']);
+  vs('init --deploy-only', ['init', ...d.args(flavor, image), '--raft-multiplier', String(multiplier), '--deploy-only', '--json']);
   return d;
 }
 
@@ -115,6 +120,26 @@ async function http(): Promise<number> {
   return ms(start);
 }
 
+/** A catalog of the five secrets above, generated (no values on the command line or in the environment). */
+function catalogFile(dir: string): string {
+  const catalog = path.join(dir, 'catalog.yaml');
+  fs.writeFileSync(catalog, `secrets:\n${SECRETS.map(([p, data]) => `  ${p}:\n${Object.keys(data).map((k) => `    ${k}: { from: generate, format: hex, bytes: 16 }`).join('\n')}`).join('\n')}\n`);
+  return catalog;
+}
+
+/** C: one unattended `init --yes --print-keys` on a deployed server; with `fromEmpty`, the deploy is timed too. */
+async function oneInit(multiplier: number, fromEmpty: boolean): Promise<number> {
+  await using d = fromEmpty ? await testDeployment('bench-empty') : await deployed('one', multiplier);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-bench-one-'));
+  const args = ['init', ...d.args(flavor, image), '--raft-multiplier', String(multiplier), '--yes', '--print-keys', '--secrets', catalogFile(work), '--app-token-file', path.join(work, 'app-token'), '--json'];
+  const start = process.hrtime.bigint();
+  const out = JSON.parse(vs(fromEmpty ? 'init --print-keys (empty dir)' : 'init --print-keys', args));
+  const total = ms(start);
+  fs.rmSync(work, { recursive: true, force: true });
+  if (out.sealed !== false || out.configure === undefined) throw new Error('init --print-keys did not reach a configured server');
+  return total;
+}
+
 async function tool(): Promise<{ total: number; gpg: number; cpu: number; statusMs: number[] }> {
   await using d = await deployed('tool');
   cpuSeconds = 0;
@@ -122,12 +147,11 @@ async function tool(): Promise<{ total: number; gpg: number; cpu: number; status
   const holders = ['h1', 'h2', 'h3', 'h4', 'h5'].map((n) => gpg.holder(n));
   const admin = gpg.holder('admin');
   const keysOut = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-bench-keys-'));
-  const catalog = path.join(keysOut, 'catalog.yaml');
-  fs.writeFileSync(catalog, `secrets:\n${SECRETS.map(([p, data]) => `  ${p}:\n${Object.keys(data).map((k) => `    ${k}: { from: generate, format: hex, bytes: 16 }`).join('\n')}`).join('\n')}\n`);
+  const catalog = catalogFile(keysOut);
   const tokenFile = path.join(keysOut, 'app-token');
   let gpgMs = 0;
   const start = process.hrtime.bigint();
-  vs('init (ceremony, PGP)', ['init', ...d.args(flavor, image), '--yes', '--pgp-keys', holders.map((h) => h.binaryFile).join(','), '--root-token-pgp-key', admin.binaryFile, '--keys-out', keysOut, '--secrets', catalog, '--token-file', tokenFile, '--json']);
+  vs('init (ceremony, PGP)', ['init', ...d.args(flavor, image), '--yes', '--pgp-keys', holders.map((h) => h.binaryFile).join(','), '--root-token-pgp-key', admin.binaryFile, '--keys-out', keysOut, '--secrets', catalog, '--app-token-file', tokenFile, '--json']);
   for (let i = 1; i <= 3; i++) {
     const g = process.hrtime.bigint();
     const share = gpg.decrypt(path.join(keysOut, `share-${i}.asc`));
@@ -137,7 +161,7 @@ async function tool(): Promise<{ total: number; gpg: number; cpu: number; status
   const g = process.hrtime.bigint();
   const root = gpg.decrypt(path.join(keysOut, 'root-token.asc')).trim();
   gpgMs += ms(g);
-  vs('init (configure)', ['init', ...d.args(flavor, image), '--yes', '--secrets', catalog, '--token-file', tokenFile, '--json'], { env: { BAO_TOKEN: root } });
+  vs('init (configure)', ['init', ...d.args(flavor, image), '--yes', '--secrets', catalog, '--app-token-file', tokenFile, '--json'], { env: { BAO_TOKEN: root } });
   const total = ms(start);
   const cpu = cpuSeconds;
   const statusMs: number[] = [];
@@ -156,7 +180,7 @@ async function seeding(count: number): Promise<{ manual: number; tool: number }>
   const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-bench-seed-'));
   const small = path.join(keysDir, 'small.yaml');
   fs.writeFileSync(small, 'secrets:\n  warmup:\n    v: { from: generate, format: hex, bytes: 16 }\n');
-  const out = JSON.parse(vs('init (print-keys)', ['init', ...d.args(flavor, image), '--yes', '--print-keys', '--keep-root-token', '--secrets', small, '--token-file', path.join(keysDir, 't'), '--json']));
+  const out = JSON.parse(vs('init (print-keys)', ['init', ...d.args(flavor, image), '--yes', '--print-keys', '--keep-root-token', '--secrets', small, '--app-token-file', path.join(keysDir, 't'), '--json']));
   const root = out.init.root_token as string;
   const start = process.hrtime.bigint();
   for (let i = 0; i < count; i++) {
@@ -166,7 +190,7 @@ async function seeding(count: number): Promise<{ manual: number; tool: number }>
   const catalog = path.join(keysDir, 'many.yaml');
   fs.writeFileSync(catalog, `secrets:\n${Array.from({ length: count }, (_, i) => `  tool/s${i}:\n    value: { from: generate, format: hex, bytes: 16 }`).join('\n')}\n`);
   const t = process.hrtime.bigint();
-  vs('init (seed 200)', ['init', ...d.args(flavor, image), '--yes', '--secrets', catalog, '--token-file', path.join(keysDir, 't2'), '--keep-root-token', '--json'], { env: { BAO_TOKEN: root } });
+  vs('init (seed 200)', ['init', ...d.args(flavor, image), '--yes', '--secrets', catalog, '--app-token-file', path.join(keysDir, 't2'), '--keep-root-token', '--json'], { env: { BAO_TOKEN: root } });
   const toolMs = ms(t);
   fs.rmSync(keysDir, { recursive: true, force: true });
   return { manual: manualMs, tool: toolMs };
@@ -177,28 +201,35 @@ const f = (x: number) => `${(x / 1000).toFixed(2)} s`;
 
 console.log(`bench/playbook.ts  ${new Date().toISOString()}  image ${image}  node ${process.version}  ${os.cpus().length} cpus  load ${(os.loadavg()[0] ?? 0).toFixed(2)}`);
 const runs = Number(process.env.RUNS ?? 3);
-const as: number[] = [];
-const bs: number[] = [];
-const cs: Awaited<ReturnType<typeof tool>>[] = [];
+const series = { a: [] as number[], b: [] as number[], c: [] as number[], c5: [] as number[], empty: [] as number[], empty5: [] as number[] };
+const pgp: Awaited<ReturnType<typeof tool>>[] = [];
 for (let i = 0; i < runs; i++) {
-  as.push(await manual());
-  bs.push(await http());
-  cs.push(await tool());
+  series.a.push(await manual());
+  series.b.push(await http());
+  series.c.push(await oneInit(1, false));
+  series.c5.push(await oneInit(5, false));
+  series.empty.push(await oneInit(1, true));
+  series.empty5.push(await oneInit(5, true));
+  pgp.push(await tool());
 }
-const a = median(as);
-const b = median(bs);
-const c = cs.map((x) => x.total - x.gpg);
-const cMedian = median(c);
-const cpu = median(cs.map((x) => x.cpu));
-console.log(`median of ${runs} runs each, from a deployed, uninitialised server to a configured one:`);
-console.log(`A manual (docker exec ${cli} ...):                 ${f(a)}   runs: ${as.map(f).join(', ')}`);
-console.log(`B the server's own answers (plain HTTP calls):   ${f(b)}   runs: ${bs.map(f).join(', ')}`);
-console.log(`C vault-setup init --yes (PGP) + unseal --stdin: ${f(cMedian)}   runs: ${c.map(f).join(', ')}  (holders' gpg -d excluded)`);
-console.log(`  ratio manual / vault-setup:                    ${(a / cMedian).toFixed(2)}x`);
-console.log(`  vault-setup's own work: ${cpu.toFixed(2)} s CPU (user+sys) over its 5 processes; C - B = ${f(cMedian - b)} (target < 1 s)`);
-console.log('  (A, B and C all wait for raft to elect the single node after unseal, a few seconds that vary run to run)');
-console.log(`  status: median ${median(cs.flatMap((x) => x.statusMs)).toFixed(0)} ms`);
-const s = await seeding(200);
-console.log(`Seeding 200 secrets: docker exec kv put loop ${f(s.manual)}, vault-setup ${f(s.tool)}: ${(s.manual / s.tool).toFixed(1)}x (target >= 20x)`);
+const m = Object.fromEntries(Object.entries(series).map(([k, xs]) => [k, median(xs)])) as Record<keyof typeof series, number>;
+const runsOf = (xs: number[]) => `runs: ${xs.map(f).join(', ')}`;
+const cPgp = pgp.map((x) => x.total - x.gpg);
+console.log(`median of ${runs} runs each; deployed, uninitialised server -> configured (raft performance_multiplier 1):`);
+console.log(`A by hand (docker exec ${cli} ...):                      ${f(m.a)}   ${runsOf(series.a)}`);
+console.log(`B the floor (plain HTTP calls):                        ${f(m.b)}   ${runsOf(series.b)}`);
+console.log(`C vault-setup init --yes --print-keys:                 ${f(m.c)}   ${runsOf(series.c)}`);
+console.log(`C' vault-setup PGP: init + 3 x unseal --stdin + init:  ${f(median(cPgp))}   ${runsOf(cPgp)}  (holders' gpg -d excluded)`);
+console.log(`  C / B (target <= 1.3x):                              ${(m.c / m.b).toFixed(2)}x`);
+console.log(`  A / C (by hand / vault-setup):                       ${(m.a / m.c).toFixed(2)}x`);
+console.log(`  C' CPU (user+sys) over its 5 processes: ${median(pgp.map((x) => x.cpu)).toFixed(2)} s`);
+console.log('before -> after (raft performance_multiplier 5, as written before, -> 1):');
+console.log(`  deployed -> configured (C):       ${f(m.c5)} -> ${f(m.c)}: ${(m.c5 / m.c).toFixed(2)}x faster (target >= 3x)   before ${runsOf(series.c5)}`);
+console.log(`  init --yes from an empty dir:     ${f(m.empty5)} -> ${f(m.empty)}: ${(m.empty5 / m.empty).toFixed(2)}x faster (target >= 2x)   ${runsOf(series.empty)}; before ${runsOf(series.empty5)}`);
+console.log(`  status: median ${median(pgp.flatMap((x) => x.statusMs)).toFixed(0)} ms`);
+if (process.env.SEED !== '0') {
+  const s = await seeding(200);
+  console.log(`Seeding 200 secrets: docker exec kv put loop ${f(s.manual)}, vault-setup ${f(s.tool)}: ${(s.manual / s.tool).toFixed(1)}x (target >= 20x)`);
+}
 console.log('Peak RSS per vault-setup command (target < 120 MB):');
-for (const [label, mb] of Object.entries(peaks)) console.log(`  ${label.padEnd(24)} ${mb.toFixed(1)} MB`);
+for (const [label, mb] of Object.entries(peaks)) console.log(`  ${label.padEnd(30)} ${mb.toFixed(1)} MB`);

@@ -1,5 +1,6 @@
 // The thin entry: parses argv, runs one command, writes its result, picks the exit code. Nothing else.
 // Commands are loaded lazily so `vault-setup --help` starts fast.
+import { writeSync } from 'node:fs';
 import { EXIT, VaultSetupError, errorReport, isVaultSetupError, oneLine, quoted, resultOf, usageError, withResult } from './errors.ts';
 import { isPromptExit } from './services/prompter.ts';
 import type { CommandHandler, CommandResult } from './commands/types.ts';
@@ -76,14 +77,12 @@ export async function main(io: Io): Promise<number> {
     parsed = parseInvocation(spec, rest);
   } catch (error) {
     // node's own wording explains `--` at length; the operator needs the option's name and the help.
-    const first = (error as Error).message.split('\n')[0] as string;
-    const unknown = /^Unknown option '([^']*)'/.exec(first);
-    const message = oneLine(unknown ? `unknown option ${unknown[1]}` : first.replace(/\.$/, ''));
-    io.stderr.write(`vault-setup ${name}: ${message}. Run \`vault-setup ${name} --help\`.\n`);
-    if (rest.includes('--json')) io.stdout.write(`${JSON.stringify(errorReport(usageError(message)))}\n`);
-    return EXIT.usage;
+    const { parseProblem } = await import('./argv.ts');
+    return usageProblem(io, name, parseProblem(name, error as Error, spec.options), rest.includes('--json'));
   }
   const { flags, positionals } = parsed;
+  const stray = (await import('./argv.ts')).strayArgument(name, positionals);
+  if (stray !== undefined && flags.help !== true) return usageProblem(io, name, stray, flags.json === true);
   if (flags.help === true) {
     io.stdout.write(commandHelp(entry.summary, spec));
     return EXIT.ok;
@@ -101,7 +100,11 @@ export async function main(io: Io): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     const handler = ctx.interrupts.handler;
     if (handler === undefined) {
-      io.stderr.write(`\nvault-setup: interrupted (${signal}). Re-run the command to resume.\n`);
+      // The step's spinner hid the cursor: show it again, then say how to go on. While a task list renders,
+      // listr2 holds back writes to process.stderr until it ends, which exit would never let happen: write directly.
+      const text = `${io.stderr.isTTY === true ? '\u001b[?25h' : ''}\n${ctx.output.style.red('✖')} vault-setup ${name}: interrupted (${signal}); run the same command to resume\n`;
+      if (io.stderr === process.stderr) writeSync(2, text);
+      else io.stderr.write(text);
       process.exit(EXIT.interrupted);
     }
     void handler().then((ok) => {
@@ -141,6 +144,14 @@ function reportError(error: unknown, command: string, ctx: { redactor: { redact(
   if (known.hint !== undefined) io.stderr.write(`  ${s.dim('→')} ${redact(known.hint)}\n`);
   if (ctx.output.json) io.stdout.write(`${JSON.stringify(errorReport(known === error ? known : withResult(known, resultOf(error) ?? {}), redact))}\n`);
   return known.exitCode;
+}
+
+async function usageProblem(io: Io, command: string, problem: { message: string; hint: string }, json: boolean): Promise<number> {
+  const { formatProblem } = await import('./argv.ts');
+  const shown = { message: oneLine(problem.message), hint: oneLine(problem.hint) };
+  io.stderr.write(formatProblem(command, shown, io.stderr, io.env));
+  if (json) io.stdout.write(`${JSON.stringify(errorReport(usageError(shown.message, shown.hint)))}\n`);
+  return EXIT.usage;
 }
 
 export { usageError };

@@ -5,8 +5,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { checksumFile } from './snapshot.ts';
 
-/** 2026-01-31T12-00-00Z.snap, the name `backup` gives a snapshot by default. */
-export const STAMPED = /^(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)Z\.snap$/;
+/** 2026-01-31T12-00-00.123Z.snap (-2, -3 for the same instant), the name `backup` gives a snapshot by default; older ones have no milliseconds. */
+export const STAMPED = /^(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)(?:\.\d{3})?Z(?:-\d+)?\.snap$/;
 
 export interface Stamped {
   file: string;

@@ -1,6 +1,7 @@
 // init, second phase, step one: what the key ceremony will do, decided from the options before the server is touched
 // (init calls it before deploying, so bad input fails before anything is written).
 import path from 'node:path';
+import { sharesNobodySees } from '../commands/init-preflight.ts';
 import type { Context } from '../context.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
 import { refuseSymlink } from '../services/files.ts';
@@ -74,12 +75,7 @@ export async function planCeremony(ctx: Pick<Context, 'prompter'>, options: Cere
     if (waitUnsealMs !== undefined) throw usageError('--wait-unseal is for --pgp-keys, where the holders unseal', 'without PGP keys the ceremony unseals the server itself');
   }
   const mode: CeremonyMode = pgp ? 'pgp' : printKeys ? 'print' : ctx.prompter.interactive ? 'interactive' : 'print';
-  if (mode === 'print' && !printKeys) {
-    throw usageError(
-      'without a terminal (or with --yes) the unseal shares cannot be shown to anyone, and shares nobody saved make the server unusable',
-      'pass --pgp-keys F1,...,FN to have each share encrypted to its holder, or --print-keys to receive them as JSON on stdout (store it safely), or run init in a terminal for the guided ceremony',
-    );
-  }
+  if (mode === 'print' && !printKeys) throw sharesNobodySees();
   if (pgp && rootKeyFile === undefined && !printKeys) {
     throw usageError(
       'with --pgp-keys the root token must be encrypted too: init cannot show it on a terminal and would otherwise print it in clear',

@@ -21,6 +21,7 @@ import {
   MOUNT,
 } from '../agents/approle.ts';
 import { prepareOutDir, writeCredentials } from '../agents/deliver.ts';
+import { missingSecrets, missingWarning } from '../agents/missing-paths.ts';
 import { withComposeSnippet } from '../agents/compose-snippet.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
 import { noteAgent } from '../deployment/record.ts';
@@ -115,6 +116,7 @@ async function issueCommand(ctx: Context, api: VaultApi, token: string, sub: 'ad
   let approle: 'enabled' | 'present' | undefined;
   let existed: boolean;
   let changes: string[] | undefined;
+  let missing: string[] | undefined;
   if (plan !== undefined) {
     approle = await ensureApprole(api, token);
     existed = await roleExists(api, token, agent);
@@ -127,6 +129,8 @@ async function issueCommand(ctx: Context, api: VaultApi, token: string, sub: 'ad
       ctx.output.warn('Note: containers reach the server through its unix socket, which carries no client address: a CIDR-bound agent must run on the host (127.0.0.1) or elsewhere.');
     }
     ctx.output.info(`${existed ? 'Updated' : 'Created'} policy ${policy} and role ${MOUNT}/${agent}${approle === 'enabled' ? ' (AppRole enabled at approle/)' : ''}.`);
+    missing = await missingSecrets(api, token, plan.keys);
+    if (missing !== undefined && missing.length > 0) ctx.output.warn(missingWarning(missing));
   } else {
     existed = await roleExists(api, token, agent);
     if (!existed) throw new VaultSetupError('E_USAGE', `there is no agent "${agent}" to rotate`, { hint: 'see `vault-setup agent list`, or create it with `vault-setup agent add`' });
@@ -153,7 +157,7 @@ async function issueCommand(ctx: Context, api: VaultApi, token: string, sub: 'ad
     wrapped_secret_id: issued.wrapped?.token ?? null,
     wrap_ttl: issued.wrapped?.ttl ?? null,
     policy,
-    ...(plan === undefined ? {} : { paths: plan.keys.map((k) => `secret/${k}`), created: !existed, approle, changes: changes ?? [] }),
+    ...(plan === undefined ? {} : { paths: plan.keys.map((k) => `secret/${k}`), created: !existed, approle, changes: changes ?? [], missing_paths: missing === undefined ? null : missing.map((k) => `secret/${k}`) }),
     ...(out === undefined ? {} : { out_dir: out.dir, files: [out.roleIdFile, out.secretIdFile] }),
     ...(revokeOld ? { revoked_secret_ids: revoked } : {}),
   };

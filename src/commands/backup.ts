@@ -3,6 +3,7 @@
 // back SEALED until the share holders unseal it; so vault-setup refuses and says how to do it by hand.
 import path from 'node:path';
 import type { Context } from '../context.ts';
+import { freshSnapshotPath } from '../backup/names.ts';
 import { checksumFile, saveSnapshot } from '../backup/snapshot.ts';
 import { afterSave, backupMode, backupToken, schedulePlan } from './backup-schedule.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
@@ -21,7 +22,7 @@ export async function backup({ flags, positionals }: Invocation, ctx: Context): 
     if (outFlag === undefined && target.dir === undefined) {
       throw usageError('--addr without a deployment directory needs --out FILE', 'e.g. --out ./vault-2026-01-31.snap');
     }
-    const file = path.resolve(outFlag ?? path.join(target.dir as string, 'backups', `${stamp(ctx.clock.now())}.snap`));
+    const file = path.resolve(outFlag ?? (await freshSnapshotPath(path.join(target.dir as string, 'backups'), ctx.clock.now())));
     const seal = await api.sealStatus();
     if (seal.storage_type === 'file') {
       const data = target.dir === undefined ? '<deployment dir>/data' : path.join(target.dir, 'data');
@@ -44,6 +45,3 @@ export async function backup({ flags, positionals }: Invocation, ctx: Context): 
     close();
   }
 }
-
-/** 2026-01-31T12-00-00Z: sorts by time and is safe in every file system. */
-const stamp = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');

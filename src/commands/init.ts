@@ -23,6 +23,7 @@ import { type DeployState, type TlsSource, deployTasks, newDeployState } from '.
 import { runTasks } from '../tasks/listr.ts';
 import { validSan } from '../tls/self-signed.ts';
 import { bool, duration, int, list, oneOf, str } from '../options/flags.ts';
+import { refuseCeremonyNobodySees } from './init-preflight.ts';
 import type { CommandResult, Flags, Invocation } from './types.ts';
 
 export async function init(invocation: Invocation, ctx: Context): Promise<CommandResult> {
@@ -40,12 +41,14 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
     name,
     port,
     storage: oneOf(flags, 'storage', ['raft', 'file'] as const, 'raft'),
+    raftMultiplier: int(flags, 'raft-multiplier', 1, { min: 1, max: 10 }),
     tls: tlsSource(flags),
     force: bool(flags, 'force'),
     waitMs: duration(flags, 'wait', '90s'),
     memory: str(flags, 'memory') === undefined ? undefined : parseMemory(str(flags, 'memory') as string),
   };
   const catalog = await checkLaterFlags(flags);
+  await refuseCeremonyNobodySees(ctx, flags, dir);
   // Every later phase works from these, parsed once: nothing below reads a flag.
   const ceremonyOpts = ceremonyOptions(flags);
   const configureOpts = configureOptions(flags);

@@ -28,12 +28,9 @@ export async function unseal({ flags, positionals }: Invocation, ctx: Context): 
       hint: 'run without --stdin to be asked with hidden input, or pipe the share: gpg -d share-1.asc | vault-setup unseal --stdin',
     });
   }
-  if (!fromStdin && !reset && !ctx.prompter.interactive) {
-    throw new VaultSetupError('E_NEEDS_ANSWER', 'there is no terminal to ask for shares', {
-      hint: 'pipe them in, one per line: gpg -d share-1.asc | vault-setup unseal --stdin (never pass a share as an argument)',
-    });
-  }
   const target = await resolveTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
+  // Nothing to ask on: an unsealed server is still exit 17 (the README's table), anything else needs a pipe.
+  if (!fromStdin && !reset && !ctx.prompter.interactive) throw await withoutTerminal(ctx, target);
   const started = str(flags, 'addr') === undefined && target.name !== undefined ? await ensureRunning(ctx, target, waitMs) : false;
   const api = connect(ctx, target.address, target.caCert);
   try {
@@ -72,6 +69,26 @@ export async function unseal({ flags, positionals }: Invocation, ctx: Context): 
   }
 }
 
+/** A malformed line after good ones: the earlier shares did reach the server, and it keeps their progress. */
+function afterSent(error: unknown, sent: number, status: SealStatus): unknown {
+  if (!(error instanceof VaultSetupError)) return error;
+  return new VaultSetupError(error.code, error.message, {
+    hint: `that line was not sent, but the ${sent === 1 ? 'share' : `${sent} shares`} before it ${sent === 1 ? 'was' : 'were'}: the server holds ${progressText(status)}. Pipe the remaining shares to \`vault-setup unseal --stdin\`, or start over with --reset`,
+  });
+}
+
+async function withoutTerminal(ctx: Context, target: Target): Promise<VaultSetupError> {
+  const api = connect(ctx, target.address, target.caCert, { attempts: 1 });
+  const seal = await api.sealStatus().catch(() => undefined);
+  api.close();
+  if (seal?.initialized === true && !seal.sealed) {
+    return new VaultSetupError('E_ALREADY_UNSEALED', `the server at ${target.address} is already unsealed; no share was used`, { hint: 'nothing to do (exit code 17 means exactly this)' });
+  }
+  return new VaultSetupError('E_NEEDS_ANSWER', 'there is no terminal to ask for shares', {
+    hint: 'pipe them in, one per line: gpg -d share-1.asc | vault-setup unseal --stdin (never pass a share as an argument)',
+  });
+}
+
 function done(target: Target, status: SealStatus, entered: number, reset: boolean, started: boolean): CommandResult {
   const data = {
     address: target.address,
@@ -106,6 +123,7 @@ function midRound(error: unknown, target: Target, entered: number, threshold: nu
 function stdinHooks(ctx: Context, tell: (line: string) => void): Parameters<typeof unsealRounds>[2] {
   const lines = readline.createInterface({ input: ctx.stdin, crlfDelay: Number.POSITIVE_INFINITY, terminal: false })[Symbol.asyncIterator]();
   let lineNo = 0;
+  let sent = 0;
   return {
     say: tell,
     onRoundFailed: async () => 'stop',
@@ -115,8 +133,14 @@ function stdinHooks(ctx: Context, tell: (line: string) => void): Parameters<type
         if (next.done === true) return undefined;
         lineNo++;
         if (next.value.trim() === '') continue;
-        const key = shareOrThrow(next.value, `line ${lineNo} of standard input`, status.n);
+        let key: string;
+        try {
+          key = shareOrThrow(next.value, `line ${lineNo} of standard input`, status.n);
+        } catch (error) {
+          throw sent === 0 ? error : afterSent(error, sent, status);
+        }
         ctx.redactor.addShare(key);
+        sent++;
         return key;
       }
     },

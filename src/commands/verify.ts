@@ -103,6 +103,16 @@ async function resolveToken(ctx: Context, probe: Probe, tokenFile: string | unde
   const fromEnv = [ctx.env.BAO_TOKEN ? 'BAO_TOKEN' : undefined, ctx.env.VAULT_TOKEN ? 'VAULT_TOKEN' : undefined].find((n) => n !== undefined && (ctx.env[n] ?? '').trim() !== '');
   if (tokenFile === undefined && fromEnv === undefined) {
     if (!ctx.prompter.interactive || (await probe.serving()) !== undefined) return;
+    // An empty answer is an answer: run the checks that need no token, as without a terminal.
+    const typed = (await ctx.prompter.secret('Token to check the configuration, normally the app token (input hidden; Enter alone skips those checks)')).trim();
+    if (typed === '') return;
+    ctx.redactor.add(typed);
+    if (/[^\x21-\x7e]/.test(typed)) {
+      throw new VaultSetupError('E_AUTH', 'the typed token holds spaces or non-ASCII characters; a token never does', { hint: 'give the token alone, without quotes or spaces' });
+    }
+    probe.token = typed;
+    probe.tokenSource = 'the prompt';
+    return;
   }
   probe.token = await obtainToken(ctx, { tokenFile, purpose: 'check the configuration (normally the app token)' });
   probe.tokenSource = tokenFile !== undefined ? `--token-file ${tokenFile}` : (fromEnv ?? 'the prompt');

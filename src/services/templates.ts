@@ -18,6 +18,8 @@ export interface DeploymentSpec {
   tls: boolean;
   /** Memory limit (Docker spelling), default DEFAULT_MEMORY; swap is limited to the same. */
   memory?: string | undefined;
+  /** raft's performance_multiplier: 1 is the fastest timing, 10 the most tolerant of a slow disk. */
+  raftMultiplier?: number;
 }
 
 const TEMPLATE_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
@@ -43,6 +45,7 @@ export function renderServerConfig(spec: DeploymentSpec): string {
     raft: spec.storage === 'raft',
     file: spec.storage === 'file',
     nodeId: `${spec.name}-1`,
+    raftMultiplier: String(spec.raftMultiplier ?? 1),
     clusterAddr: `${scheme}://${clusterListen(spec.port)}`,
     apiListen: `127.0.0.1:${spec.port}`,
     uid: String(spec.layout.uid),

@@ -23,6 +23,7 @@ export interface DeployOptions {
   name: string;
   port: number;
   storage: Storage;
+  raftMultiplier?: number;
   tls: TlsSource | undefined;
   force: boolean;
   waitMs: number;
@@ -127,6 +128,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
           storage: options.storage,
           tls: options.tls !== undefined,
           memory: options.memory,
+          ...(options.raftMultiplier === undefined ? {} : { raftMultiplier: options.raftMultiplier }),
         };
         const planned: PlannedFile[] = [];
         for (const [file, content] of [

@@ -6,6 +6,7 @@ import type { Context } from '../context.ts';
 import type { DeploymentPaths } from '../deployment.ts';
 import type { ServerIdentity } from '../services/docker.ts';
 import type { VaultApi } from '../services/vault-api.ts';
+import { stepLineLogger } from './step-lines.ts';
 
 export type StepStatus = 'done' | 'kept' | 'skipped';
 
@@ -48,7 +49,7 @@ export async function runTasks<T extends object>(ctx: Context, tasks: ListrTask<
     silentRendererCondition: silent,
     collectErrors: false,
     rendererOptions: { logger, showErrorMessage: false, collapseSubtasks: false },
-    fallbackRendererOptions: { logger, timestamp: undefined },
+    fallbackRendererOptions: { logger: await stepLineLogger(processOutput), timestamp: undefined },
   } as any);
   return list.run();
 }

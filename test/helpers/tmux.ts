@@ -23,6 +23,8 @@ export interface Terminal extends Disposable {
   /** undefined while the command runs, else its exit status (the pane stays open on exit). */
   exitStatus(): number | undefined;
   waitExit(timeoutMs?: number): Promise<number>;
+  /** Whether the terminal shows its cursor (a program that hid it must show it again before it ends). */
+  cursorVisible(): boolean;
 }
 
 const EXIT_MARK = 'vault-setup-test-exit-status';
@@ -76,6 +78,7 @@ export function terminal(command: string[], options: { env: NodeJS.ProcessEnv; w
       return Number(child);
     },
     exitStatus,
+    cursorVisible: () => tmux(['display-message', '-p', '-t', 'main', '#{cursor_flag}']).trim() === '1',
     async waitExit(timeoutMs = 120_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

@@ -121,6 +121,8 @@ for (const { label, flavor, image } of serverImages()) {
       assert.equal(run.json().created, false);
       assert.equal(run.json().role_id, roleId);
       assert.deepEqual(run.json().changes, []);
+      assert.deepEqual(run.json().missing_paths, []);
+      assert.doesNotMatch(run.stderr, /does not exist yet/);
     });
 
     await t.test('add again keeps an earlier --cidr, use limit and TTL, and says what a given flag changes', async () => {
@@ -141,6 +143,16 @@ for (const { label, flavor, image } of serverImages()) {
       assert.equal(role.token_ttl, 7200);
       assert.deepEqual(role.secret_id_bound_cidrs, ['10.9.0.0/16']);
       assert.equal((await runCli(['agent', 'remove', 'kept', ...dir], { env })).code, 0);
+    });
+
+    await t.test('add with a path that holds no secret (a typo): done, with a warning naming it', async () => {
+      const run = await runCli(['agent', 'add', 'typo', '--secret', 'secret/opnerouter,secret/github', ...dir], { env });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /⚠ secret\/opnerouter does not exist yet: the agent can read it once written\. A typo\?/);
+      assert.doesNotMatch(run.stderr, /secret\/github does not exist/);
+      const json = await runCli(['agent', 'add', 'typo', '--secret', 'secret/opnerouter', ...dir, '--json'], { env });
+      assert.deepEqual(json.json().missing_paths, ['secret/opnerouter']);
+      assert.equal((await runCli(['agent', 'remove', 'typo', ...dir, '--yes'], { env })).code, 0);
     });
 
     await t.test('--out-dir: role_id and the unwrapped secret_id, 0600; never overwritten without --force', async () => {

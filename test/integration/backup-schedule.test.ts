@@ -14,7 +14,7 @@ import { testDeployment } from '../helpers/deployment.ts';
 import { findLeaks } from '../helpers/leaks.ts';
 import { serverImages } from '../helpers/rig.ts';
 
-const STAMPED = /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.snap$/;
+const STAMPED = /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d(?:\.\d{3})?Z(?:-\d+)?\.snap$/;
 
 /** The next backup gets another name: names have a resolution of one second. */
 const nextSecond = () => new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 20));

@@ -81,8 +81,14 @@ for (const { label, flavor, image } of serverImages()) {
     await t.test('backup: default file under <dir>/backups; never overwrites; a token without read is told what it lacks', async () => {
       const run = await runCli(['backup', ...dir, '--json'], { env: root });
       assert.equal(run.code, 0, run.stderr);
-      assert.match(run.json().file, new RegExp(`^${d.dir}/backups/\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\dZ\\.snap$`));
+      assert.match(run.json().file, new RegExp(`^${d.dir}/backups/\\d{4}-\\d\\d-\\d\\dT\\d\\d-\\d\\d-\\d\\d\\.\\d{3}Z\\.snap$`));
       assert.equal(fs.statSync(path.join(d.dir, 'backups')).mode & 0o777, 0o700);
+      // Two runs at once (within one second) get two names; neither fails on the other's file.
+      const pair = await Promise.all([runCli(['backup', ...dir, '--json'], { env: root }), runCli(['backup', ...dir, '--json'], { env: root })]);
+      for (const p of pair) assert.equal(p.code, 0, p.stderr);
+      const files = pair.map((p) => p.json().file as string);
+      assert.notEqual(files[0], files[1]);
+      for (const f of files) assert.equal(fs.readFileSync(`${f}.sha256`, 'utf8'), `${createHash('sha256').update(fs.readFileSync(f)).digest('hex')}  ${path.basename(f)}\n`);
 
       const again = await runCli(['backup', ...dir, '--out', snap], { env: root });
       assert.equal(again.code, 6, again.stderr);

@@ -49,10 +49,10 @@ for (const { label, flavor, image } of serverImages()) {
       const env = { HOME: home };
       await deploy(d, flavor, image);
 
-      await t.test('--yes without --pgp-keys or --print-keys: exit 2, says why; the server stays uninitialised', async () => {
+      await t.test('--yes without --pgp-keys or --print-keys: exit 15 (an answer is needed), says why; the server stays uninitialised', async () => {
         const run = await runCli(['init', ...d.args(flavor, image), '--yes', '--json'], { env });
-        assert.equal(run.code, 2, run.stderr);
-        assert.equal(run.json().error.code, 'E_USAGE');
+        assert.equal(run.code, 15, run.stderr);
+        assert.equal(run.json().error.code, 'E_NEEDS_ANSWER');
         assert.match(run.stderr, /cannot be shown to anyone/);
         assert.match(run.stderr, /--pgp-keys.*--print-keys/);
         assert.equal((await sealStatus(d.address)).initialized, false);

@@ -18,7 +18,7 @@ describe('compose v2', () => {
   before(() => {
     const plugin = rig().composeV2;
     if (!plugin || !fs.existsSync(plugin)) {
-      throw new Error(`the compose v2 plugin is missing (rig.json composeV2 = ${JSON.stringify(plugin)}): run \`scripts/build-compose-v2.sh\` and \`bash scripts/rig.sh\``);
+      throw new Error(`the compose v2 plugin is missing (rig.json composeV2 = ${JSON.stringify(plugin)}): run \`RIG_COMPOSE_V2=1 bash scripts/rig.sh\``);
     }
     config = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-compose-v2-'));
     fs.mkdirSync(path.join(config, 'cli-plugins'));

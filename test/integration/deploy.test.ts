@@ -60,6 +60,11 @@ for (const { label, flavor, image } of serverImages()) {
       assert.equal(second.code, 0, second.stderr);
       assert.match(second.stdout, /Nothing to change/);
       assert.doesNotMatch(second.stderr, /\x1b\[/, 'no colour without a TTY');
+      // Without a terminal, one line per step: its outcome, never a start line repeating the title.
+      assert.doesNotMatch(second.stderr, /❯/);
+      const lines = second.stderr.trim().split('\n');
+      assert.equal(lines.length, 7, second.stderr); // engine, image, port, files, ownership, server, API
+      for (const line of lines) assert.match(line, /^[✔↓] /, second.stderr);
       assert.equal(docker('inspect', '-f', '{{.Id}}', d.name).trim(), containerId, 'container not recreated');
       assert.equal(fs.statSync(path.join(d.dir, 'docker-compose.yml')).mtimeMs, mtime);
       assert.deepEqual(listing(d.dir), before);
@@ -115,6 +120,8 @@ describe('deploy: clear errors that leave files untouched', () => {
       assert.equal(run.code, 5, run.stderr);
       assert.match(run.stderr, new RegExp(`port 127\\.0\\.0\\.1:${d.port} is already in use`));
       assert.match(run.stderr, /choose another --port/);
+      // The failure is said once, by the error report (no "✖ Check the port" line before it).
+      assert.equal(run.stderr.split('\n').filter((l) => l.startsWith('✖')).length, 1, run.stderr);
       assert.deepEqual(listing(d.dir), {});
     } finally {
       blocker.close();
@@ -172,7 +179,7 @@ describe('deploy: clear errors that leave files untouched', () => {
       [['init', '--flavor', 'consul'], /--flavor must be one of vault, openbao/],
       [['init', '--storage', 'etcd'], /--storage must be one of raft, file/],
       [['init', '--wait', 'soon'], /--wait: "soon" is not a duration/],
-      [['init', '--bogus'], /unknown option --bogus\. Run `vault-setup init --help`/],
+      [['init', '--bogus'], /✖ vault-setup init: unknown option --bogus\n  → see `vault-setup init --help` for its options/],
       [['frobnicate'], /unknown command "frobnicate"/],
     ] as const) {
       const run = await runCli([...args]);

@@ -53,11 +53,11 @@ describe('faults: exit codes', () => {
       fs.mkdirSync(d, { recursive: true });
       return d;
     };
-    const initArgs = (d: string, port: number) => ['init', '--dir', d, '--flavor', 'openbao', '--image', image, '--name', `vsexit-${path.basename(d)}`, '--port', String(port), '--yes', '--json'];
+    const initArgs = (d: string, port: number) => ['init', '--dir', d, '--flavor', 'openbao', '--image', image, '--name', `vsexit-${path.basename(d)}`, '--port', String(port), '--yes', '--print-keys', '--json'];
 
     const cases: { code: number; name: string; args: string[]; env?: NodeJS.ProcessEnv; errorCode?: string; message: RegExp; hint?: RegExp }[] = [
       { code: 0, name: 'help', args: ['status', '--help'], message: /^vault-setup status/ },
-      { code: 2, name: 'a bad flag', args: ['status', '--bogus'], message: /unknown option --bogus\. Run `vault-setup status --help`/ },
+      { code: 2, name: 'a bad flag', args: ['status', '--bogus'], message: /✖ vault-setup status: unknown option --bogus\n  → see `vault-setup status --help` for its options/ },
       { code: 2, name: 'a bad value', args: ['init', '--dir', dir('usage'), '--port', 'x', '--json'], errorCode: 'E_USAGE', message: /--port must be a whole number/ },
       {
         code: 3,
@@ -73,6 +73,7 @@ describe('faults: exit codes', () => {
       { code: 9, name: 'no deployment', args: ['status', '--dir', dir('empty'), '--json'], errorCode: 'E_NOT_DEPLOYED', message: /no vault-setup deployment in/, hint: /--dir .*--addr/ },
       { code: 12, name: 'an unreadable token file', args: ['agent', 'list', '--addr', closed, '--token-file', path.join(work, 'none'), '--json'], errorCode: 'E_AUTH', message: /cannot read the token file .* \(ENOENT\)/, hint: /check the path/ },
       { code: 15, name: 'nobody to ask for shares', args: ['unseal', '--addr', closed, '--json'], errorCode: 'E_NEEDS_ANSWER', message: /no terminal to ask for shares/, hint: /--stdin/ },
+      { code: 15, name: 'init with nobody to show the shares to', args: initArgs(dir('unattended'), 18997).filter((a) => a !== '--print-keys'), errorCode: 'E_NEEDS_ANSWER', message: /the unseal shares cannot be shown to anyone/, hint: /--print-keys/ },
     ];
     for (const c of cases) {
       await t.test(`${c.code}: ${c.name}`, async () => {
@@ -121,7 +122,7 @@ describe('faults: exit codes', () => {
       while (proxy.seen.length === 0) await new Promise((r) => setTimeout(r, 50)); // its first request is waiting
       cli.signal('SIGTERM');
       assert.equal(await cli.exited, 130, cli.stderr());
-      assert.match(cli.stderr(), /interrupted \(SIGTERM\)\. Re-run the command to resume\./);
+      assert.match(cli.stderr(), /interrupted \(SIGTERM\); run the same command to resume/);
     });
   });
 });

@@ -34,7 +34,7 @@ for (const { label, flavor, image } of serverImages()) {
         cli.signal('SIGINT');
         cli.signal('SIGCONT');
         assert.equal(await cli.exited, 130, cli.stderr());
-        assert.match(cli.stderr(), /interrupted \(SIGINT\)\. Re-run the command to resume\./);
+        assert.match(cli.stderr(), /✖ vault-setup init: interrupted \(SIGINT\); run the same command to resume/);
         assert.match(fs.readFileSync(path.join(d.dir, 'docker-compose.yml'), 'utf8'), /^services:/m);
         assert.match(fs.readFileSync(path.join(d.dir, 'config', 'vault.hcl'), 'utf8'), /listener "tcp"/);
       });
@@ -133,7 +133,7 @@ for (const { label, flavor, image } of serverImages()) {
         const code = await cli.exited;
         assert.equal(code, 130, cli.stderr());
         assert.match(cli.stderr(), /✔ App token for "openclaw" created/);
-        assert.match(cli.stderr(), /interrupted \(SIGTERM\)\. Re-run the command to resume\./);
+        assert.match(cli.stderr(), /interrupted \(SIGTERM\); run the same command to resume/);
         assert.match(cli.stderr(), /✔ secret\/app\/one: kept \(exists, version 1\)/);
         firstValues = await versions();
         for (const s of SECRETS) assert.equal(firstValues[s]?.[0], 1, `secret/app/${s} written once`);

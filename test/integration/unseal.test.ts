@@ -115,6 +115,17 @@ for (const { label, flavor, image } of serverImages()) {
         assert.equal((await sealStatus(d.address)).progress, 0);
       });
 
+      await t.test('a malformed line after a good one: the progress the server kept is reported truthfully', async () => {
+        const almost = (keys[1] as string).slice(0, 64);
+        const run = await unsealCli(dir, `${keys[0]}\n${almost}\n`);
+        assert.equal(run.code, 11, run.stderr);
+        assert.match(run.stderr, /line 2 of standard input: 64 hex characters is not a share/);
+        assert.match(run.json().error.hint, /that line was not sent, but the share before it was: the server holds 1\/2/);
+        assert.doesNotMatch(run.stderr, /nothing was sent/);
+        assert.equal((await sealStatus(d.address)).progress, 1);
+        assert.equal((await api(d.address, 'PUT', 'sys/unseal', { body: { reset: true } })).status, 200);
+      });
+
       await t.test('a wrong combination: exit 10 (E_UNSEAL_FAILED), which share is unknowable, round discarded', async () => {
         const run = await unsealCli(dir, `${keys[0]}\n${wrongShare()}\n`);
         assert.equal(run.code, 10, run.stderr);
@@ -152,6 +163,10 @@ for (const { label, flavor, image } of serverImages()) {
         const run = await unsealCli(dir, `${keys[0]}\n`);
         assert.equal(run.code, 17, run.stderr);
         assert.equal(run.json().error.code, 'E_ALREADY_UNSEALED');
+        // Without a terminal and without --stdin, the same answer: the server is open, nothing is asked (not 15).
+        const noTerminal = await runCli(['unseal', '--dir', dir]);
+        assert.equal(noTerminal.code, 17, noTerminal.stderr);
+        assert.match(noTerminal.stderr, /already unsealed; no share was used/);
         const reset = await api(d.address, 'PUT', 'sys/unseal', { body: { reset: true } });
         assert.equal(reset.status, 400);
         assert.match(reset.body.errors.join(' '), /vault is unsealed/);

@@ -117,6 +117,18 @@ for (const { label, flavor, image } of serverImages()) {
       assert.equal(screen.includes(f.appToken), false, 'the token is not echoed');
     });
 
+    it('on a terminal: Enter alone at the token prompt runs the token-less checks (no loop)', async () => {
+      const command = `'${process.execPath}' '${ROOT}src/cli.ts' verify --dir '${f.d.dir}'; echo "exit=$?"`;
+      using term = terminal(['sh', '-c', command], { env: { PATH: process.env.PATH, HOME: f.home, NO_COLOR: '1' } });
+      await term.waitFor(/Enter alone skips those checks/);
+      term.key('Enter');
+      const screen = await term.waitFor(/^exit=\d+$/m);
+      assert.match(screen, /^exit=0$/m);
+      assert.doesNotMatch(screen, /a token is needed/);
+      assert.match(screen, /–\s+skip\s+config\s+token-valid\s+no token/);
+      assert.match(screen, /✔ pass\s+unsealed\s+unsealed/);
+    });
+
     it('compose edits: a token in the environment, no command (dev mode), a writable config mount', async () => {
       const compose = path.join(f.d.dir, 'docker-compose.yml');
       const original = fs.readFileSync(compose, 'utf8');

@@ -48,8 +48,8 @@ describe('which ceremony a set of flags gets', () => {
   });
 
   test('no terminal (or --yes) and no PGP keys: refused, saying why and what to pass', async () => {
-    await rejects({}, false, /cannot be shown to anyone.*--pgp-keys.*--print-keys/s);
-    await rejects({ yes: true, shares: '3', threshold: '2' }, false, /--print-keys/);
+    await rejects({}, false, /cannot be shown to anyone.*--pgp-keys.*--print-keys/s, 'E_NEEDS_ANSWER');
+    await rejects({ yes: true, shares: '3', threshold: '2' }, false, /--print-keys/, 'E_NEEDS_ANSWER');
   });
 
   test('--print-keys: the print path, terminal or not', async () => {

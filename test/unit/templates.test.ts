@@ -36,6 +36,12 @@ describe('vault.hcl', () => {
     assert.match(bao, /file_path = "\/openbao\/logs\/audit\.log"/);
   });
 
+  it('raft timing: performance_multiplier 1 by default, --raft-multiplier overrides it, file storage has none', () => {
+    assert.match(renderServerConfig(spec()), /^  performance_multiplier = 1$/m);
+    assert.match(renderServerConfig(spec({ raftMultiplier: 5 })), /^  performance_multiplier = 5$/m);
+    assert.doesNotMatch(renderServerConfig(spec({ server: { product: 'openbao', version: '2.6.2', raw: '' }, storage: 'file' })), /performance_multiplier/);
+  });
+
   it('the layout decides the paths, the server decides the behaviour', () => {
     const hcl = renderServerConfig(spec({ server: { product: 'openbao', version: '2.6.2', raw: '' }, storage: 'file' }));
     assert.match(hcl, /storage "file" \{\n  path = "\/vault\/data"/);

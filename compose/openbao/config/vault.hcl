@@ -5,7 +5,8 @@ storage "raft" {
   path    = "/openbao/data"
   node_id = "openbao-1"
   # Raft's timers scaled for one node on a real disk: the first election takes about 1 s instead of 5-10 s
-  # (the default multiplier, 5, suits slow shared hardware). Raise it if the server logs leadership losses.
+  # (the default multiplier, 5, suits slow shared hardware). Raise it (init --raft-multiplier) if the server
+  # logs leadership losses.
   performance_multiplier = 1
 }
 # Raft needs a cluster address, and it may not be 0.0.0.0.

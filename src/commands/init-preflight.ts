@@ -1,0 +1,33 @@
+// Checked before init writes a file or starts a container: with nobody to show the unseal shares to (no terminal,
+// or --yes) and nowhere else for them to go (--print-keys, --pgp-keys), a key ceremony must not start, and a run
+// that cannot finish should not deploy first. Exit 15 (an answer is needed), as the README's table says.
+import type { Context } from '../context.ts';
+import { loadDeployment } from '../deployment.ts';
+import { VaultSetupError } from '../errors.ts';
+import { readIfExists } from '../services/files.ts';
+import { connect } from '../services/target.ts';
+import { bool, list } from '../options/flags.ts';
+import type { Flags } from './types.ts';
+
+export function sharesNobodySees(): VaultSetupError {
+  return new VaultSetupError('E_NEEDS_ANSWER', 'without a terminal (or with --yes) the unseal shares cannot be shown to anyone, and shares nobody saved make the server unusable', {
+    hint: 'pass --pgp-keys F1,...,FN to have each share encrypted to its holder, or --print-keys to receive them as JSON on stdout (store it safely), or run init in a terminal for the guided ceremony',
+  });
+}
+
+/** Refuses up front when a ceremony would be needed and nobody could receive the shares; else returns. */
+export async function refuseCeremonyNobodySees(ctx: Context, flags: Flags, dir: string): Promise<void> {
+  const someoneSees = ctx.prompter.interactive || bool(flags, 'print-keys') || list(flags, 'pgp-keys').length > 0;
+  if (someoneSees || bool(flags, 'deploy-only')) return;
+  // A deployment whose server is already initialised needs no ceremony (init resumes with configure).
+  const deployment = await loadDeployment(dir).catch(() => undefined);
+  if (deployment !== undefined) {
+    const caCert = deployment.tls ? await readIfExists(deployment.paths.caCert) : undefined;
+    const api = connect(ctx, deployment.address, caCert, { attempts: 1, timeoutMs: 3000 });
+    const seal = await api.sealStatus().catch(() => undefined);
+    api.close();
+    // Unreachable (stopped, or not started yet): the ceremony's own check decides once the server answers.
+    if (seal === undefined || seal.initialized) return;
+  }
+  throw sharesNobodySees();
+}
