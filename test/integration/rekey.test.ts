@@ -1,4 +1,5 @@
-// `vault-setup rekey` with the server's verification, on one OpenBao deployment: 5/3 -> 4/2 with --stdin. The current
+// `vault-setup rekey` with the server's verification, on every rig server (sys/rekey where served, sys/rotate/root
+// with a token where not): 5/3 -> 4/2 with --stdin. The current
 // shares go in, the new ones come out on stdout and are typed back over the same pipe; a wrong type-back leaves the
 // old shares valid; after a complete rekey the new shares unseal and the old ones do not.
 import assert from 'node:assert/strict';
@@ -6,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { call, readyServer, unseal, waitSealed } from '../helpers/day2.ts';
 import { testDeployment } from '../helpers/deployment.ts';
-import { ROOT, rig } from '../helpers/rig.ts';
+import { ROOT, serverImages } from '../helpers/rig.ts';
 
 /** Runs rekey; old shares are written at once, then `typeBack(newShares)` answers once the new shares appear. */
 function rekeyRun(args: string[], token: string, oldShares: string[], typeBack: (fresh: string[]) => string[]): Promise<{ code: number; stdout: string; stderr: string; fresh: string[] }> {
@@ -48,9 +49,10 @@ async function unsealOutcome(server: { address: string }, keys: string[]): Promi
   return last;
 }
 
-test('rekey 5/3 -> 4/2 with verification: a wrong type-back keeps the old shares, a right one replaces them', { timeout: 6 * 60_000 }, async (t) => {
-  await using d = await testDeployment('rk');
-  const server = await readyServer(d, 'openbao', rig().openbaoImage);
+for (const { label, flavor, image } of serverImages()) {
+test(`rekey 5/3 -> 4/2 with verification: a wrong type-back keeps the old shares, a right one replaces them: ${label}`, { timeout: 6 * 60_000 }, async (t) => {
+  await using d = await testDeployment(`rk-${label.slice(0, 6)}`);
+  const server = await readyServer(d, flavor, image);
   const dir = ['--dir', d.dir, '--shares', '4', '--threshold', '2', '--stdin'];
 
   await t.test('a wrong type-back: refused, the old shares still unseal', async () => {
@@ -78,3 +80,4 @@ test('rekey 5/3 -> 4/2 with verification: a wrong type-back keeps the old shares
     await unseal(server, run.fresh.slice(0, 2));
   });
 });
+}
