@@ -3,7 +3,7 @@
 import { writeSync } from 'node:fs';
 import { EXIT, VaultSetupError, errorReport, isVaultSetupError, oneLine, quoted, resultOf, usageError, withResult } from './errors.ts';
 import { isPromptExit } from './services/prompter.ts';
-import type { CommandHandler, CommandResult } from './commands/types.ts';
+import type { CommandHandler, CommandResult } from './invocation.ts';
 import type { ContextOverrides } from './context.ts';
 import { type CommandSpec, type Parsed, commandHelp, parseInvocation } from './options/spec.ts';
 

@@ -3,7 +3,7 @@
 // bridge address to reach (docs/network.md), so this is the way in for containers.
 import path from 'node:path';
 import { loadDeployment } from '../deployment.ts';
-import type { CommandResult } from '../commands/types.ts';
+import type { CommandResult } from '../invocation.ts';
 
 export const SOCKET_MOUNT = '/run/vault-setup';
 

@@ -1,7 +1,6 @@
 // init, second phase, step one: what the key ceremony will do, decided from the options before the server is touched
 // (init calls it before deploying, so bad input fails before anything is written).
 import path from 'node:path';
-import { sharesNobodySees } from '../commands/init-preflight.ts';
 import type { Context } from '../context.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
 import { refuseSymlink } from '../services/files.ts';
@@ -109,4 +108,11 @@ async function checkKeysOut(dir: string, shares: number, rootToken: boolean): Pr
       hint: 'those may be shares of another server: move them away or choose another directory (nothing was initialised)',
     });
   }
+}
+
+/** With nobody to show the shares to and nowhere else for them to go, a ceremony must not start (exit 15). */
+export function sharesNobodySees(): VaultSetupError {
+  return new VaultSetupError('E_NEEDS_ANSWER', 'without a terminal (or with --yes) the unseal shares cannot be shown to anyone, and shares nobody saved make the server unusable', {
+    hint: 'pass --pgp-keys F1,...,FN to have each share encrypted to its holder, or --print-keys to receive them as JSON on stdout (store it safely), or run init in a terminal for the guided ceremony',
+  });
 }

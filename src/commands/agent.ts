@@ -31,7 +31,7 @@ import { connect, requireUnsealed, resolveTarget } from '../services/target.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { toServerDuration } from '../services/wait.ts';
 import { bool, duration, int, list, str } from '../options/flags.ts';
-import type { CommandResult, Flags, Invocation } from './types.ts';
+import type { CommandResult, Flags, Invocation } from '../invocation.ts';
 import { ROLE_DEFAULTS, type SettingKey, checkTtls, mergeSettings, readRoleSettings } from '../agents/role-settings.ts';
 
 const SUBCOMMANDS = ['add', 'list', 'rotate', 'remove'] as const;

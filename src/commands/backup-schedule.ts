@@ -8,7 +8,7 @@ import { EXIT, usageError } from '../errors.ts';
 import { type Flags, bool, int, str } from '../options/flags.ts';
 import { obtainToken } from '../services/token.ts';
 import { VaultApi } from '../services/vault-api.ts';
-import type { CommandResult } from './types.ts';
+import type { CommandResult } from '../invocation.ts';
 import { type CopyTarget, copySnapshot, describeTarget, parseCopyTarget } from '../backup/copy.ts';
 import { drill } from '../backup/drill.ts';
 import { IDENTITY, IDENTITY_FILE, createIdentity, loginIdentity } from '../backup/identity.ts';

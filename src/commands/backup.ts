@@ -9,7 +9,7 @@ import { afterSave, backupMode, backupToken, schedulePlan } from './backup-sched
 import { VaultSetupError, usageError } from '../errors.ts';
 import { openTarget, requireUnsealed, resolveTarget } from '../services/target.ts';
 import { str } from '../options/flags.ts';
-import type { CommandResult, Invocation } from './types.ts';
+import type { CommandResult, Invocation } from '../invocation.ts';
 
 export async function backup({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
   const mode = await backupMode(flags, positionals, ctx, () => resolveTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') }));

@@ -7,7 +7,7 @@ import { generateRoot } from '../quorum/generate-root.ts';
 import { collectShares } from '../services/quorum.ts';
 import { bool, str } from '../options/flags.ts';
 import { connect, resolveTarget } from '../services/target.ts';
-import type { CommandResult, Invocation } from './types.ts';
+import type { CommandResult, Invocation } from '../invocation.ts';
 
 export async function generateRootCommand({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
   if (positionals.length > 0) {

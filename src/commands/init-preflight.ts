@@ -3,17 +3,11 @@
 // that cannot finish should not deploy first. Exit 15 (an answer is needed), as the README's table says.
 import type { Context } from '../context.ts';
 import { loadDeployment } from '../deployment.ts';
-import { VaultSetupError } from '../errors.ts';
+import { sharesNobodySees } from '../ceremony/plan.ts';
 import { readIfExists } from '../services/files.ts';
 import { connect } from '../services/target.ts';
 import { bool, list } from '../options/flags.ts';
-import type { Flags } from './types.ts';
-
-export function sharesNobodySees(): VaultSetupError {
-  return new VaultSetupError('E_NEEDS_ANSWER', 'without a terminal (or with --yes) the unseal shares cannot be shown to anyone, and shares nobody saved make the server unusable', {
-    hint: 'pass --pgp-keys F1,...,FN to have each share encrypted to its holder, or --print-keys to receive them as JSON on stdout (store it safely), or run init in a terminal for the guided ceremony',
-  });
-}
+import type { Flags } from '../invocation.ts';
 
 /** Refuses up front when a ceremony would be needed and nobody could receive the shares; else returns. */
 export async function refuseCeremonyNobodySees(ctx: Context, flags: Flags, dir: string): Promise<void> {

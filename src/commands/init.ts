@@ -24,7 +24,7 @@ import { runTasks } from '../tasks/listr.ts';
 import { validSan } from '../tls/self-signed.ts';
 import { bool, duration, int, list, oneOf, str } from '../options/flags.ts';
 import { refuseCeremonyNobodySees } from './init-preflight.ts';
-import type { CommandResult, Flags, Invocation } from './types.ts';
+import type { CommandResult, Flags, Invocation } from '../invocation.ts';
 
 export async function init(invocation: Invocation, ctx: Context): Promise<CommandResult> {
   // An existing deployment resumes with its own settings; a flag that would break its data is refused here.

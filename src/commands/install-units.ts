@@ -13,7 +13,7 @@ import { writeAtomic } from '../services/files.ts';
 import { IDENTITY_FILE } from '../backup/identity.ts';
 import { MARKER, type UnitFile, type UnitsPlan, cronFile, systemdUnits } from '../units/render.ts';
 import { bool, int, str } from '../options/flags.ts';
-import type { CommandResult, Flags, Invocation } from './types.ts';
+import type { CommandResult, Flags, Invocation } from '../invocation.ts';
 
 const TIMERS = ['vault-setup-watch.timer', 'vault-setup-backup.timer'];
 /** Watch flags that are passed through to the unit as given (none of them carries a secret). */

@@ -9,7 +9,7 @@ import type { VaultApi } from '../services/vault-api.ts';
 import { readStdinText } from '../secrets/values.ts';
 import { bool, str } from '../options/flags.ts';
 import { connect, resolveTarget } from '../services/target.ts';
-import type { CommandResult, Invocation } from './types.ts';
+import type { CommandResult, Invocation } from '../invocation.ts';
 
 const SUBCOMMANDS = ['add', 'remove', 'passwd'] as const;
 

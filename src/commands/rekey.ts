@@ -10,7 +10,7 @@ import { bool, str } from '../options/flags.ts';
 import { openTarget, requireUnsealed } from '../services/target.ts';
 import { obtainToken } from '../services/token.ts';
 import type { VaultApi } from '../services/vault-api.ts';
-import type { CommandResult, Invocation } from './types.ts';
+import type { CommandResult, Invocation } from '../invocation.ts';
 
 interface RekeyStatus {
   nonce: string;

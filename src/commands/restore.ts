@@ -11,7 +11,7 @@ import type { SealStatus } from '../services/vault-api.ts';
 import { SERVICE } from '../services/templates.ts';
 import { poll } from '../services/wait.ts';
 import { bool, str } from '../options/flags.ts';
-import type { CommandResult, Invocation } from './types.ts';
+import type { CommandResult, Invocation } from '../invocation.ts';
 
 export async function restore({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
   const [given, ...extra] = positionals;

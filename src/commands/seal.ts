@@ -12,7 +12,7 @@ import { VaultApi } from '../services/vault-api.ts';
 import { readWatchFile, stateFileIn, updateWatchFile } from '../watch/state-file.ts';
 import { str } from '../options/flags.ts';
 import { resolveTarget } from '../services/target.ts';
-import type { CommandResult, Invocation } from './types.ts';
+import type { CommandResult, Invocation } from '../invocation.ts';
 
 export async function seal({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
   if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"`, 'give the reason with --reason TEXT');

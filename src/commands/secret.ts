@@ -11,7 +11,7 @@ import type { VaultApi } from '../services/vault-api.ts';
 import { openTarget } from '../services/target.ts';
 import { parseFields, parseFromEnv, readStdinText } from '../secrets/values.ts';
 import { bool, list, str } from '../options/flags.ts';
-import type { CommandResult, Flags, Invocation } from './types.ts';
+import type { CommandResult, Flags, Invocation } from '../invocation.ts';
 
 const SUBCOMMANDS = ['put', 'list', 'get'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];

@@ -5,7 +5,7 @@ import { SERVICE } from '../services/templates.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { openTarget } from '../services/target.ts';
 import { str } from '../options/flags.ts';
-import type { CommandResult, Invocation } from './types.ts';
+import type { CommandResult, Invocation } from '../invocation.ts';
 
 export async function status({ flags }: Invocation, ctx: Context): Promise<CommandResult> {
   const { target, api, close } = await openTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') }, { attempts: 1 });

@@ -11,7 +11,7 @@ import { ensureRunning } from '../services/readiness.ts';
 import { type Target, connect, resolveTarget } from '../services/target.ts';
 import type { SealStatus } from '../services/vault-api.ts';
 import { bool, duration, str } from '../options/flags.ts';
-import type { CommandResult, Invocation } from './types.ts';
+import type { CommandResult, Invocation } from '../invocation.ts';
 
 export async function unseal({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
   if (positionals.length > 0) {

@@ -18,7 +18,7 @@ import { DATA_COPY, STATE_FILE, type Stage, type UpgradeState, clearState, copyD
 import { checkVersions, executableLogFiles, executableModes, refuseExecutableAudit } from '../upgrade/preflight.ts';
 import { collectShares, unsealWith } from '../upgrade/shares.ts';
 import { backupToken } from './backup-schedule.ts';
-import type { CommandResult, Invocation } from './types.ts';
+import type { CommandResult, Invocation } from '../invocation.ts';
 
 const ORDER: Stage[] = ['snapshot', 'stopped', 'copied', 'switched', 'unsealed'];
 const reached = (state: UpgradeState | undefined, stage: Stage): boolean => state !== undefined && ORDER.indexOf(state.stage) >= ORDER.indexOf(stage);

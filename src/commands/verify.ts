@@ -23,7 +23,7 @@ import { Probe } from '../verify/probe.ts';
 import { type CheckFn, exitCodeFor, render, runChecks, summarise, verdict } from '../verify/report.ts';
 import type { CheckGroup } from '../verify/types.ts';
 import { bool, str } from '../options/flags.ts';
-import type { CommandResult, Invocation } from './types.ts';
+import type { CommandResult, Invocation } from '../invocation.ts';
 
 export const CHECK_GROUPS: [CheckGroup, CheckFn[]][] = [
   ['files', FILE_CHECKS],

@@ -12,7 +12,7 @@ import { type Observation, observe } from '../watch/observe.ts';
 import { type WatchFile, stateFileIn, updateWatchFile, readWatchFile } from '../watch/state-file.ts';
 import { bool, duration, int, str } from '../options/flags.ts';
 import { resolveTarget } from '../services/target.ts';
-import type { CommandResult, Flags, Invocation } from './types.ts';
+import type { CommandResult, Flags, Invocation } from '../invocation.ts';
 
 export interface WatchPlan {
   once: boolean;

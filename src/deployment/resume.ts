@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Context } from '../context.ts';
 import { loadDeployment, deploymentPaths } from '../deployment.ts';
 import { VaultSetupError } from '../errors.ts';
-import type { Flags } from '../commands/types.ts';
+import type { Flags } from '../invocation.ts';
 import { loadCatalog } from '../config/catalog.ts';
 import type { ServerIdentity } from '../services/docker.ts';
 import { readIfExists } from '../services/files.ts';

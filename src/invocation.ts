@@ -1,5 +1,5 @@
-import type { Context } from '../context.ts';
-import type { Flags } from '../options/flags.ts';
+import type { Context } from './context.ts';
+import type { Flags } from './options/flags.ts';
 
 /** What a command hands back to cli.ts: the data for --json, lines for people, and an exit code. */
 export interface CommandResult {
