@@ -15,6 +15,7 @@ import { toServerDuration } from '../services/wait.ts';
 import type { ServerIdentity } from '../services/docker.ts';
 import { ensureWritableDir, readIfExists, refuseSymlink } from '../services/files.ts';
 import { lockDeployment } from '../deployment/record.ts';
+import { assertSafeDir } from '../services/dir-safety.ts';
 import { resumeFlags, saveRecord } from '../deployment/resume.ts';
 import { connect } from '../services/target.ts';
 import type { VaultApi } from '../services/vault-api.ts';
@@ -56,6 +57,8 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
   const address = `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
   const state: DeployState = newDeployState(dir, address);
   await refuseSymlink(dir);
+  // Before the directory and the lock file are made: nothing may be written under an unsafe directory.
+  await assertSafeDir(dir);
   await ensureWritableDir(dir);
   await using _lock = await lockDeployment(dir);
   await runTasks(ctx, deployTasks(ctx, options), state);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { VaultSetupError, quoted } from '../errors.ts';
 import { type Flavor, isFlavor } from '../config/flavor.ts';
 import { readIfExists, writeAtomic } from '../services/files.ts';
+import { makeDir } from '../services/dir-safety.ts';
 import type { Storage } from '../services/templates.ts';
 
 export const RECORD_FILE = 'vault-setup.json';
@@ -163,7 +164,7 @@ const recordError = (file: string, what: string): VaultSetupError =>
  */
 export async function lockDeployment(dir: string, options: { waitMs?: number; sleep?: (ms: number) => Promise<void> } = {}): Promise<AsyncDisposable> {
   const file = path.join(path.resolve(dir), '.vault-setup.lock');
-  await fs.mkdir(path.dirname(file), { recursive: true });
+  await makeDir(path.dirname(file));
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const deadline = Date.now() + (options.waitMs ?? 5000);
   for (;;) {

@@ -1,5 +1,5 @@
 // A deployment knows itself (vault-setup.json): a deployment made by the previous release (labels only) is resumed
-// without flags and gets its record; init resumes from the record (no pull, same container, same data); verify uses
+// without repeating its flags (its files, which lack this release's hardening, replaced only with --force) and gets its record; init resumes from the record (no pull, same container, same data); verify uses
 // the recorded catalog and app; changes that would break initialised data are refused with nothing written; a name
 // that belongs to another directory is never touched; status exits 21 when the container is stopped or gone.
 import assert from 'node:assert/strict';
@@ -71,17 +71,29 @@ for (const { label, flavor, image } of serverImages()) {
       });
 
       let id = '';
-      await t.test('init --dir D --deploy-only, no other flag: same container, no pull, the record is written; leftovers removed', async () => {
-        id = containerId(d.name);
+      await t.test('the files the previous release wrote lack this release\'s hardening: shown as a diff, nothing changed (6)', async () => {
+        const before = containerId(d.name);
+        const files = listing(d.dir);
+        const run = await runCli(['init', '--dir', d.dir, '--deploy-only']);
+        assert.equal(run.code, EXIT.fileConflict, run.stderr);
+        assert.match(run.stderr, /docker-compose\.yml.* differ from what vault-setup would write/);
+        assert.match(run.stderr, /\+ {4}cap_drop:/);
+        assert.match(run.stderr, /re-run with --force to replace it/);
+        assert.equal(containerId(d.name), before, 'the container was not touched');
+        assert.deepEqual(listing(d.dir), files, 'nothing was written');
+        assert.ok(!fs.existsSync(path.join(d.dir, 'vault-setup.json')));
+      });
+
+      await t.test('init --dir D --deploy-only --force, no other flag: the legacy settings kept, no pull, the record is written; leftovers removed', async () => {
         const left = leftover(d.name, image, d.dir);
-        const run = await runCli(['init', '--dir', d.dir, '--deploy-only', '--json']);
+        const run = await runCli(['init', '--dir', d.dir, '--deploy-only', '--force', '--json']);
         assert.equal(run.code, 0, run.stderr);
+        id = containerId(d.name);
         const result = run.json();
         assert.equal(result.image, image);
         assert.equal(result.container, d.name);
         assert.equal(result.address, d.address);
         assert.equal(result.steps.find((s: { id: string }) => s.id === 'image')?.detail, 'present', 'no pull');
-        assert.equal(containerId(d.name), id, 'same container');
         assert.ok(!exists(left), 'the leftover one-shot container was removed');
         const r = record();
         assert.deepEqual(
