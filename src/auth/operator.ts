@@ -96,6 +96,20 @@ export async function changeOwnPassword(api: VaultApi, token: string, name: stri
   await api.request('POST', `auth/${USERPASS_MOUNT}/users/${name}/password`, { token, body: { password } });
 }
 
+const TRIES = 3;
+
+/** A new password at a hidden prompt, typed again to confirm; a mismatch asks for both again (three tries). */
+async function typedTwice(ctx: Context, name: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const password = await ctx.prompter.secret(`New password for the operator ${name} (input hidden)`, { validate: (v) => (v.length >= 12 ? true : 'at least 12 characters') });
+    ctx.redactor.add(password);
+    const again = await ctx.prompter.secret(`Password for ${name} again (input hidden)`);
+    if (again === password) return password;
+    if (attempt === TRIES) throw new VaultSetupError('E_USAGE', `the two passwords differed ${TRIES} times; nothing was changed`, { hint: 'run the command again' });
+    ctx.output.streams.stderr.write(`> the two passwords differ; type the new one again\n`);
+  }
+}
+
 /** A new password: typed twice at a hidden prompt, or the first line of a pipe (--password-stdin). */
 export async function newPassword(ctx: Context, name: string, fromStdin: boolean): Promise<string> {
   let password: string;
@@ -106,10 +120,7 @@ export async function newPassword(ctx: Context, name: string, fromStdin: boolean
     if (!ctx.prompter.interactive) {
       throw new VaultSetupError('E_NEEDS_ANSWER', `a password for the operator ${name} is needed and there is no terminal to ask`, { hint: 'pipe it in with --password-stdin, never as an argument' });
     }
-    password = await ctx.prompter.secret(`New password for the operator ${name} (input hidden)`, { validate: (v) => (v.length >= 12 ? true : 'at least 12 characters') });
-    ctx.redactor.add(password);
-    const again = await ctx.prompter.secret(`Password for ${name} again (input hidden)`);
-    if (again !== password) throw new VaultSetupError('E_USAGE', 'the two passwords differ; nothing was changed', { hint: 'run the command again' });
+    password = await typedTwice(ctx, name);
   }
   ctx.redactor.add(password);
   if (password.length < 12) throw new VaultSetupError('E_USAGE', `the password for ${name} is shorter than 12 characters; nothing was changed`, { hint: 'use a longer one (a password manager can generate it)' });

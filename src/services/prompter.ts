@@ -27,7 +27,14 @@ export class InquirerPrompter implements Prompter {
   async secret(message: string, options: { validate?: (value: string) => string | true } = {}): Promise<string> {
     if (!this.interactive) this.#refuse(message);
     const { password } = await import('@inquirer/prompts');
-    return password({ message, mask: '*', ...(options.validate ? { validate: options.validate } : {}) }, { output: this.#output });
+    // Validated here, not by the prompt: a refused hidden answer would stay in the prompt's line, invisible, and the
+    // next keystrokes would be added to it. Each try starts from an empty line.
+    for (;;) {
+      const value = await password({ message, mask: '*' }, { output: this.#output });
+      const verdict = options.validate?.(value) ?? true;
+      if (verdict === true) return value;
+      this.#output.write(`> ${verdict}\n`);
+    }
   }
 
   async confirm(message: string, options: { default?: boolean } = {}): Promise<boolean> {

@@ -9,7 +9,8 @@ import { configureArgs } from '../helpers/ceremony.ts';
 import { runCli } from '../helpers/cli.ts';
 import { call, unseal, waitSealed } from '../helpers/day2.ts';
 import { testDeployment } from '../helpers/deployment.ts';
-import { serverImages } from '../helpers/rig.ts';
+import { ROOT, serverImages } from '../helpers/rig.ts';
+import { terminal } from '../helpers/tmux.ts';
 
 const SERVERS = serverImages().filter((s) => s.label !== 'openbao-in-vault-layout');
 const PASSWORD = 'operator pass "one" $x ü';
@@ -118,6 +119,36 @@ for (const { label, flavor, image } of SERVERS) {
       assert.equal((await login()).status, 400);
       assert.equal((await login('new-password-for-admin')).status, 200);
       const back = await runCli(['operator', 'passwd', '--operator', 'admin', '--password-stdin', ...dir], { input: `new-password-for-admin\n${PASSWORD}\n` });
+      assert.equal(back.code, 0, back.stderr);
+    });
+
+    await t.test('operator passwd in a terminal: a refused or mismatched new password is asked again from an empty line', async () => {
+      const typed = 'typed-at-a-terminal-42';
+      {
+        using term = terminal([process.execPath, `${ROOT}src/cli.ts`, 'operator', 'passwd', '--operator', 'admin', ...dir], { env: { PATH: process.env.PATH } });
+        await term.waitFor(/Password of the operator admin/);
+        term.paste(PASSWORD);
+        term.key('Enter');
+        await term.waitFor(/New password for the operator admin/);
+        term.type('short');
+        term.key('Enter');
+        await term.waitFor(/> at least 12 characters/);
+        // Typed after the refusal with nothing cleared: taken as it is, not appended to "short".
+        term.paste(typed);
+        term.key('Enter');
+        await term.waitFor(/Password for admin again/);
+        term.paste(`${typed}-not-the-same`);
+        term.key('Enter');
+        await term.waitFor(/> the two passwords differ; type the new one again/);
+        term.paste(typed);
+        term.key('Enter');
+        await term.waitFor(/(Password for admin again[^]*){2}/);
+        term.paste(typed);
+        term.key('Enter');
+        assert.equal(await term.waitExit(), 0, term.screen({ history: true }));
+      }
+      assert.equal((await login(typed)).status, 200);
+      const back = await runCli(['operator', 'passwd', '--operator', 'admin', '--password-stdin', ...dir], { input: `${typed}\n${PASSWORD}\n` });
       assert.equal(back.code, 0, back.stderr);
     });
 
