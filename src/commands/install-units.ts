@@ -11,11 +11,11 @@ import { VaultSetupError, quoted, usageError } from '../errors.ts';
 import { parseDuration } from '../services/wait.ts';
 import { writeAtomic } from '../services/files.ts';
 import { IDENTITY_FILE } from '../backup/identity.ts';
-import { MARKER, type UnitFile, type UnitsPlan, cronFile, systemdUnits } from '../units/render.ts';
+import { MARKER, type UnitFile, type UnitsPlan, cronFile, systemdUnits, unitBase, unitNames } from '../units/render.ts';
 import { bool, int, str } from '../options/flags.ts';
 import type { CommandResult, Flags, Invocation } from '../invocation.ts';
 
-const TIMERS = ['vault-setup-watch.timer', 'vault-setup-backup.timer'];
+const timers = (base: string): string[] => [`${base}-watch.timer`, `${base}-backup.timer`];
 /** Watch flags that are passed through to the unit as given (none of them carries a secret). */
 const WATCH_PASS = ['notify', 'ntfy', 'ntfy-server', 'telegram', 'telegram-token-file', 'telegram-api', 'heartbeat'];
 
@@ -27,19 +27,25 @@ export async function installUnits({ flags, positionals }: Invocation, ctx: Cont
   const targetDir = path.resolve(str(flags, 'unit-dir') ?? (format === 'systemd' ? '/etc/systemd/system' : '/etc/cron.d'));
   const system = str(flags, 'unit-dir') === undefined;
 
-  if (bool(flags, 'uninstall')) return uninstall(ctx, format, targetDir, system, bool(flags, 'yes'));
-
-  if ((await loadDeployment(dir)) === undefined) {
+  const deployment = await loadDeployment(dir);
+  if (deployment === undefined) {
     throw new VaultSetupError('E_NOT_DEPLOYED', `no vault-setup deployment in ${dir}`, { hint: 'pass --dir where `vault-setup init` wrote docker-compose.yml' });
   }
-  const plan = planOf(flags, ctx, dir);
+  // Named after the deployment: a second deployment on the host gets its own units, never the first one's.
+  const base = unitBase(deployment.name);
+  if (bool(flags, 'uninstall')) return uninstall(ctx, format, targetDir, system, bool(flags, 'yes'), base);
+
+  const plan = planOf(flags, ctx, dir, base);
+  if (!WATCH_PASS.some((f) => f !== 'heartbeat' && flags[f] !== undefined)) {
+    ctx.output.warn('Note: no notification channel (--notify, --ntfy or --telegram): watch will check every minute and only log what it finds.');
+  }
   const files: UnitFile[] = format === 'systemd' ? systemdUnits(plan) : [cronFile(plan, Number.parseInt(plan.watchEvery, 10), 15, 3)];
   const shown = files.map((f) => ({ path: path.join(targetDir, f.name), content: f.content }));
   if (!(await fs.lstat(path.join(dir, IDENTITY_FILE)).then(() => true, () => false))) {
     ctx.output.warn(`Note: ${path.join(dir, IDENTITY_FILE)} does not exist yet: the backup unit has no token until you run \`vault-setup backup --create-identity --dir ${dir}\` (with a privileged token).`);
   }
   if (!bool(flags, 'yes')) {
-    const human = [...shown.map((f) => `# ${f.path}\n${f.content}`), `Nothing was written: re-run with --yes to install ${format === 'systemd' ? `these units and enable ${TIMERS.join(' and ')}` : 'this cron file'}.`];
+    const human = [...shown.map((f) => `# ${f.path}\n${f.content}`), `Nothing was written: re-run with --yes to install ${format === 'systemd' ? `these units and enable ${timers(base).join(' and ')}` : 'this cron file'}.`];
     return { data: { format, installed: false, files: shown }, human: human.join('\n') };
   }
   await fs.mkdir(targetDir, { recursive: true });
@@ -53,14 +59,14 @@ export async function installUnits({ flags, positionals }: Invocation, ctx: Cont
   const enabled: string[] = [];
   if (format === 'systemd' && system && (await isDir('/run/systemd/system'))) {
     await run('systemctl', ['daemon-reload']);
-    await run('systemctl', ['enable', '--now', ...TIMERS]);
-    enabled.push(...TIMERS);
+    await run('systemctl', ['enable', '--now', ...timers(base)]);
+    enabled.push(...timers(base));
   }
-  const next = format === 'systemd' ? (enabled.length > 0 ? `enabled ${enabled.join(', ')}; see them with: systemctl list-timers 'vault-setup-*'` : `written to ${targetDir}; enable with: systemctl daemon-reload && systemctl enable --now ${TIMERS.join(' ')}`) : 'cron reads it within a minute';
+  const next = format === 'systemd' ? (enabled.length > 0 ? `enabled ${enabled.join(', ')}; see them with: systemctl list-timers '${base}-*'` : `written to ${targetDir}; enable with: systemctl daemon-reload && systemctl enable --now ${timers(base).join(' ')}`) : 'cron reads it within a minute';
   return { data: { format, installed: true, files: shown, enabled }, human: [...shown.map((f) => `Wrote ${f.path}`), `Next: ${next}`].join('\n') };
 }
 
-function planOf(flags: Flags, ctx: Context, dir: string): UnitsPlan {
+function planOf(flags: Flags, ctx: Context, dir: string, base: string): UnitsPlan {
   const execFlag = str(flags, 'exec');
   // The command that runs now is the one the units run, unless told otherwise.
   const exec = execFlag !== undefined ? [path.resolve(execFlag)] : [process.execPath, path.resolve(process.argv[1] ?? 'vault-setup')];
@@ -84,11 +90,11 @@ function planOf(flags: Flags, ctx: Context, dir: string): UnitsPlan {
   if (copy !== undefined) backupArgs.push(`--copy-to=${copy}`);
   const user = str(flags, 'run-as') ?? os.userInfo().username;
   if (!/^[a-z_][a-z0-9_-]{0,31}\$?$/i.test(user)) throw usageError(`--run-as must be a user name, got ${quoted(user)}`);
-  return { exec, dir, user, watchEvery: `${Math.round(everyMs / 60_000)}min`, backupAt, watchArgs, backupArgs, envFile: str(flags, 'env-file') ?? '/etc/vault-setup/units.env' };
+  return { base, exec, dir, user, watchEvery: `${Math.round(everyMs / 60_000)}min`, backupAt, watchArgs, backupArgs, envFile: str(flags, 'env-file') ?? '/etc/vault-setup/units.env' };
 }
 
-async function uninstall(ctx: Context, format: string, targetDir: string, system: boolean, yes: boolean): Promise<CommandResult> {
-  const names = format === 'systemd' ? ['vault-setup-watch.service', 'vault-setup-watch.timer', 'vault-setup-backup.service', 'vault-setup-backup.timer'] : ['vault-setup'];
+async function uninstall(ctx: Context, format: 'systemd' | 'cron', targetDir: string, system: boolean, yes: boolean, base: string): Promise<CommandResult> {
+  const names = unitNames(base, format);
   const ours: string[] = [];
   for (const name of names) {
     const file = path.join(targetDir, name);
@@ -98,7 +104,7 @@ async function uninstall(ctx: Context, format: string, targetDir: string, system
     else ours.push(file);
   }
   if (!yes) return { data: { format, removed: [], would_remove: ours }, human: ours.length ? `Would remove:\n${ours.join('\n')}\nRe-run with --yes to remove them.` : 'Nothing of vault-setup\'s is installed there.' };
-  if (format === 'systemd' && system && ours.length > 0 && (await isDir('/run/systemd/system'))) await run('systemctl', ['disable', '--now', ...TIMERS]).catch(() => undefined);
+  if (format === 'systemd' && system && ours.length > 0 && (await isDir('/run/systemd/system'))) await run('systemctl', ['disable', '--now', ...timers(base)]).catch(() => undefined);
   for (const file of ours) await fs.rm(file, { force: true });
   if (format === 'systemd' && system && ours.length > 0 && (await isDir('/run/systemd/system'))) await run('systemctl', ['daemon-reload']);
   return { data: { format, removed: ours }, human: ours.length ? `Removed:\n${ours.join('\n')}` : 'Nothing of vault-setup\'s was installed there.' };

@@ -4,6 +4,8 @@
 export const MARKER = '# Written by vault-setup install-units. Edit the flags with `vault-setup install-units --yes`.';
 
 export interface UnitsPlan {
+  /** The files' common prefix, one per deployment: `vault-setup-<name>` (several deployments on one host). */
+  base: string;
   /** The vault-setup command: [node, cli script] or [/usr/local/bin/vault-setup]. */
   exec: string[];
   dir: string;
@@ -42,7 +44,7 @@ export function systemdUnits(plan: UnitsPlan): UnitFile[] {
   const timer = (description: string, lines: string[]) => [MARKER, '[Unit]', `Description=${description}`, '', '[Timer]', ...lines, '', '[Install]', 'WantedBy=timers.target', ''].join('\n');
   return [
     {
-      name: 'vault-setup-watch.service',
+      name: `${plan.base}-watch.service`,
       content: service(`vault-setup watch: notify when the server in ${plan.dir} changes state`, [
         `ExecStart=${execLine(plan, ['watch', '--once', '--dir', plan.dir, ...plan.watchArgs])}`,
         // 13 and 14 are watch's report of a bad state (already notified), not a failure of the unit.
@@ -50,16 +52,16 @@ export function systemdUnits(plan: UnitsPlan): UnitFile[] {
         'TimeoutStartSec=2min',
       ]),
     },
-    { name: 'vault-setup-watch.timer', content: timer('vault-setup watch, on a schedule', ['OnBootSec=2min', `OnUnitActiveSec=${plan.watchEvery}`, 'AccuracySec=10s']) },
+    { name: `${plan.base}-watch.timer`, content: timer('vault-setup watch, on a schedule', ['OnBootSec=2min', `OnUnitActiveSec=${plan.watchEvery}`, 'AccuracySec=10s']) },
     {
-      name: 'vault-setup-backup.service',
+      name: `${plan.base}-backup.service`,
       content: service(`vault-setup backup: a raft snapshot of the server in ${plan.dir}`, [
         `ExecStart=${execLine(plan, ['backup', '--dir', plan.dir, ...plan.backupArgs])}`,
         `ExecStartPost=${execLine(plan, ['backup', '--drill', '--dir', plan.dir])}`,
         'TimeoutStartSec=1h',
       ]),
     },
-    { name: 'vault-setup-backup.timer', content: timer('vault-setup backup, daily', [`OnCalendar=${plan.backupAt}`, 'Persistent=true', 'RandomizedDelaySec=10min']) },
+    { name: `${plan.base}-backup.timer`, content: timer('vault-setup backup, daily', [`OnCalendar=${plan.backupAt}`, 'Persistent=true', 'RandomizedDelaySec=10min']) },
   ];
 }
 
@@ -74,7 +76,14 @@ export function cronFile(plan: UnitsPlan, watchMinutes: number, backupMinute: nu
     `${backupMinute} ${backupHour} * * * ${plan.user} ${env} ${sh(['backup', '--dir', plan.dir, ...plan.backupArgs])} && ${sh(['backup', '--drill', '--dir', plan.dir])}`,
     '',
   ];
-  return { name: 'vault-setup', content: lines.join('\n') };
+  return { name: plan.base, content: lines.join('\n') };
 }
+
+/** The files' prefix for a deployment: its name, in the characters unit and cron.d file names allow. */
+export const unitBase = (name: string): string => `vault-setup-${name.replace(/[^A-Za-z0-9_-]/g, '-')}`;
+
+/** The files a deployment's installation consists of, by format. */
+export const unitNames = (base: string, format: 'systemd' | 'cron'): string[] =>
+  format === 'systemd' ? [`${base}-watch.service`, `${base}-watch.timer`, `${base}-backup.service`, `${base}-backup.timer`] : [base];
 
 export const shellWord = (s: string): string => (/^[\w@+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);

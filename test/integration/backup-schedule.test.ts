@@ -163,12 +163,13 @@ for (const [i, { label, flavor, image }] of serverImages().entries()) {
         const installed = await runCli(['install-units', ...flags, '--yes', '--json']);
         assert.equal(installed.code, 0, installed.stderr);
         const names = fs.readdirSync(unitDir).sort();
-        assert.deepEqual(names, ['vault-setup-backup.service', 'vault-setup-backup.timer', 'vault-setup-watch.service', 'vault-setup-watch.timer']);
+        const base = `vault-setup-${d.name}`;
+        assert.deepEqual(names, [`${base}-backup.service`, `${base}-backup.timer`, `${base}-watch.service`, `${base}-watch.timer`], 'named after the deployment');
         const analyze = spawnSync('systemd-analyze', ['verify', ...names.map((n) => path.join(unitDir, n))], { encoding: 'utf8' });
         assert.equal(analyze.status, 0, analyze.stderr);
         assert.equal(analyze.stderr.trim(), '', 'no warning either');
 
-        const unit = fs.readFileSync(path.join(unitDir, 'vault-setup-backup.service'), 'utf8');
+        const unit = fs.readFileSync(path.join(unitDir, `${base}-backup.service`), 'utf8');
         const before = fs.readdirSync(backups).filter((f) => STAMPED.test(f));
         await nextSecond();
         const [cmd, ...args] = execWords(unit, 'ExecStart');
@@ -182,7 +183,7 @@ for (const [i, { label, flavor, image }] of serverImages().entries()) {
         const drill = spawnSync(pcmd as string, pargs, { encoding: 'utf8', env });
         assert.equal(drill.status, 0, drill.stdout);
 
-        const watchUnit = fs.readFileSync(path.join(unitDir, 'vault-setup-watch.service'), 'utf8');
+        const watchUnit = fs.readFileSync(path.join(unitDir, `${base}-watch.service`), 'utf8');
         const [wcmd, ...wargs] = execWords(watchUnit, 'ExecStart');
         assert.deepEqual(wargs.slice(1), ['watch', '--once', '--dir', d.dir, '--notify=http://127.0.0.1:59999/hook', '--telegram=-1001234', `--telegram-token-file=${tgFile}`, '--telegram-api=http://127.0.0.1:59999']);
         // verify's token-less checks are part of watch: the hand-made 0644 snapshot above is a finding.
@@ -196,9 +197,9 @@ for (const [i, { label, flavor, image }] of serverImages().entries()) {
 
         const cron = await runCli(['install-units', '--dir', d.dir, '--format', 'cron', '--unit-dir', path.join(off, 'cron'), '--yes']);
         assert.equal(cron.code, 0, cron.stderr);
-        assert.match(fs.readFileSync(path.join(off, 'cron', 'vault-setup'), 'utf8'), /^\*\/1 \* \* \* \* \S+ .* watch --once --dir /m);
+        assert.match(fs.readFileSync(path.join(off, 'cron', base), 'utf8'), /^\*\/1 \* \* \* \* \S+ .* watch --once --dir /m);
 
-        const removed = await runCli(['install-units', '--format', 'systemd', '--unit-dir', unitDir, '--uninstall', '--yes', '--json']);
+        const removed = await runCli(['install-units', '--dir', d.dir, '--format', 'systemd', '--unit-dir', unitDir, '--uninstall', '--yes', '--json']);
         assert.equal(removed.code, 0, removed.stderr);
         assert.deepEqual(fs.readdirSync(unitDir), []);
       });
