@@ -35,6 +35,7 @@ path "sys/policies/acl/${OPERATOR_POLICY}" { capabilities = ["read"] }
 path "sys/storage/raft/snapshot" { capabilities = ["read"] }
 path "sys/health" { capabilities = ["read"] }
 path "sys/mounts" { capabilities = ["read"] }
+path "sys/auth" { capabilities = ["read"] }
 path "sys/audit" { capabilities = ["read", "sudo"] }
 # Which tokens are alive (verify: no root token left), without revoking any.
 path "auth/token/accessors" { capabilities = ["list", "sudo"] }

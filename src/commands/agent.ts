@@ -61,10 +61,11 @@ export async function agent({ flags, positionals }: Invocation, ctx: Context): P
       case 'list':
         return await listCommand(ctx, api, token);
       case 'remove':
-        return await removeCommand(ctx, api, token, agentName as string).then(async (r) => (await noteAgent(target.dir, agentName as string, undefined), r));
+        return await privilegeChange(session.via, () => removeCommand(ctx, api, token, agentName as string)).then(async (r) => (await noteAgent(target.dir, agentName as string, undefined), r));
       case 'add':
       case 'rotate': {
-        const result = await withComposeSnippet(await issueCommand(ctx, api, token, sub as 'add' | 'rotate', agentName as string, plan, delivery as Delivery, bool(flags, 'revoke-old')), agentName as string, sub === 'add' ? target.dir : undefined);
+        const issue = () => issueCommand(ctx, api, token, sub as 'add' | 'rotate', agentName as string, plan, delivery as Delivery, bool(flags, 'revoke-old'));
+        const result = await withComposeSnippet(await (sub === 'add' ? privilegeChange(session.via, issue) : issue()), agentName as string, sub === 'add' ? target.dir : undefined);
         if (plan !== undefined) await noteAgent(target.dir, agentName as string, plan.keys);
         return result;
       }
@@ -204,3 +205,21 @@ async function removeCommand(ctx: Context, api: VaultApi, token: string, agent: 
 }
 
 const seconds = (s: number): string => (s === 0 ? 'server default' : s % 3600 === 0 ? `${s / 3600}h` : s % 60 === 0 ? `${s / 60}m` : `${s}s`);
+
+/**
+ * Adding or removing an agent writes a policy and a role: a privilege change, which the operator login may not make
+ * by design. Its refusal says how to do it instead of which capability to add (adding it would make it root).
+ */
+async function privilegeChange<T>(via: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof VaultSetupError && error.code === 'E_DENIED' && via.startsWith('operator ')) {
+      throw new VaultSetupError('E_DENIED', `the ${via} may not add or remove agents: a new policy and role are a privilege change`, {
+        hint: 'run the same command with --quorum (the share holders make a token for it alone), or with a root token',
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}

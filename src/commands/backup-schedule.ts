@@ -7,6 +7,7 @@ import { defaultDir } from '../deployment.ts';
 import { EXIT, usageError } from '../errors.ts';
 import { type Flags, bool, int, str } from '../options/flags.ts';
 import { obtainToken } from '../services/token.ts';
+import { type Session, checkSignInFlags, signIn } from '../auth/sign-in.ts';
 import { VaultApi } from '../services/vault-api.ts';
 import type { CommandResult } from '../invocation.ts';
 import { type CopyTarget, copySnapshot, describeTarget, parseCopyTarget } from '../backup/copy.ts';
@@ -71,13 +72,23 @@ const identityPath = (flags: Flags, dir: string | undefined): string | undefined
  * The token a backup uses: --identity FILE (or the deployment's backup-identity.json when no token was given
  * any other way) logs in as the backup identity; else --token-file, VAULT_TOKEN/BAO_TOKEN or a prompt.
  */
-export async function backupToken(ctx: Context, api: VaultApi, flags: Flags, dir: string | undefined, purpose: string): Promise<{ token: string; via: string }> {
+/**
+ * The snapshot's token: an operator login (--operator, revoked when disposed), the backup identity (--identity, or
+ * <dir>/backup-identity.json when no token was given), else a token the operator holds.
+ */
+export async function backupToken(ctx: Context, api: VaultApi, flags: Flags, dir: string | undefined, purpose: string): Promise<Session> {
+  const operator = str(flags, 'operator');
+  checkSignInFlags({ operator, passwordStdin: bool(flags, 'password-stdin'), tokenFile: str(flags, 'token-file') });
+  if (operator !== undefined) return signIn(ctx, api, { operator, passwordStdin: bool(flags, 'password-stdin'), purpose });
   const explicit = str(flags, 'identity');
   const tokenGiven = str(flags, 'token-file') !== undefined || (ctx.env.VAULT_TOKEN ?? '').trim() !== '' || (ctx.env.BAO_TOKEN ?? '').trim() !== '';
   const file = explicit !== undefined ? path.resolve(explicit) : !tokenGiven && dir !== undefined ? path.join(dir, IDENTITY_FILE) : undefined;
-  if (file !== undefined && (explicit !== undefined || (await exists(file)))) return { token: await loginIdentity(api, file, ctx.redactor), via: `identity ${file}` };
-  return { token: await obtainToken(ctx, { tokenFile: str(flags, 'token-file'), purpose }), via: 'token' };
+  if (file !== undefined && (explicit !== undefined || (await exists(file)))) return held(await loginIdentity(api, file, ctx.redactor), `identity ${file}`);
+  return signIn(ctx, api, { tokenFile: str(flags, 'token-file'), purpose });
 }
+
+/** The identity's login: left to expire (its TTL is short), as before. */
+const held = (token: string, via: string): Session => ({ token, via, end: async () => ({ revoked: false }), [Symbol.asyncDispose]: async () => undefined });
 
 /** Retention and the off-host copy after a snapshot was saved. */
 export async function afterSave(plan: SchedulePlan, file: string, sha256: string, ctx: Context): Promise<{ data: Record<string, unknown>; lines: string[] }> {

@@ -31,9 +31,9 @@ export async function backup({ flags, positionals }: Invocation, ctx: Context): 
       });
     }
     requireUnsealed(seal, target.address, { suffix: ': there is nothing to back up yet', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
-    const { token } = await backupToken(ctx, api, flags, target.dir, 'take a snapshot (read on sys/storage/raft/snapshot)');
+    await using session = await backupToken(ctx, api, flags, target.dir, 'take a snapshot (read on sys/storage/raft/snapshot)');
     ctx.output.info(`Saving a raft snapshot of ${target.address} to ${file} ...`);
-    const saved = await saveSnapshot(api, token, file);
+    const saved = await saveSnapshot(api, session.token, file);
     const extras = await afterSave(plan, file, saved.sha256, ctx);
     const data = { file, checksum_file: checksumFile(file), sha256: saved.sha256, bytes: saved.bytes, server: seal.version, address: target.address, ...extras.data };
     ctx.output.info('The snapshot is encrypted by the server\'s keyring: it opens only with this cluster\'s unseal keys. Keep it off this host too.');

@@ -1,6 +1,7 @@
 // Option specs of the commands that keep a deployment running unattended: watch, seal, install-units.
 // The summaries are in src/cli.ts's table.
 import { ADDR, COMMON, TOKEN, type CommandSpec, type OptionSpec } from '../options/spec.ts';
+import { OPERATOR } from '../auth/options.ts';
 
 // The shared options, with a --json that also fits watch --interval (one JSON line per check).
 const TARGET: Record<string, OptionSpec> = {
@@ -46,11 +47,12 @@ export const watchSpec: CommandSpec = {
 };
 
 export const sealSpec: CommandSpec = {
-  usage: 'vault-setup seal --reason TEXT [--dir DIR | --addr URL] [--token-file FILE] [--json]',
+  usage: 'vault-setup seal --reason TEXT [--dir DIR | --addr URL] [--token-file FILE | --operator NAME] [--json]',
   options: {
     ...TARGET,
     reason: { type: 'string', arg: 'TEXT', help: 'why the server is sealed (one line; shown by watch)' },
     ...TOKEN,
+    ...OPERATOR,
     state: { type: 'string', arg: 'FILE', help: 'record the reason there (default <dir>/.vault-setup-watch.json)' },
   },
 };

@@ -7,10 +7,10 @@ import path from 'node:path';
 import type { Context } from '../context.ts';
 import { VaultSetupError, oneLine, usageError } from '../errors.ts';
 import { needs } from '../agents/capabilities.ts';
-import { obtainToken } from '../services/token.ts';
 import { VaultApi } from '../services/vault-api.ts';
 import { readWatchFile, stateFileIn, updateWatchFile } from '../watch/state-file.ts';
-import { str } from '../options/flags.ts';
+import { bool, str } from '../options/flags.ts';
+import { signIn } from '../auth/sign-in.ts';
 import { resolveTarget } from '../services/target.ts';
 import type { CommandResult, Invocation } from '../invocation.ts';
 
@@ -34,7 +34,8 @@ export async function seal({ flags, positionals }: Invocation, ctx: Context): Pr
       await updateWatchFile(file, (doc) => ({ ...doc, seal: record }));
       return { data: { address: target.address, sealed: true, already_sealed: true, reason, at, state_file: file }, human: `${target.address} was already sealed; the reason is recorded (watch reports the seal as deliberate).\nUnseal with: vault-setup unseal` };
     }
-    const token = await obtainToken(ctx, { tokenFile: str(flags, 'token-file'), purpose: 'seal the server (update + sudo on sys/seal)' });
+    await using session = await signIn(ctx, api, { tokenFile: str(flags, 'token-file'), operator: str(flags, 'operator'), passwordStdin: bool(flags, 'password-stdin'), purpose: 'seal the server (update + sudo on sys/seal)' });
+    const token = session.token;
     const earlier = (await readWatchFile(file)).seal;
     await updateWatchFile(file, (doc) => ({ ...doc, seal: record }));
     try {

@@ -75,7 +75,11 @@ for (const { label, flavor, image } of SERVERS) {
       assert.equal((await call(server, 'POST', 'sys/wrapping/unwrap', { token: wrapped })).status, 200);
       const add = await runCli(['agent', 'add', 'other', '--secret', 'secret/day2', '--operator', 'admin', '--password-stdin', ...dir], { input: `${PASSWORD}\n` });
       assert.equal(add.code, 12, add.stderr);
-      assert.match(add.stderr, /denied/);
+      assert.match(add.stderr, /the operator admin may not add or remove agents: a new policy and role are a privilege change/);
+      assert.match(add.stderr, /→ run the same command with --quorum/);
+      const listed = await runCli(['agent', 'list', '--operator', 'admin', '--password-stdin', ...dir, '--json'], { input: `${PASSWORD}\n` });
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.ok(JSON.stringify(listed.json()).includes('bot'), listed.stdout);
       assert.deepEqual([...(await accessors(mine))].filter((a) => !before.has(a)), []);
     });
 
@@ -165,9 +169,22 @@ for (const { label, flavor, image } of SERVERS) {
       assert.match(withApp.finding, /may not list token accessors/);
     });
 
-    await t.test('it can seal (the emergency stop); unsealing needs the shares', async () => {
+    await t.test('backup --operator: a snapshot, the login revoked afterwards', async () => {
+      const out = path.join(d.dir, 'backups', 'by-operator.snap');
+      const run = await runCli(['backup', '--operator', 'admin', '--password-stdin', '--out', out, ...dir, '--json'], { input: `${PASSWORD}\n` });
+      assert.equal(run.code, 0, run.stderr);
+      assert.ok(fs.statSync(out).size > 0);
+      assert.doesNotMatch(run.stderr, /Could not revoke/);
+    });
+
+    await t.test('it can seal (the emergency stop), also with seal --operator; unsealing needs the shares', async () => {
       const mine = await operatorToken();
       assert.equal((await call(server, 'PUT', 'sys/seal', { token: mine })).status, 204);
+      await waitSealed(server);
+      await unseal(server, keys.slice(0, 3));
+      const sealed = await runCli(['seal', '--reason', 'drill', '--operator', 'admin', '--password-stdin', ...dir, '--json'], { input: `${PASSWORD}\n` });
+      assert.equal(sealed.code, 0, sealed.stderr);
+      assert.equal(sealed.json().already_sealed, false);
       await waitSealed(server);
       await unseal(server, keys.slice(0, 3));
     });
