@@ -44,6 +44,13 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
     const say = (line: string) => ctx.output.info(line);
     await ctx.docker.ping();
     let state = await readState(dir);
+    if (state !== undefined && reached(state, 'stopped') && (await servedSince(ctx, api, target, state))) {
+      // The old server ran again and was unsealed after that attempt (a rollback, or by hand): it may hold writes
+      // that the old snapshot and data copy lack. Resuming would roll back onto them; start over instead.
+      say(`An earlier upgrade attempt stopped at "${state.stage}", and ${state.from.image} has served since: starting over with a new snapshot and a new copy of data/.`);
+      await clearState(dir);
+      state = undefined;
+    }
     if (state !== undefined && state.to.image !== image) {
       throw usageError(`an upgrade to ${state.to.image} was interrupted here (${STATE_FILE}, last stage: ${state.stage})`, `finish it first: vault-setup upgrade --dir ${dir} --image ${state.to.image}`);
     }
@@ -160,10 +167,17 @@ async function rollback(ctx: Context, p: RollbackPlan): Promise<VaultSetupError>
     stage = `starting ${p.from.image}`;
     await ensureRunning(ctx, p.target, p.waitMs);
     stage = `unsealing ${p.from.version}`;
+    // From here the old server runs on the data from before: the attempt is over, and a re-run starts afresh.
+    await clearState(p.dir);
     await unsealWith(ctx, p.api, p.shares);
     await dropCopy(ctx, p.from.image, paths);
-    await clearState(p.dir);
   } catch (error) {
+    if (stage === `unsealing ${p.from.version}`) {
+      return new VaultSetupError('E_UNSEAL_FAILED', `the upgrade to ${p.image} failed (${reason}); rolled back: ${p.from.image} (${p.from.version}) runs again on the data from before the upgrade, but the shares did not unseal it (${(error as Error).message})`, {
+        hint: `unseal it: vault-setup unseal --dir ${p.dir} (a wrong share fails both servers alike); then run the upgrade again, which starts with a new snapshot`,
+        cause: error,
+      });
+    }
     return new VaultSetupError('E_SERVER_START', `the upgrade to ${p.image} failed (${reason}), and the rollback stopped while ${stage}: ${(error as Error).message}`, {
       hint: `${DATA_COPY}/ in ${p.dir} holds the data from before the upgrade${p.snapshot ? ` and ${p.snapshot} the snapshot` : ''}; to finish by hand: docker stop ${p.target.name}, replace data/ with ${DATA_COPY}/, set the image to ${p.from.image} in docker-compose.yml, docker compose up -d, vault-setup unseal --dir ${p.dir}`,
       cause: error,
@@ -173,6 +187,14 @@ async function rollback(ctx: Context, p: RollbackPlan): Promise<VaultSetupError>
     hint: `nothing was lost; the snapshot from before is ${p.snapshot ?? 'in backups/'}. Fix what failed (\`docker logs\` of a test container of ${p.image}), then run the upgrade again`,
     cause: p.cause,
   });
+}
+
+/** True when the container runs the old image again and its server is unsealed: it has served since the attempt. */
+async function servedSince(ctx: Context, api: VaultApi, target: Target, state: UpgradeState): Promise<boolean> {
+  const container = await ctx.docker.findService(target.name as string, SERVICE);
+  if (container === undefined || container.state !== 'running' || container.image !== state.from.image) return false;
+  const seal = await api.sealStatus().catch(() => undefined);
+  return seal !== undefined && seal.initialized && !seal.sealed;
 }
 
 /** File audit devices whose mode is executable (CVE-2025-6000). Reading sys/audit needs sudo: a narrower token skips this and the log files are checked instead. */
