@@ -4,12 +4,13 @@
 // downgrade (refused, nothing changed). Shares go in on stdin and stay in this process's memory.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
-import { call, mintToken, putPolicy, putSecret, readyServer } from '../helpers/day2.ts';
+import { call, mintToken, putPolicy, putSecret, readyServer, unseal } from '../helpers/day2.ts';
 import { docker, testDeployment } from '../helpers/deployment.ts';
 import { ROOT, rig } from '../helpers/rig.ts';
 
@@ -70,6 +71,27 @@ test('upgrade: OpenBao 2.6.2 -> 2.7.2 on raft, a failed target rolled back, a do
     assert.deepEqual(await readBack(), { api_key: 'sk-or-upgrade' });
     assert.deepEqual(fs.readdirSync(d.dir).filter((f) => /pre-upgrade|upgrade-state|data\./.test(f)), [], 'no copy or state left after a finished rollback');
     for (const key of server.keys) assert.ok(!run.stdout.includes(key) && !run.stderr.includes(key), 'no share in the output');
+  });
+
+  await t.test('wrong shares: the rollback ends sealed and says so; an attempt the old server served after is started over', async () => {
+    const wrong = `${[1, 2, 3].map(() => randomBytes(33).toString('base64')).join('\n')}\n`;
+    const sealedEnd = await runCli(['upgrade', ...dir, '--image', BROKEN, '--stdin', '--json'], { env: root, input: wrong });
+    assert.equal(sealedEnd.code, 10, sealedEnd.stdout);
+    assert.match(sealedEnd.json().error.message, /rolled back: vault-setup-test\/openbao:2\.6\.2 \(2\.6\.2\) runs again on the data from before the upgrade, but the shares did not unseal it/);
+    assert.match(sealedEnd.json().error.hint, /^unseal it: vault-setup unseal --dir /);
+    assert.ok(!fs.existsSync(path.join(d.dir, 'upgrade-state.json')), 'the attempt is over: nothing to resume');
+    await unseal(server, server.keys.slice(0, 3));
+    // Back in service: a write the old snapshot and data copy do not have.
+    await putSecret(server, server.rootToken, 'interim', { note: 'written after the rollback' });
+    // As a Ctrl-C after the copy leaves it, followed by the operator starting and unsealing the old server by hand.
+    fs.writeFileSync(path.join(d.dir, 'upgrade-state.json'), JSON.stringify({ from: { image: OLD, version: '2.6.2' }, to: { image: BROKEN, version: '2.7.2' }, stage: 'copied', seal: { t: 3, n: 5 } }));
+    const again = await runCli(['upgrade', ...dir, '--image', BROKEN, '--stdin'], { env: root, input: shares });
+    assert.notEqual(again.code, 0, again.stderr);
+    assert.match(again.stderr, /has served since: starting over with a new snapshot and a new copy of data\//);
+    assert.match(again.stderr, /1\/5 Snapshot of 2\.6\.2: /);
+    assert.match(again.stderr, /rolled back/);
+    assert.deepEqual((await call(server, 'GET', 'secret/data/interim', { token: server.rootToken })).body?.data?.data, { note: 'written after the rollback' }, 'the write survived the rollback');
+    assert.deepEqual(await readBack(), { api_key: 'sk-or-upgrade' });
   });
 
   await t.test('2.6.2 -> 2.7.2: snapshot first, data and the app token intact, verify no worse', async () => {
