@@ -1,0 +1,140 @@
+// Day 2 after init retired the root token, on OpenBao 2.7 (the quorum turns the generate-root listener option on
+// for each round) and the real Vault: `secret put --grant` (refused under the operator login, done with --quorum,
+// kept in vault-setup.json so a resumed `init --quorum` and a later `agent add` render it again), `init --operator`
+// refused with the command that works, and `restore --quorum`. After each quorum command no token with the root
+// policy is alive; the operator login (which may list accessors) is the observer.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { configureArgs } from '../helpers/ceremony.ts';
+import { runCli } from '../helpers/cli.ts';
+import { approleLogin, call, unwrapSecretId } from '../helpers/day2.ts';
+import { testDeployment } from '../helpers/deployment.ts';
+import { serverImages } from '../helpers/rig.ts';
+
+const SERVERS = serverImages().filter((s) => s.label !== 'openbao-in-vault-layout');
+const PASSWORD = 'day2 operator password';
+
+for (const { label, flavor, image } of SERVERS) {
+  test(`day 2: ${label}`, { timeout: 15 * 60_000 }, async (t) => {
+    await using d = await testDeployment(`d2-${label.slice(0, 6)}`);
+    const server = { address: d.address };
+    const dir = ['--dir', d.dir];
+    const init = await runCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', '--json', '--password-stdin', ...configureArgs(d.dir).filter((a) => a !== '--no-operator')], { input: `${PASSWORD}\n` });
+    assert.equal(init.code, 0, init.stderr);
+    assert.equal(init.json().configure.rootToken.status, 'revoked');
+    const keys: string[] = init.json().init.unseal_keys_b64;
+    const shares = (from: number) => `${keys.slice(from, from + 3).join('\n')}\n`;
+    const appToken = fs.readFileSync(path.join(d.dir, 'app-token'), 'utf8').trim();
+    const record = () => JSON.parse(fs.readFileSync(path.join(d.dir, 'vault-setup.json'), 'utf8'));
+    const operatorToken = async () => {
+      const res = await call(server, 'POST', 'auth/userpass/login/admin', { body: { password: PASSWORD } });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body.auth.client_token as string;
+    };
+    /** Accessors of live tokens with the root policy, as the operator login sees them. */
+    const rootTokens = async () => {
+      const observer = await operatorToken();
+      const list = await call(server, 'LIST', 'auth/token/accessors', { token: observer });
+      assert.equal(list.status, 200, JSON.stringify(list.body));
+      const roots: string[] = [];
+      for (const accessor of list.body.data.keys as string[]) {
+        const info = await call(server, 'POST', 'auth/token/lookup-accessor', { token: observer, body: { accessor } });
+        if (info.status === 200 && (info.body.data.policies as string[]).includes('root')) roots.push(accessor);
+      }
+      await call(server, 'POST', 'auth/token/revoke-self', { token: observer });
+      return roots;
+    };
+    const read = async (token: string, key: string) => call(server, 'GET', `secret/data/${key}`, { token });
+    assert.deepEqual(await rootTokens(), [], 'init left no root token');
+
+    await t.test('secret put --grant under the operator login: refused before anything is asked, saying --quorum', async () => {
+      const run = await runCli(['secret', 'put', 'secret/granted', 'key', '--from-env', 'key=V', '--grant', 'openclaw', '--operator', 'admin', '--password-stdin', ...dir], { env: { V: 'never-written' }, input: `${PASSWORD}\n` });
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /--grant changes the policy openclaw: a privilege change, which the operator login \(--operator admin\) may not make/);
+      assert.match(run.stderr, /secret put secret\/granted key --grant openclaw --quorum/);
+      assert.equal((await read(await operatorToken(), 'granted')).status, 404);
+    });
+
+    await t.test('secret put --grant APP --quorum --stdin: written, the app token reads it, the grant recorded, no root token alive', async () => {
+      const run = await runCli(['secret', 'put', 'secret/granted', 'key', '--from-env', 'key=V', '--grant', 'openclaw', '--quorum', '--stdin', ...dir, '--json'], { env: { V: 'granted-value' }, input: shares(0), timeoutMs: 240_000 });
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(run.json().grants, [{ to: 'openclaw', policy: 'openclaw', status: 'added', recorded: true }]);
+      const got = await read(appToken, 'granted');
+      assert.equal(got.status, 200, JSON.stringify(got.body));
+      assert.equal(got.body.data.data.key, 'granted-value');
+      assert.deepEqual(record().grants, [{ app: 'openclaw', granted: ['granted'] }]);
+      assert.deepEqual(await rootTokens(), []);
+      for (const key of keys) assert.ok(!run.stderr.includes(key) && !run.stdout.includes(key));
+    });
+
+    await t.test('init --operator: refused with the command that works', async () => {
+      const run = await runCli(['init', ...dir, '--operator', 'admin', '--yes']);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /the operator login may not configure the server/);
+      assert.ok(run.stderr.includes(`vault-setup init --dir ${d.dir} --quorum`), run.stderr);
+    });
+
+    await t.test('a resumed init without a token names --quorum', async () => {
+      const run = await runCli(['init', ...dir, '--yes']);
+      assert.equal(run.code, 12, run.stderr);
+      assert.ok(run.stderr.includes(`vault-setup init --dir ${d.dir} --quorum`), run.stderr);
+    });
+
+    await t.test('init --quorum --stdin resumes configure: the policy keeps the grant, the app token still reads it, no root token alive', async () => {
+      const run = await runCli(['init', ...dir, '--quorum', '--stdin', '--yes', '--json'], { input: shares(1), timeoutMs: 300_000 });
+      assert.equal(run.code, 0, run.stderr);
+      const configure = run.json().configure;
+      assert.equal(configure.policy.status, 'kept');
+      assert.deepEqual(configure.policy.paths, ['ceremony-test', 'granted']);
+      assert.equal(configure.appToken.status, 'kept');
+      assert.equal(configure.rootToken.status, 'revoked');
+      assert.doesNotMatch(run.stderr, /Could not revoke/);
+      assert.equal((await read(appToken, 'granted')).status, 200);
+      assert.equal((await read(appToken, 'ceremony-test')).status, 200);
+      assert.deepEqual(await rootTokens(), []);
+    });
+
+    await t.test('secret put --grant agent:NAME --quorum: the agent reads it, and a later agent add keeps it', async () => {
+      const add = await runCli(['agent', 'add', 'bot', '--secret', 'secret/ceremony-test', '--quorum', '--stdin', ...dir, '--json'], { input: shares(2), timeoutMs: 240_000 });
+      assert.equal(add.code, 0, add.stderr);
+      const put = await runCli(['secret', 'put', 'secret/for-bot', 'key', '--from-env', 'key=V', '--grant', 'agent:bot', '--quorum', '--stdin', ...dir, '--json'], { env: { V: 'bot-value' }, input: shares(0), timeoutMs: 240_000 });
+      assert.equal(put.code, 0, put.stderr);
+      assert.deepEqual(put.json().grants, [{ to: 'agent:bot', policy: 'agent-bot', status: 'added', recorded: true }]);
+      const again = await runCli(['agent', 'add', 'bot', '--secret', 'secret/ceremony-test', '--quorum', '--stdin', ...dir, '--json'], { input: shares(1), timeoutMs: 240_000 });
+      assert.equal(again.code, 0, again.stderr);
+      const out = again.json();
+      assert.deepEqual(out.granted, ['secret/for-bot']);
+      assert.match(again.stderr, /Kept in the policy, granted by `secret put --grant agent:bot`: secret\/for-bot/);
+      const login = await approleLogin(server, out.role_id, await unwrapSecretId(server, out.wrapped_secret_id));
+      assert.equal(login.status, 200, JSON.stringify(login.body));
+      const got = await read(login.body.auth.client_token, 'for-bot');
+      assert.equal(got.status, 200, JSON.stringify(got.body));
+      assert.equal(got.body.data.data.key, 'bot-value');
+      assert.deepEqual(record().grants, [{ agent: 'bot', paths: ['ceremony-test'], granted: ['for-bot'] }, { app: 'openclaw', granted: ['granted'] }]);
+      assert.deepEqual(await rootTokens(), []);
+    });
+
+    await t.test('restore --quorum --stdin: restored, the quorum token went with the replaced data, no root token alive', async () => {
+      const file = path.join(d.dir, 'backups', 'day2.snap');
+      const backup = await runCli(['backup', '--operator', 'admin', '--password-stdin', '--out', file, ...dir, '--json'], { input: `${PASSWORD}\n` });
+      assert.equal(backup.code, 0, backup.stderr);
+      const after = await runCli(['secret', 'put', 'secret/after', 'key', '--from-env', 'key=V', '--operator', 'admin', '--password-stdin', ...dir], { env: { V: 'after-value' }, input: `${PASSWORD}\n` });
+      assert.equal(after.code, 0, after.stderr);
+      const run = await runCli(['restore', file, '--quorum', '--stdin', '--yes', ...dir, '--json'], { input: shares(2), timeoutMs: 300_000 });
+      assert.equal(run.code, 0, run.stderr);
+      const out = run.json();
+      assert.equal(out.sealed, false);
+      assert.equal(out.quorum_token, 'gone');
+      assert.match(run.stderr, /went with the replaced data/);
+      assert.doesNotMatch(run.stderr, /Could not revoke/);
+      const op = await operatorToken();
+      assert.equal((await read(op, 'after')).status, 404, 'the secret written after the backup is gone');
+      assert.equal((await read(op, 'granted')).status, 200);
+      assert.equal((await read(appToken, 'granted')).status, 200);
+      assert.deepEqual(await rootTokens(), []);
+      for (const key of keys) assert.ok(!run.stderr.includes(key) && !run.stdout.includes(key));
+    });
+  });
+}
