@@ -102,12 +102,14 @@ for (const { label, flavor, image } of SERVERS) {
       const put = await runCli(['secret', 'put', 'secret/for-bot', 'key', '--from-env', 'key=V', '--grant', 'agent:bot', '--quorum', '--stdin', ...dir, '--json'], { env: { V: 'bot-value' }, input: shares(0), timeoutMs: 240_000 });
       assert.equal(put.code, 0, put.stderr);
       assert.deepEqual(put.json().grants, [{ to: 'agent:bot', policy: 'agent-bot', status: 'added', recorded: true }]);
-      const again = await runCli(['agent', 'add', 'bot', '--secret', 'secret/ceremony-test', '--quorum', '--stdin', ...dir, '--json'], { input: shares(1), timeoutMs: 240_000 });
+      // Without --json, as a person sees it: the kept grant is named.
+      const again = await runCli(['agent', 'add', 'bot', '--secret', 'secret/ceremony-test', '--quorum', '--stdin', ...dir], { input: shares(1), timeoutMs: 240_000 });
       assert.equal(again.code, 0, again.stderr);
-      const out = again.json();
-      assert.deepEqual(out.granted, ['secret/for-bot']);
-      assert.match(again.stderr, /Kept in the policy, granted by `secret put --grant agent:bot`: secret\/for-bot/);
-      const login = await approleLogin(server, out.role_id, await unwrapSecretId(server, out.wrapped_secret_id));
+      assert.match(again.stderr, /Kept in the policy, granted by `secret put --grant agent:bot`: secret\/for-bot\./);
+      const roleId = /^role_id: +(\S+)$/m.exec(again.stdout)?.[1];
+      const wrapped = /^wrapped secret_id: +(\S+)$/m.exec(again.stdout)?.[1];
+      assert.ok(roleId !== undefined && wrapped !== undefined, again.stdout);
+      const login = await approleLogin(server, roleId, await unwrapSecretId(server, wrapped));
       assert.equal(login.status, 200, JSON.stringify(login.body));
       const got = await read(login.body.auth.client_token, 'for-bot');
       assert.equal(got.status, 200, JSON.stringify(got.body));
@@ -127,7 +129,6 @@ for (const { label, flavor, image } of SERVERS) {
       const out = run.json();
       assert.equal(out.sealed, false);
       assert.equal(out.quorum_token, 'gone');
-      assert.match(run.stderr, /went with the replaced data/);
       assert.doesNotMatch(run.stderr, /Could not revoke/);
       const op = await operatorToken();
       assert.equal((await read(op, 'after')).status, 404, 'the secret written after the backup is gone');
