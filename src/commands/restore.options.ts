@@ -9,6 +9,8 @@ export const spec: CommandSpec = {
     ...ADDR,
     ...TOKEN,
     ...QUORUM,
+    operator: { type: 'string', arg: 'NAME', help: 'refused: the operator login may not restore (use --quorum)' },
+    'password-stdin': { type: 'boolean', help: 'refused with --operator' },
     yes: { type: 'boolean', short: 'y', help: 'do not ask for confirmation' },
     'force-foreign-snapshot': { type: 'boolean', help: 'restore a snapshot from another cluster (snapshot-force)' },
     force: { type: 'boolean', help: 'old name of --force-foreign-snapshot', deprecated: 'force-foreign-snapshot' },

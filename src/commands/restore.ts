@@ -22,6 +22,13 @@ export async function restore({ flags, positionals }: Invocation, ctx: Context):
   const file = path.resolve(given);
   const force = bool(flags, 'force-foreign-snapshot');
   const quorum = bool(flags, 'quorum');
+  const operator = str(flags, 'operator');
+  if (operator !== undefined || bool(flags, 'password-stdin')) {
+    // Refused before the checksum, the question or a share: the operator policy reads snapshots and writes none.
+    throw new VaultSetupError('E_USAGE', `${operator === undefined ? '--password-stdin' : `--operator ${operator.slice(0, 40)}`}: the operator login may not restore a snapshot (a restore replaces every policy, login and token)`, {
+      hint: `let the share holders make a token for this restore only: vault-setup restore ${given} --quorum${str(flags, 'dir') === undefined ? '' : ` --dir ${str(flags, 'dir')}`}`,
+    });
+  }
   if (bool(flags, 'stdin') && !quorum) throw usageError('--stdin reads the shares of --quorum, and --quorum was not given', 'vault-setup restore FILE --quorum --stdin --yes');
   if (quorum && str(flags, 'token-file') !== undefined) throw usageError('--quorum is a way to authenticate of its own: drop --token-file', 'the share holders make a root token for this restore only');
   const checked = await verifyChecksum(file);

@@ -178,7 +178,17 @@ async function put(ctx: Context, api: VaultApi, token: string, plan: Extract<Pla
 async function grantAll(ctx: Context, api: VaultApi, token: string, dir: string | undefined, key: string, grants: PreparedGrant[], written: CommandResult): Promise<CommandResult> {
   const done: { to: string; policy: string; status: 'added' | 'present'; recorded: boolean }[] = [];
   for (const grant of grants) {
-    const added = await applyGrant(api, token, grant, key);
+    let added: boolean;
+    try {
+      added = await applyGrant(api, token, grant, key);
+    } catch (error) {
+      // The secret is written; say so, and how to finish the grant.
+      const why = error instanceof Error ? error.message : String(error);
+      throw new VaultSetupError(error instanceof VaultSetupError ? error.code : 'E_SERVER', `${KV_MOUNT}/${key} was written, but the policy ${grant.policy} was not changed: ${why}`, {
+        hint: `finish the grant: vault-setup secret put ${KV_MOUNT}/${key} FIELD... --overwrite --grant ${granteeText(grant.who)} --quorum`,
+        cause: error,
+      });
+    }
     const recorded = await noteGrant(dir, grant.who, key);
     done.push({ to: granteeText(grant.who), policy: grant.policy, status: added ? 'added' : 'present', recorded });
   }

@@ -82,10 +82,21 @@ for (const { label, flavor, image } of SERVERS) {
       assert.ok(run.stderr.includes(`vault-setup init --dir ${d.dir} --quorum`), run.stderr);
     });
 
-    await t.test('init --quorum --stdin resumes configure: the policy keeps the grant, the app token still reads it, no root token alive', async () => {
+    await t.test('init --quorum --stdin resumes configure: the policy keeps the grant, the app token still reads it, an outdated operator policy is brought up to date, no root token alive', async () => {
+      // The operator policy of an earlier release (its agent-policy rule named policies agents never had).
+      const gen = await runCli(['generate-root', '--stdin', ...dir, '--json'], { input: shares(2), timeoutMs: 240_000 });
+      assert.equal(gen.code, 0, gen.stderr);
+      const root = gen.json().root_token as string;
+      const current = String((await call(server, 'GET', 'sys/policies/acl/vault-setup-operator', { token: root })).body.data.policy);
+      const outdated = current.replace('path "sys/policies/acl/agent-*"', 'path "sys/policies/acl/vault-setup-agent-*"');
+      assert.notEqual(outdated, current);
+      assert.equal((await call(server, 'PUT', 'sys/policies/acl/vault-setup-operator', { token: root, body: { policy: outdated } })).status, 204);
+      assert.equal((await call(server, 'POST', 'auth/token/revoke-self', { token: root })).status, 204);
+
       const run = await runCli(['init', ...dir, '--quorum', '--stdin', '--yes', '--json'], { input: shares(1), timeoutMs: 300_000 });
       assert.equal(run.code, 0, run.stderr);
       const configure = run.json().configure;
+      assert.deepEqual(configure.operator, { status: 'kept', name: 'admin', reason: 'it exists', policy: 'updated' });
       assert.equal(configure.policy.status, 'kept');
       assert.deepEqual(configure.policy.paths, ['ceremony-test', 'granted']);
       assert.equal(configure.appToken.status, 'kept');
@@ -115,6 +126,10 @@ for (const { label, flavor, image } of SERVERS) {
       assert.equal(got.status, 200, JSON.stringify(got.body));
       assert.equal(got.body.data.data.key, 'bot-value');
       assert.deepEqual(record().grants, [{ agent: 'bot', paths: ['ceremony-test'], granted: ['for-bot'] }, { app: 'openclaw', granted: ['granted'] }]);
+      // The operator login sees what each agent reads (its policy reads agent-NAME policies, and nothing else's).
+      const list = await runCli(['agent', 'list', '--operator', 'admin', '--password-stdin', ...dir, '--json'], { input: `${PASSWORD}\n` });
+      assert.equal(list.code, 0, list.stderr);
+      assert.deepEqual(list.json().agents.map((a: any) => [a.agent, a.paths]), [['bot', ['secret/ceremony-test', 'secret/for-bot']]]);
       assert.deepEqual(await rootTokens(), []);
     });
 
@@ -124,6 +139,10 @@ for (const { label, flavor, image } of SERVERS) {
       assert.equal(backup.code, 0, backup.stderr);
       const after = await runCli(['secret', 'put', 'secret/after', 'key', '--from-env', 'key=V', '--operator', 'admin', '--password-stdin', ...dir], { env: { V: 'after-value' }, input: `${PASSWORD}\n` });
       assert.equal(after.code, 0, after.stderr);
+      const refused = await runCli(['restore', file, '--operator', 'admin', '--yes', ...dir]);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.ok(refused.stderr.includes(`the operator login may not restore a snapshot`), refused.stderr);
+      assert.ok(refused.stderr.includes(`vault-setup restore ${file} --quorum --dir ${d.dir}`), refused.stderr);
       const run = await runCli(['restore', file, '--quorum', '--stdin', '--yes', ...dir, '--json'], { input: shares(2), timeoutMs: 300_000 });
       assert.equal(run.code, 0, run.stderr);
       const out = run.json();
