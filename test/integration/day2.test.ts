@@ -69,6 +69,22 @@ for (const { label, flavor, image } of SERVERS) {
       for (const key of keys) assert.ok(!run.stderr.includes(key) && !run.stdout.includes(key));
     });
 
+    await t.test('a grant touches only policies vault-setup wrote for that app or agent; with --quorum --stdin the values come from elsewhere', async () => {
+      const noValue = await runCli(['secret', 'put', 'secret/x', 'key', '--grant', 'openclaw', '--quorum', '--stdin', ...dir], { input: shares(0) });
+      assert.equal(noValue.code, 15, noValue.stderr);
+      assert.match(noValue.stderr, /with --quorum --stdin, standard input carries the shares: no way to read the value of key/);
+      assert.match(noValue.stderr, /--from-env key=VAR/);
+      const op = await operatorToken();
+      const policy = async () => (await call(server, 'GET', 'sys/policies/acl/vault-setup-operator', { token: op })).body.data.policy as string;
+      const before = await policy();
+      const run = await runCli(['secret', 'put', 'secret/op', 'key', '--from-env', 'key=V', '--grant', 'vault-setup-operator', '--quorum', '--stdin', ...dir], { env: { V: 'never-written' }, input: shares(1), timeoutMs: 240_000 });
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /the policy vault-setup-operator was not written by vault-setup for vault-setup-operator; it is left alone and nothing was written/);
+      assert.equal(await policy(), before);
+      assert.equal((await read(op, 'op')).status, 404);
+      assert.deepEqual(await rootTokens(), [], 'the quorum token of the refused run was revoked');
+    });
+
     await t.test('init --operator: refused with the command that works', async () => {
       const run = await runCli(['init', ...dir, '--operator', 'admin', '--yes']);
       assert.equal(run.code, 2, run.stderr);
