@@ -4,20 +4,26 @@
 // refused with the command that works, and `restore --quorum`. After each quorum command no token with the root
 // policy is alive; the operator login (which may list accessors) is the observer.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { configureArgs } from '../helpers/ceremony.ts';
 import { runCli } from '../helpers/cli.ts';
 import { approleLogin, call, unwrapSecretId } from '../helpers/day2.ts';
 import { testDeployment } from '../helpers/deployment.ts';
+import { assertNoLeaks } from '../helpers/leaks.ts';
 import { serverImages } from '../helpers/rig.ts';
 
 const SERVERS = serverImages().filter((s) => s.label !== 'openbao-in-vault-layout');
-const PASSWORD = 'day2 operator password';
+const PASSWORD = `day2 operator password ${randomBytes(4).toString('hex')}`;
 
 for (const { label, flavor, image } of SERVERS) {
   test(`day 2: ${label}`, { timeout: 15 * 60_000 }, async (t) => {
+    const since = Date.now();
+    const tag = randomBytes(6).toString('hex');
+    const value = (name: string) => `${name}-${label}-${tag}`;
     await using d = await testDeployment(`d2-${label.slice(0, 6)}`);
     const server = { address: d.address };
     const dir = ['--dir', d.dir];
@@ -50,7 +56,7 @@ for (const { label, flavor, image } of SERVERS) {
     assert.deepEqual(await rootTokens(), [], 'init left no root token');
 
     await t.test('secret put --grant under the operator login: refused before anything is asked, saying --quorum', async () => {
-      const run = await runCli(['secret', 'put', 'secret/granted', 'key', '--from-env', 'key=V', '--grant', 'openclaw', '--operator', 'admin', '--password-stdin', ...dir], { env: { V: 'never-written' }, input: `${PASSWORD}\n` });
+      const run = await runCli(['secret', 'put', 'secret/granted', 'key', '--from-env', 'key=V', '--grant', 'openclaw', '--operator', 'admin', '--password-stdin', ...dir], { env: { V: value('never-written') }, input: `${PASSWORD}\n` });
       assert.equal(run.code, 2, run.stderr);
       assert.match(run.stderr, /--grant changes the policy openclaw: a privilege change, which the operator login \(--operator admin\) may not make/);
       assert.match(run.stderr, /secret put secret\/granted key --grant openclaw --quorum/);
@@ -58,12 +64,12 @@ for (const { label, flavor, image } of SERVERS) {
     });
 
     await t.test('secret put --grant APP --quorum --stdin: written, the app token reads it, the grant recorded, no root token alive', async () => {
-      const run = await runCli(['secret', 'put', 'secret/granted', 'key', '--from-env', 'key=V', '--grant', 'openclaw', '--quorum', '--stdin', ...dir, '--json'], { env: { V: 'granted-value' }, input: shares(0), timeoutMs: 240_000 });
+      const run = await runCli(['secret', 'put', 'secret/granted', 'key', '--from-env', 'key=V', '--grant', 'openclaw', '--quorum', '--stdin', ...dir, '--json'], { env: { V: value('granted-value') }, input: shares(0), timeoutMs: 240_000 });
       assert.equal(run.code, 0, run.stderr);
       assert.deepEqual(run.json().grants, [{ to: 'openclaw', policy: 'openclaw', status: 'added', recorded: true }]);
       const got = await read(appToken, 'granted');
       assert.equal(got.status, 200, JSON.stringify(got.body));
-      assert.equal(got.body.data.data.key, 'granted-value');
+      assert.equal(got.body.data.data.key, value('granted-value'));
       assert.deepEqual(record().grants, [{ app: 'openclaw', granted: ['granted'] }]);
       assert.deepEqual(await rootTokens(), []);
       for (const key of keys) assert.ok(!run.stderr.includes(key) && !run.stdout.includes(key));
@@ -77,7 +83,7 @@ for (const { label, flavor, image } of SERVERS) {
       const op = await operatorToken();
       const policy = async () => (await call(server, 'GET', 'sys/policies/acl/vault-setup-operator', { token: op })).body.data.policy as string;
       const before = await policy();
-      const run = await runCli(['secret', 'put', 'secret/op', 'key', '--from-env', 'key=V', '--grant', 'vault-setup-operator', '--quorum', '--stdin', ...dir], { env: { V: 'never-written' }, input: shares(1), timeoutMs: 240_000 });
+      const run = await runCli(['secret', 'put', 'secret/op', 'key', '--from-env', 'key=V', '--grant', 'vault-setup-operator', '--quorum', '--stdin', ...dir], { env: { V: value('never-written') }, input: shares(1), timeoutMs: 240_000 });
       assert.equal(run.code, 2, run.stderr);
       assert.match(run.stderr, /the policy vault-setup-operator was not written by vault-setup for vault-setup-operator; it is left alone and nothing was written/);
       assert.equal(await policy(), before);
@@ -126,7 +132,7 @@ for (const { label, flavor, image } of SERVERS) {
     await t.test('secret put --grant agent:NAME --quorum: the agent reads it, and a later agent add keeps it', async () => {
       const add = await runCli(['agent', 'add', 'bot', '--secret', 'secret/ceremony-test', '--quorum', '--stdin', ...dir, '--json'], { input: shares(2), timeoutMs: 240_000 });
       assert.equal(add.code, 0, add.stderr);
-      const put = await runCli(['secret', 'put', 'secret/for-bot', 'key', '--from-env', 'key=V', '--grant', 'agent:bot', '--quorum', '--stdin', ...dir, '--json'], { env: { V: 'bot-value' }, input: shares(0), timeoutMs: 240_000 });
+      const put = await runCli(['secret', 'put', 'secret/for-bot', 'key', '--from-env', 'key=V', '--grant', 'agent:bot', '--quorum', '--stdin', ...dir, '--json'], { env: { V: value('bot-value') }, input: shares(0), timeoutMs: 240_000 });
       assert.equal(put.code, 0, put.stderr);
       assert.deepEqual(put.json().grants, [{ to: 'agent:bot', policy: 'agent-bot', status: 'added', recorded: true }]);
       // Without --json, as a person sees it: the kept grant is named.
@@ -140,7 +146,7 @@ for (const { label, flavor, image } of SERVERS) {
       assert.equal(login.status, 200, JSON.stringify(login.body));
       const got = await read(login.body.auth.client_token, 'for-bot');
       assert.equal(got.status, 200, JSON.stringify(got.body));
-      assert.equal(got.body.data.data.key, 'bot-value');
+      assert.equal(got.body.data.data.key, value('bot-value'));
       assert.deepEqual(record().grants, [{ agent: 'bot', paths: ['ceremony-test'], granted: ['for-bot'] }, { app: 'openclaw', granted: ['granted'] }]);
       // The operator login sees what each agent reads (its policy reads agent-NAME policies, and nothing else's).
       const list = await runCli(['agent', 'list', '--operator', 'admin', '--password-stdin', ...dir, '--json'], { input: `${PASSWORD}\n` });
@@ -153,7 +159,7 @@ for (const { label, flavor, image } of SERVERS) {
       const file = path.join(d.dir, 'backups', 'day2.snap');
       const backup = await runCli(['backup', '--operator', 'admin', '--password-stdin', '--out', file, ...dir, '--json'], { input: `${PASSWORD}\n` });
       assert.equal(backup.code, 0, backup.stderr);
-      const after = await runCli(['secret', 'put', 'secret/after', 'key', '--from-env', 'key=V', '--operator', 'admin', '--password-stdin', ...dir], { env: { V: 'after-value' }, input: `${PASSWORD}\n` });
+      const after = await runCli(['secret', 'put', 'secret/after', 'key', '--from-env', 'key=V', '--operator', 'admin', '--password-stdin', ...dir], { env: { V: value('after-value') }, input: `${PASSWORD}\n` });
       assert.equal(after.code, 0, after.stderr);
       const refused = await runCli(['restore', file, '--operator', 'admin', '--yes', ...dir]);
       assert.equal(refused.code, 2, refused.stderr);
@@ -171,6 +177,10 @@ for (const { label, flavor, image } of SERVERS) {
       assert.equal((await read(appToken, 'granted')).status, 200);
       assert.deepEqual(await rootTokens(), []);
       for (const key of keys) assert.ok(!run.stderr.includes(key) && !run.stdout.includes(key));
+    });
+
+    await t.test('nothing left behind: no share, the password or a value in the deployment dir, the temp dirs, the container log or inspect', async () => {
+      await assertNoLeaks([...keys, PASSWORD, ...['granted-value', 'bot-value', 'after-value', 'never-written'].map(value)], { dirs: [d.dir], containers: [d.name], since, recentDirs: [os.tmpdir()] });
     });
   });
 }
