@@ -113,7 +113,7 @@ function tokenSession(ctx: Context, api: VaultApi, token: string, via: string, k
   // A root token must not outlive an interrupted command either.
   if (kind === 'root') {
     ctx.interrupts.set(async () => {
-      await end();
+      if ((await end()).revoked) ctx.output.warn('\nInterrupted: the root token made for this command is revoked; nothing after this point was done.');
       return true;
     });
   }

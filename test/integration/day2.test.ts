@@ -13,6 +13,9 @@ import { configureArgs } from '../helpers/ceremony.ts';
 import { runCli } from '../helpers/cli.ts';
 import { approleLogin, call, unwrapSecretId } from '../helpers/day2.ts';
 import { testDeployment } from '../helpers/deployment.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { dialedThrough, liveCli } from '../helpers/live-cli.ts';
+import { faultProxy } from '../helpers/proxy.ts';
 import { assertNoLeaks } from '../helpers/leaks.ts';
 import { serverImages } from '../helpers/rig.ts';
 
@@ -153,6 +156,25 @@ for (const { label, flavor, image } of SERVERS) {
       assert.equal(list.code, 0, list.stderr);
       assert.deepEqual(list.json().agents.map((a: any) => [a.agent, a.paths]), [['bot', ['secret/ceremony-test', 'secret/for-bot']]]);
       assert.deepEqual(await rootTokens(), []);
+    });
+
+    await t.test('SIGTERM once the quorum made its root token (secret put --grant): exit 130, the token revoked, nothing written', async () => {
+      // Deterministic: every connection goes through the fault proxy, which holds the first request after the round
+      // (the grant's read of the policy); SIGTERM lands while the run waits there.
+      await using proxy = await faultProxy(d.address);
+      proxy.inject({ method: 'GET', path: /^sys\/policies\/acl\/openclaw$/, hang: true });
+      const cli = liveCli(['secret', 'put', 'secret/stopped', 'key', '--from-env', 'key=V', '--grant', 'openclaw', '--quorum', '--stdin', ...dir], { env: { V: value('never-written') }, entry: dialedThrough(proxy.address) });
+      cli.write(shares(1));
+      cli.end();
+      await eventually('the run waits after the round', async () => (proxy.count(/^sys\/policies\/acl\/openclaw$/, 'GET') > 0 ? true : undefined), { timeoutMs: 180_000 });
+      assert.equal(proxy.count(/^auth\/token\/revoke-self$/, 'POST'), 0);
+      cli.signal('SIGTERM');
+      assert.equal(await cli.exited, 130, cli.stderr());
+      assert.match(cli.stderr(), /Interrupted: the root token made for this command is revoked/);
+      assert.equal(proxy.count(/^auth\/token\/revoke-self$/, 'POST'), 1);
+      assert.deepEqual(await rootTokens(), []);
+      assert.equal((await read(await operatorToken(), 'stopped')).status, 404);
+      assert.equal((await call(server, 'GET', 'sys/seal-status')).body.sealed, false);
     });
 
     await t.test('restore --quorum --stdin: restored, the quorum token went with the replaced data, no root token alive', async () => {
