@@ -16,7 +16,7 @@ import { testDeployment } from '../helpers/deployment.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { dialedThrough, liveCli } from '../helpers/live-cli.ts';
 import { faultProxy } from '../helpers/proxy.ts';
-import { assertNoLeaks } from '../helpers/leaks.ts';
+import { assertNoLeaks, watchProcesses } from '../helpers/leaks.ts';
 import { serverImages } from '../helpers/rig.ts';
 
 const SERVERS = serverImages().filter((s) => s.label !== 'openbao-in-vault-layout');
@@ -57,6 +57,9 @@ for (const { label, flavor, image } of SERVERS) {
     };
     const read = async (token: string, key: string) => call(server, 'GET', `secret/data/${key}`, { token });
     assert.deepEqual(await rootTokens(), [], 'init left no root token');
+    // From here on no share and no password is in any process's argv or environment (values come with --from-env:
+    // the operator put them in the CLI's own environment).
+    const watch = watchProcesses([...keys, PASSWORD]);
 
     await t.test('secret put --grant under the operator login: refused before anything is asked, saying --quorum', async () => {
       const run = await runCli(['secret', 'put', 'secret/granted', 'key', '--from-env', 'key=V', '--grant', 'openclaw', '--operator', 'admin', '--password-stdin', ...dir], { env: { V: value('never-written') }, input: `${PASSWORD}\n` });
@@ -201,7 +204,8 @@ for (const { label, flavor, image } of SERVERS) {
       for (const key of keys) assert.ok(!run.stderr.includes(key) && !run.stdout.includes(key));
     });
 
-    await t.test('nothing left behind: no share, the password or a value in the deployment dir, the temp dirs, the container log or inspect', async () => {
+    await t.test('nothing left behind: no share or password in any argv or environment; no share, the password or a value in the deployment dir, the temp dirs, the container log or inspect', async () => {
+      assert.deepEqual(watch.stop(), [], 'a share or the password in some process argv or environment');
       await assertNoLeaks([...keys, PASSWORD, ...['granted-value', 'bot-value', 'after-value', 'never-written'].map(value)], { dirs: [d.dir], containers: [d.name], since, recentDirs: [os.tmpdir()] });
     });
   });
