@@ -67,6 +67,14 @@ for (const { label, flavor, image } of SERVERS) {
       assert.match(run.stderr, /--grant changes the policy openclaw: a privilege change, which the operator login \(--operator admin\) may not make/);
       assert.match(run.stderr, /secret put secret\/granted key --grant openclaw --quorum/);
       assert.equal((await read(await operatorToken(), 'granted')).status, 404);
+      // The operator's token handed over as VAULT_TOKEN: the policy check refuses it before the secret is written.
+      const held = await operatorToken();
+      const viaEnv = await runCli(['secret', 'put', 'secret/granted', 'key', '--from-env', 'key=V', '--grant', 'openclaw', ...dir], { env: { V: value('never-written'), VAULT_TOKEN: held } });
+      assert.equal(viaEnv.code, 12, viaEnv.stderr);
+      assert.match(viaEnv.stderr, /the token may not change the policy openclaw: --grant openclaw is a privilege change; nothing was written/);
+      assert.match(viaEnv.stderr, /add --quorum/);
+      assert.equal((await read(held, 'granted')).status, 404);
+      await call(server, 'POST', 'auth/token/revoke-self', { token: held });
     });
 
     await t.test('secret put --grant APP --quorum --stdin: written, the app token reads it, the grant recorded, no root token alive', async () => {
