@@ -6,7 +6,7 @@ import { usageError } from '../errors.ts';
 import { bool, str } from '../options/flags.ts';
 import type { Flags } from '../options/flags.ts';
 import type { VaultApi } from '../services/vault-api.ts';
-import { OPERATOR_TTL, addOperator, newPassword, operatorExists } from './operator.ts';
+import { OPERATOR_TTL, addOperator, newPassword, operatorExists, refreshOperatorPolicy } from './operator.ts';
 import { OPERATOR_POLICY, validateOperatorName } from './sign-in.ts';
 
 export type OperatorPlan = { action: 'create'; name: string; password: string } | { action: 'skip'; name: string; reason: string; status: 'skipped' | 'kept' | 'not-created' };
@@ -41,9 +41,11 @@ export async function applyOperator(ctx: Context, api: VaultApi, token: string, 
     if (plan.status === 'not-created') {
       ctx.output.warn(`No operator login was created (${plan.reason}); add one later: vault-setup operator add ${plan.name} (with a privileged token).`);
     }
+    // A kept login gets the policy this release writes (planOperator keeps one only with a root token).
+    const refreshed = plan.status === 'kept' ? await refreshOperatorPolicy(api, token) : false;
     return {
-      data: { status: plan.status, ...(plan.name ? { name: plan.name } : {}), reason: plan.reason },
-      human: plan.status === 'kept' ? [`Operator login ${plan.name}: kept (policy ${OPERATOR_POLICY}).`] : [],
+      data: { status: plan.status, ...(plan.name ? { name: plan.name } : {}), reason: plan.reason, ...(plan.status === 'kept' ? { policy: refreshed ? 'updated' : 'kept' } : {}) },
+      human: plan.status === 'kept' ? [`Operator login ${plan.name}: kept (policy ${OPERATOR_POLICY}${refreshed ? ', brought up to date' : ''}).`] : [],
     };
   }
   const { created } = await addOperator(api, token, plan.name, plan.password);

@@ -29,9 +29,9 @@ path "auth/approle/role/+/secret-id-accessor/lookup" { capabilities = ["update"]
 path "auth/approle/role/+/secret-id-accessor/destroy" { capabilities = ["update"] }
 # Reading what agents may read (agent list); writing any policy is absent.
 path "sys/policies/acl" { capabilities = ["list"] }
-path "sys/policies/acl/vault-setup-agent-*" { capabilities = ["read"] }
+path "sys/policies/acl/agent-*" { capabilities = ["read"] }
 path "sys/policies/acl/${OPERATOR_POLICY}" { capabilities = ["read"] }
-# Snapshots, health, mounts and audit devices: read only.
+# Snapshots, health, mounts, auth methods and audit devices: read only.
 path "sys/storage/raft/snapshot" { capabilities = ["read"] }
 path "sys/health" { capabilities = ["read"] }
 path "sys/mounts" { capabilities = ["read"] }
@@ -69,6 +69,16 @@ export async function ensureUserpass(api: VaultApi, token: string): Promise<{ ac
 
 export async function writeOperatorPolicy(api: VaultApi, token: string, accessor: string): Promise<void> {
   await api.request('PUT', `sys/policies/acl/${OPERATOR_POLICY}`, { token, body: { policy: operatorPolicy(accessor) } });
+}
+
+/** Rewrites the operator policy when it is not the one this release writes (a fix it brings); true when it did. */
+export async function refreshOperatorPolicy(api: VaultApi, token: string): Promise<boolean> {
+  const { accessor } = await ensureUserpass(api, token);
+  const res = await api.request<any>('GET', `sys/policies/acl/${OPERATOR_POLICY}`, { token, accept: [404] });
+  const current = res.status === 404 ? undefined : String(res.body?.data?.policy ?? res.body?.policy ?? '');
+  if (current === operatorPolicy(accessor)) return false;
+  await writeOperatorPolicy(api, token, accessor);
+  return true;
 }
 
 export async function operatorExists(api: VaultApi, token: string, name: string): Promise<boolean> {

@@ -30,6 +30,8 @@ export interface Session extends AsyncDisposable {
   readonly via: string;
   /** Revokes an operator login now (also done on dispose); a held token is never revoked. */
   end(): Promise<{ revoked: boolean }>;
+  /** The token no longer exists (revoked by the command itself, or replaced with the server's data): nothing to revoke. */
+  gone(): void;
 }
 
 export function validateOperatorName(raw: string | undefined, flag = '--operator'): string {
@@ -73,7 +75,7 @@ export async function signIn(ctx: Context, api: VaultApi, options: SignInOptions
   }
   if (options.operator === undefined) {
     const token = await obtainToken(ctx, { tokenFile: options.tokenFile, purpose: options.purpose });
-    const held: Session = { token, via: 'token', end: async () => ({ revoked: false }), [Symbol.asyncDispose]: async () => {} };
+    const held: Session = { token, via: 'token', end: async () => ({ revoked: false }), gone: () => {}, [Symbol.asyncDispose]: async () => {} };
     return held;
   }
   const name = validateOperatorName(options.operator);
@@ -111,7 +113,7 @@ function tokenSession(ctx: Context, api: VaultApi, token: string, via: string, k
   // A root token must not outlive an interrupted command either.
   if (kind === 'root') {
     ctx.interrupts.set(async () => {
-      await end();
+      if ((await end()).revoked) ctx.output.warn('\nInterrupted: the root token made for this command is revoked; nothing after this point was done.');
       return true;
     });
   }
@@ -119,7 +121,11 @@ function tokenSession(ctx: Context, api: VaultApi, token: string, via: string, k
     if (kind === 'root') ctx.interrupts.set(undefined);
     return end();
   };
-  return { token, via, end: finish, [Symbol.asyncDispose]: async () => void (await finish()) };
+  const gone = (): void => {
+    ended = true;
+    if (kind === 'root') ctx.interrupts.set(undefined);
+  };
+  return { token, via, end: finish, gone, [Symbol.asyncDispose]: async () => void (await finish()) };
 }
 
 async function operatorPassword(ctx: Context, name: string, fromStdin: boolean): Promise<string> {

@@ -24,7 +24,7 @@ import { prepareOutDir, writeCredentials } from '../agents/deliver.ts';
 import { missingSecrets, missingWarning } from '../agents/missing-paths.ts';
 import { withComposeSnippet } from '../agents/compose-snippet.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
-import { noteAgent } from '../deployment/record.ts';
+import { grantedPaths, noteAgent } from '../deployment/record.ts';
 import { refuseSymlink } from '../services/files.ts';
 import { signIn } from '../auth/sign-in.ts';
 import { connect, requireUnsealed, resolveTarget } from '../services/target.ts';
@@ -64,7 +64,9 @@ export async function agent({ flags, positionals }: Invocation, ctx: Context): P
         return await privilegeChange(session.via, () => removeCommand(ctx, api, token, agentName as string)).then(async (r) => (await noteAgent(target.dir, agentName as string, undefined), r));
       case 'add':
       case 'rotate': {
-        const issue = () => issueCommand(ctx, api, token, sub as 'add' | 'rotate', agentName as string, plan, delivery as Delivery, bool(flags, 'revoke-old'));
+        // Paths `secret put --grant agent:NAME` added stay in the policy this run renders.
+        const granted = grantedPaths(target.record, { kind: 'agent', name: agentName as string });
+        const issue = () => issueCommand(ctx, api, token, sub as 'add' | 'rotate', agentName as string, plan, delivery as Delivery, bool(flags, 'revoke-old'), granted);
         const result = await withComposeSnippet(await (sub === 'add' ? privilegeChange(session.via, issue) : issue()), agentName as string, sub === 'add' ? target.dir : undefined);
         if (plan !== undefined) await noteAgent(target.dir, agentName as string, plan.keys);
         return result;
@@ -112,7 +114,7 @@ function deliveryPlan(flags: Flags): Delivery {
   return { wrapTtl: toServerDuration(duration(flags, 'wrap-ttl', '10m')), outDir: str(flags, 'out-dir'), force: bool(flags, 'force') };
 }
 
-async function issueCommand(ctx: Context, api: VaultApi, token: string, sub: 'add' | 'rotate', agent: string, plan: AddPlan | undefined, delivery: Delivery, revokeOld: boolean): Promise<CommandResult> {
+async function issueCommand(ctx: Context, api: VaultApi, token: string, sub: 'add' | 'rotate', agent: string, plan: AddPlan | undefined, delivery: Delivery, revokeOld: boolean, granted: string[]): Promise<CommandResult> {
   const policy = policyName(agent);
   let approle: 'enabled' | 'present' | undefined;
   let existed: boolean;
@@ -123,7 +125,9 @@ async function issueCommand(ctx: Context, api: VaultApi, token: string, sub: 'ad
     existed = await roleExists(api, token, agent);
     const merged = mergeSettings(existed ? await readRoleSettings(api, token, agent) : undefined, plan.settings, plan.given);
     if (merged.settings.tokenTtl !== plan.settings.tokenTtl || merged.settings.tokenMaxTtl !== plan.settings.tokenMaxTtl) checkTtls(merged.settings);
-    await writeAgent(api, token, agent, plan.keys, merged.settings);
+    const kept = granted.filter((k) => !plan.keys.includes(k));
+    await writeAgent(api, token, agent, [...plan.keys, ...kept], merged.settings);
+    if (kept.length > 0) ctx.output.info(`Kept in the policy, granted by \`secret put --grant agent:${agent}\`: ${kept.map((k) => `secret/${k}`).join(', ')}.`);
     if (existed) ctx.output.info(merged.changes.length === 0 ? 'Role settings unchanged (flags not given keep their earlier values).' : `Role settings changed: ${merged.changes.join('; ')}.`);
     changes = merged.changes;
     if (plan.settings.cidrs.some((c) => /^(127\.|::1(\/|$))/.test(c))) {
@@ -158,7 +162,7 @@ async function issueCommand(ctx: Context, api: VaultApi, token: string, sub: 'ad
     wrapped_secret_id: issued.wrapped?.token ?? null,
     wrap_ttl: issued.wrapped?.ttl ?? null,
     policy,
-    ...(plan === undefined ? {} : { paths: plan.keys.map((k) => `secret/${k}`), created: !existed, approle, changes: changes ?? [], missing_paths: missing === undefined ? null : missing.map((k) => `secret/${k}`) }),
+    ...(plan === undefined ? {} : { paths: plan.keys.map((k) => `secret/${k}`), ...(granted.length > 0 ? { granted: granted.map((k) => `secret/${k}`) } : {}), created: !existed, approle, changes: changes ?? [], missing_paths: missing === undefined ? null : missing.map((k) => `secret/${k}`) }),
     ...(out === undefined ? {} : { out_dir: out.dir, files: [out.roleIdFile, out.secretIdFile] }),
     ...(revokeOld ? { revoked_secret_ids: revoked } : {}),
   };

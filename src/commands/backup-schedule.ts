@@ -88,7 +88,7 @@ export async function backupToken(ctx: Context, api: VaultApi, flags: Flags, dir
 }
 
 /** The identity's login: left to expire (its TTL is short), as before. */
-const held = (token: string, via: string): Session => ({ token, via, end: async () => ({ revoked: false }), [Symbol.asyncDispose]: async () => undefined });
+const held = (token: string, via: string): Session => ({ token, via, end: async () => ({ revoked: false }), gone: () => {}, [Symbol.asyncDispose]: async () => undefined });
 
 /** Retention and the off-host copy after a snapshot was saved. */
 export async function afterSave(plan: SchedulePlan, file: string, sha256: string, ctx: Context): Promise<{ data: Record<string, unknown>; lines: string[] }> {

@@ -1,7 +1,7 @@
 // `vault-setup backup`: its options, for parsing and help (the summary is in src/cli.ts's table). Plain data.
+import { OPERATOR } from '../auth/options.ts';
 import { COMMON, ADDR, TOKEN, type CommandSpec } from '../options/spec.ts';
 import { BACKUP_SCHEDULE_OPTIONS } from './operations.spec.ts';
-import { OPERATOR } from '../auth/options.ts';
 
 export const spec: CommandSpec = {
   usage: 'vault-setup backup [--out FILE] [--dir DIR | --addr URL] [--json]',

@@ -8,7 +8,8 @@ import { checksumFile, saveSnapshot } from '../backup/snapshot.ts';
 import { afterSave, backupMode, backupToken, schedulePlan } from './backup-schedule.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
 import { openTarget, requireUnsealed, resolveTarget } from '../services/target.ts';
-import { str } from '../options/flags.ts';
+import { bool, str } from '../options/flags.ts';
+import { checkSignInFlags } from '../auth/sign-in.ts';
 import type { CommandResult, Invocation } from '../invocation.ts';
 
 export async function backup({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
@@ -16,6 +17,9 @@ export async function backup({ flags, positionals }: Invocation, ctx: Context): 
   if (mode !== undefined) return mode;
   const plan = schedulePlan(flags);
   if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"`, 'name the file with --out FILE');
+  const operator = str(flags, 'operator');
+  checkSignInFlags({ operator, passwordStdin: bool(flags, 'password-stdin'), tokenFile: str(flags, 'token-file') });
+  if (operator !== undefined && str(flags, 'identity') !== undefined) throw usageError('--operator and --identity are two ways to authenticate: give one');
   const { target, api, close } = await openTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
   try {
     const outFlag = str(flags, 'out');

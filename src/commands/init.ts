@@ -14,8 +14,10 @@ import { quoted, usageError, withResult } from '../errors.ts';
 import { toServerDuration } from '../services/wait.ts';
 import type { ServerIdentity } from '../services/docker.ts';
 import { ensureWritableDir, readIfExists, refuseSymlink } from '../services/files.ts';
-import { lockDeployment } from '../deployment/record.ts';
+import { grantedPaths, lockDeployment } from '../deployment/record.ts';
 import { assertSafeDir } from '../services/dir-safety.ts';
+import { signIn } from '../auth/sign-in.ts';
+import { VaultSetupError } from '../errors.ts';
 import { resumeFlags, saveRecord } from '../deployment/resume.ts';
 import { connect } from '../services/target.ts';
 import type { VaultApi } from '../services/vault-api.ts';
@@ -49,6 +51,7 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
     memory: str(flags, 'memory') === undefined ? undefined : parseMemory(str(flags, 'memory') as string),
   };
   const catalog = await checkLaterFlags(flags);
+  const quorum = quorumOption(flags, dir);
   await refuseCeremonyNobodySees(ctx, flags, dir);
   // Every later phase works from these, parsed once: nothing below reads a flag.
   const ceremonyOpts = ceremonyOptions(flags);
@@ -77,13 +80,26 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
       ceremonyPlan = await planCeremony(ctx, ceremonyOpts);
       await checkBeforeInit(ctx, configureOpts, catalog);
     }
+    if (quorum && state.health?.initialized === false && !deployOnly) {
+      throw new VaultSetupError('E_USAGE', `--quorum is for a deployment initialised earlier whose root token was retired; the server in ${dir} is not initialised yet`, {
+        hint: `drop --quorum: the key ceremony makes this run's root token (vault-setup init --dir ${dir})`,
+      });
+    }
     const ceremony = deployOnly ? await deployOnlyOutcome(api, dir) : await ceremonyPhase(ctx, { ...common, options: ceremonyOpts, plan: ceremonyPlan, rerun });
+    // --quorum: the share holders make a root token for configure; it is revoked when this run ends (also on Ctrl-C).
+    const useQuorum = quorum && ceremony.unsealed && !deployOnly && ceremony.rootToken === undefined;
+    await using session = useQuorum
+      ? await signIn(ctx, api, { quorum: { target: { dir, name, address, caCert: options.tls === undefined ? undefined : caCert, image: options.image }, fromStdin: bool(flags, 'stdin') }, purpose: 'configure the server (a resumed init)' })
+      : undefined;
+    const granted = grantedPaths(existing?.record, { kind: 'app', name: configureOpts.app });
     // With --json the shares are only in the final object: a failure from here on must still hand them over.
     const handOver = <T>(step: Promise<T>): Promise<T> =>
       step.catch((error: unknown) => {
         throw ceremony.init === undefined ? error : withResult(error, { init: ceremony.init });
       });
-    const configure = ceremony.unsealed && !deployOnly ? await handOver(configurePhase(ctx, { ...common, rootToken: ceremony.rootToken, options: configureOpts, catalog })) : undefined;
+    const configure = ceremony.unsealed && !deployOnly ? await handOver(configurePhase(ctx, { ...common, rootToken: ceremony.rootToken, quorumToken: session?.token, granted, options: configureOpts, catalog })) : undefined;
+    // configure revoked the quorum's token itself (its last step): nothing is left for the session to revoke.
+    if (session !== undefined && (configure?.data.rootToken as { status?: string } | undefined)?.status === 'revoked') session.gone();
     const seal = await handOver(api.sealStatus());
     if (seal.initialized) await handOver(saveRecord(dir, existing, { settings, flags, server, shares: seal.n, threshold: seal.t }));
     const steps = [...state.steps, ...ceremony.steps, ...(configure?.steps ?? [])];
@@ -134,6 +150,24 @@ async function checkLaterFlags(flags: Flags): Promise<Catalog> {
     if (value !== undefined) await refuseSymlink(path.resolve(value));
   }
   return catalog;
+}
+
+/**
+ * --quorum (and its --stdin) for a resumed init whose root token was retired. --operator is refused with the command
+ * that works: configure writes the app's policy, its token and the audit device, which the operator policy may not.
+ */
+function quorumOption(flags: Flags, dir: string): boolean {
+  const quorum = bool(flags, 'quorum');
+  const operator = str(flags, 'operator');
+  if (operator !== undefined) {
+    throw new VaultSetupError('E_USAGE', `--operator ${operator.slice(0, 40)}: the operator login may not configure the server (init writes the app's policy, its token and the audit device: privilege changes)`, {
+      hint: `on a deployment whose root token was retired: vault-setup init --dir ${dir} --quorum (share holders make a root token for this run only); --create-operator NAME names the login init creates`,
+    });
+  }
+  if (bool(flags, 'stdin') && !quorum) throw usageError('--stdin reads the shares of --quorum, and --quorum was not given', `vault-setup init --dir ${dir} --quorum --stdin`);
+  if (quorum && bool(flags, 'stdin') && bool(flags, 'password-stdin')) throw usageError('--stdin (the shares) and --password-stdin both read standard input', 'type the password at the hidden prompt, or the shares (drop --stdin)');
+  if (quorum && bool(flags, 'keep-root-token')) throw usageError('--keep-root-token and --quorum: the quorum makes a root token for this run only', 'for a root token to keep, run `vault-setup generate-root`');
+  return quorum;
 }
 
 /** The deployment flags a resumed `init` must repeat (with --dir), as the operator gave them. */

@@ -4,7 +4,9 @@ import path from 'node:path';
 import type { Context } from '../context.ts';
 import { restoreSnapshot, verifyChecksum } from '../backup/snapshot.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
-import { obtainToken } from '../services/token.ts';
+import { type Session, signIn } from '../auth/sign-in.ts';
+import type { Clock } from '../services/wait.ts';
+import type { VaultApi } from '../services/vault-api.ts';
 import { waitForApi } from '../services/readiness.ts';
 import { openTarget, requireUnsealed } from '../services/target.ts';
 import type { SealStatus } from '../services/vault-api.ts';
@@ -19,6 +21,16 @@ export async function restore({ flags, positionals }: Invocation, ctx: Context):
   if (extra.length > 0) throw usageError(`unexpected argument "${extra[0]}"`);
   const file = path.resolve(given);
   const force = bool(flags, 'force-foreign-snapshot');
+  const quorum = bool(flags, 'quorum');
+  const operator = str(flags, 'operator');
+  if (operator !== undefined || bool(flags, 'password-stdin')) {
+    // Refused before the checksum, the question or a share: the operator policy reads snapshots and writes none.
+    throw new VaultSetupError('E_USAGE', `${operator === undefined ? '--password-stdin' : `--operator ${operator.slice(0, 40)}`}: the operator login may not restore a snapshot (a restore replaces every policy, login and token)`, {
+      hint: `let the share holders make a token for this restore only: vault-setup restore ${given} --quorum${str(flags, 'dir') === undefined ? '' : ` --dir ${str(flags, 'dir')}`}`,
+    });
+  }
+  if (bool(flags, 'stdin') && !quorum) throw usageError('--stdin reads the shares of --quorum, and --quorum was not given', 'vault-setup restore FILE --quorum --stdin --yes');
+  if (quorum && str(flags, 'token-file') !== undefined) throw usageError('--quorum is a way to authenticate of its own: drop --token-file', 'the share holders make a root token for this restore only');
   const checked = await verifyChecksum(file);
   ctx.output.info(`${file}: checksum OK (SHA-256 ${checked.sha256.slice(0, 16)}…, ${checked.bytes} bytes).`);
 
@@ -37,8 +49,17 @@ export async function restore({ flags, positionals }: Invocation, ctx: Context):
       const ok = await ctx.prompter.confirm(`Replace ALL data of ${target.address} (secrets, policies, tokens) with ${path.basename(file)}?`, { default: false });
       if (!ok) throw new VaultSetupError('E_INTERRUPTED', 'restore cancelled: nothing was changed', { exitCode: 130 });
     }
-    const token = await obtainToken(ctx, { tokenFile: str(flags, 'token-file'), purpose: `restore a snapshot (update on sys/storage/raft/snapshot${force ? '-force' : ''})` });
-    await restoreSnapshot(api, token, file, force);
+    // With --quorum the shares come after the confirmation: nobody types a share for a restore that is called off.
+    await using session = await signIn(ctx, api, {
+      tokenFile: str(flags, 'token-file'),
+      quorum: quorum ? { target, fromStdin: bool(flags, 'stdin') } : undefined,
+      purpose: `restore a snapshot (update on sys/storage/raft/snapshot${force ? '-force' : ''})`,
+    });
+    await restoreSnapshot(api, session.token, file, force);
+    const quorumToken = quorum ? await endQuorumToken(api, session, force, ctx.clock) : undefined;
+    if (quorumToken === 'gone') {
+      ctx.output.info("The root token the share holders made for this restore went with the replaced data. Tokens that were alive when the snapshot was taken are alive again: `vault-setup verify` (no-root-token) says whether one has the root policy.");
+    }
     let after = await api.sealStatus();
     let truthful = true;
     if (force) {
@@ -50,11 +71,41 @@ export async function restore({ flags, positionals }: Invocation, ctx: Context):
       if (truthful) after = await api.sealStatus();
     }
     const next = nextStep(after, force, truthful);
-    const data = { file, sha256: checked.sha256, address: target.address, forced: force, sealed: after.sealed, threshold: truthful ? after.t : null, shares: truthful ? after.n : null, next };
+    const data = { file, sha256: checked.sha256, address: target.address, forced: force, sealed: after.sealed, threshold: truthful ? after.t : null, shares: truthful ? after.n : null, next, ...(quorum ? { quorum_token: quorumToken } : {}) };
     return { data, human: [`Restored ${path.basename(file)} into ${target.address}.`, `Next: ${next}`].join('\n') };
   } finally {
     close();
   }
+}
+
+/**
+ * The quorum's root token after the restore: a restore replaces the token store, so the token made for it is gone
+ * with the old data (a foreign snapshot also replaces the keyring and seals the server). It is revoked only when the
+ * server still knows it; "gone" is what the server answered, not assumed, except after a forced (foreign) restore.
+ */
+async function endQuorumToken(api: VaultApi, session: Session, force: boolean, clock: Clock): Promise<'gone' | 'revoked' | 'not-revoked'> {
+  if (force) {
+    session.gone();
+    return 'gone';
+  }
+  // The server reloads its data for a moment after a restore: ask until it says yes or no.
+  const alive = await poll(
+    async () => {
+      try {
+        const res = await api.request('GET', 'auth/token/lookup-self', { token: session.token, accept: [403] });
+        return res.status === 200;
+      } catch (error) {
+        if (error instanceof VaultSetupError) return undefined;
+        throw error;
+      }
+    },
+    { timeoutMs: 30_000, clock },
+  );
+  if (alive === false) {
+    session.gone();
+    return 'gone';
+  }
+  return (await session.end()).revoked ? 'revoked' : 'not-revoked';
 }
 
 /** Restarts this deployment's container (when there is one) and waits for its API; false when it cannot. */

@@ -10,6 +10,8 @@ import { secretMeta, writeSecret } from '../services/kv.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { openTarget } from '../services/target.ts';
 import { parseFields, parseFromEnv, readStdinText } from '../secrets/values.ts';
+import { type Grantee, type PreparedGrant, applyGrant, granteeText, grantPolicy, parseGrantee, prepareGrant } from '../secrets/grant.ts';
+import { noteGrant } from '../deployment/record.ts';
 import { bool, list, str } from '../options/flags.ts';
 import type { CommandResult, Flags, Invocation } from '../invocation.ts';
 
@@ -33,10 +35,17 @@ export async function secret({ flags, positionals }: Invocation, ctx: Context): 
     }
     // Values are collected before the login so that stdin has one reader and a typo costs no token.
     const values = plan.kind === 'put' ? await collectValues(ctx, plan) : undefined;
-    await using session = await signIn(ctx, api, { tokenFile: str(flags, 'token-file'), operator: str(flags, 'operator'), passwordStdin: bool(flags, 'password-stdin'), purpose: `${plan.kind} secrets` });
+    const quorum = plan.kind === 'put' && plan.quorum ? { target, fromStdin: plan.stdin } : undefined;
+    await using session = await signIn(ctx, api, { tokenFile: str(flags, 'token-file'), operator: str(flags, 'operator'), passwordStdin: bool(flags, 'password-stdin'), quorum, purpose: plan.kind === 'put' && plan.grants.length > 0 ? 'put a secret and grant it' : `${plan.kind} secrets` });
     switch (plan.kind) {
-      case 'put':
-        return await put(ctx, api, session.token, plan, values as Record<string, string>);
+      case 'put': {
+        // Every grant is checked (the policy is vault-setup's, the token may rewrite it) before the secret is written.
+        const grants: PreparedGrant[] = [];
+        for (const who of plan.grants) grants.push(await prepareGrant(api, session.token, who));
+        const result = await put(ctx, api, session.token, plan, values as Record<string, string>);
+        if (grants.length === 0) return result;
+        return await grantAll(ctx, api, session.token, target.dir, plan.path, grants, result);
+      }
       case 'list':
         return await listSecrets(api, session.token, plan.path);
       case 'get':
@@ -48,7 +57,7 @@ export async function secret({ flags, positionals }: Invocation, ctx: Context): 
 }
 
 type Plan =
-  | { kind: 'put'; path: string; fields: string[]; stdin: boolean; fromEnv: Map<string, string>; overwrite: boolean }
+  | { kind: 'put'; path: string; fields: string[]; stdin: boolean; fromEnv: Map<string, string>; overwrite: boolean; grants: Grantee[]; quorum: boolean }
   | { kind: 'list'; path: string }
   | { kind: 'get'; path: string; field: string | undefined; showValues: boolean };
 
@@ -70,7 +79,33 @@ function planFor(sub: Sub, rawPath: string | undefined, rest: string[], flags: F
   }
   const fields = parseFields(rest);
   const stdin = bool(flags, 'stdin');
+  const quorum = bool(flags, 'quorum');
   const fromEnv = parseFromEnv(list(flags, 'from-env'), fields);
+  const grants = [...new Map(list(flags, 'grant').map(parseGrantee).map((g) => [granteeText(g), g])).values()];
+  const shown = `vault-setup secret put ${KV_MOUNT}/${path} ${fields.join(' ')}`;
+  if (grants.length > 0 && operator !== undefined) {
+    // Refused before a password, a value or a share is asked: the operator policy may write no policy.
+    throw new VaultSetupError('E_USAGE', `--grant changes the policy ${grantPolicy(grants[0] as Grantee)}: a privilege change, which the operator login (--operator ${operator}) may not make`, {
+      hint: `let the share holders make a token for this one command: ${shown}${grants.map((g) => ` --grant ${granteeText(g)}`).join('')} --quorum (or use a privileged token in VAULT_TOKEN)`,
+    });
+  }
+  if (quorum && (operator !== undefined || tokenFile !== undefined)) {
+    throw usageError('--quorum is a way to authenticate of its own: drop --operator and --token-file', 'the share holders make a root token for this one command');
+  }
+  if (quorum) {
+    // With --quorum, standard input carries the shares (as on agent and operator); the values come from elsewhere.
+    const asked = fields.filter((f) => !fromEnv.has(f));
+    if (stdin && asked.length > 0 && !ctx.prompter.interactive) {
+      throw new VaultSetupError('E_NEEDS_ANSWER', `with --quorum --stdin, standard input carries the shares: no way to read the value of ${asked.join(', ')}`, {
+        hint: `name an environment variable: --from-env ${asked[0]}=VAR (never FIELD=value in argv), or run in a terminal to type it hidden`,
+      });
+    }
+    if (!stdin && !ctx.prompter.interactive) {
+      throw new VaultSetupError('E_NEEDS_ANSWER', 'no terminal to ask the share holders for their shares', { hint: 'pipe the shares with --stdin, one per line, and give the values with --from-env FIELD=VAR' });
+    }
+    if (stdin && bool(flags, 'password-stdin')) throw usageError('--stdin (the shares) and --password-stdin both read standard input');
+    return { kind: 'put', path, fields, stdin, fromEnv, overwrite: bool(flags, 'overwrite'), grants, quorum };
+  }
   if (stdin && fields.length - fromEnv.size !== 1) {
     throw usageError('--stdin gives the value of exactly one field', 'put one field per run from standard input, or give the others with --from-env FIELD=VAR');
   }
@@ -84,7 +119,7 @@ function planFor(sub: Sub, rawPath: string | undefined, rest: string[], flags: F
       hint: `pipe one value with --stdin, or name an environment variable: --from-env ${asked[0]}=VAR (never FIELD=value in argv)`,
     });
   }
-  return { kind: 'put', path, fields, stdin, fromEnv, overwrite: bool(flags, 'overwrite') };
+  return { kind: 'put', path, fields, stdin, fromEnv, overwrite: bool(flags, 'overwrite'), grants, quorum };
 }
 
 function secretPath(raw: string): string {
@@ -105,7 +140,7 @@ async function collectValues(ctx: Context, plan: Extract<Plan, { kind: 'put' }>)
   }
   for (const field of plan.fields.filter((f) => !plan.fromEnv.has(f))) {
     let value: string;
-    if (plan.stdin) {
+    if (plan.stdin && !plan.quorum) {
       value = await readStdinText(ctx.stdin, `the value of ${field} on standard input`);
       if (value.length === 0) throw usageError(`standard input held no value for ${field}`, `pipe the value in: ... | vault-setup secret put ${KV_MOUNT}/${plan.path} ${field} --stdin`);
     } else {
@@ -137,6 +172,32 @@ async function put(ctx: Context, api: VaultApi, token: string, plan: Extract<Pla
     data: { path: full, fields, version: result.version, created: cas === 0 },
     human: `${cas === 0 ? 'Created' : 'Replaced'} ${full} (version ${result.version}): ${fields.join(', ')}`,
   };
+}
+
+/** Adds the secret's path to each policy, then notes each grant in the record so init and `agent add` keep it. */
+async function grantAll(ctx: Context, api: VaultApi, token: string, dir: string | undefined, key: string, grants: PreparedGrant[], written: CommandResult): Promise<CommandResult> {
+  const done: { to: string; policy: string; status: 'added' | 'present'; recorded: boolean }[] = [];
+  for (const grant of grants) {
+    let added: boolean;
+    try {
+      added = await applyGrant(api, token, grant, key);
+    } catch (error) {
+      // The secret is written; say so, and how to finish the grant.
+      const why = error instanceof Error ? error.message : String(error);
+      throw new VaultSetupError(error instanceof VaultSetupError ? error.code : 'E_SERVER', `${KV_MOUNT}/${key} was written, but the policy ${grant.policy} was not changed: ${why}`, {
+        hint: `finish the grant: vault-setup secret put ${KV_MOUNT}/${key} FIELD... --overwrite --grant ${granteeText(grant.who)} --quorum`,
+        cause: error,
+      });
+    }
+    const recorded = await noteGrant(dir, grant.who, key);
+    done.push({ to: granteeText(grant.who), policy: grant.policy, status: added ? 'added' : 'present', recorded });
+  }
+  const unrecorded = done.filter((g) => !g.recorded);
+  if (unrecorded.length > 0) {
+    ctx.output.warn(`No deployment record (vault-setup.json) to keep the grant in: a later \`vault-setup init\` or \`agent add\` renders ${unrecorded.map((g) => g.policy).join(', ')} without ${KV_MOUNT}/${key}.`);
+  }
+  const lines = done.map((g) => `${g.status === 'added' ? 'Granted' : 'Already granted'}: ${g.to} reads ${KV_MOUNT}/${key} (policy ${g.policy})`);
+  return { data: { ...(written.data as Record<string, unknown>), grants: done }, human: [written.human, ...lines].join('\n') };
 }
 
 interface Listed {

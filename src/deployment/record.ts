@@ -36,9 +36,19 @@ export interface DeploymentRecordFile {
   shares: number | null;
   threshold: number | null;
   agents: string[];
-  grants: { agent: string; paths: string[] }[];
+  grants: Grant[];
   skippedFields: string[];
 }
+
+/**
+ * What a policy vault-setup renders holds beyond its own source: an agent's `paths` are those `agent add --secret`
+ * gave; `granted` are the paths `secret put --grant` added (to an agent's or the app's policy), which a later
+ * `agent add` or `init` renders again instead of taking them away.
+ */
+export type Grant = { agent: string; paths: string[]; granted?: string[] } | { app: string; granted: string[] };
+
+/** Who a `secret put --grant` is for: the app init configured (its policy is named after it) or an agent. */
+export type Grantee = { kind: 'app'; name: string } | { kind: 'agent'; name: string };
 
 export const recordPath = (dir: string): string => path.join(path.resolve(dir), RECORD_FILE);
 
@@ -131,15 +141,52 @@ function parseCatalogRecord(file: string, v: unknown): CatalogRecord | null {
   return { file: typeof c.file === 'string' ? c.file : null, paths };
 }
 
-function parseGrants(file: string, v: unknown): { agent: string; paths: string[] }[] {
+function parseGrants(file: string, v: unknown): Grant[] {
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw fieldError(file, 'grants', 'a list', v);
-  return v.map((g, i) => {
+  const paths = (e: Record<string, unknown>, i: number, key: string): string[] => {
+    const list = e[key];
+    if (!Array.isArray(list) || list.some((p) => typeof p !== 'string')) throw fieldError(file, `grants[${i}].${key}`, 'a list of paths', list);
+    return list as string[];
+  };
+  return v.map((g, i): Grant => {
     const e = g as Record<string, unknown> | null;
+    if (e !== null && typeof e === 'object' && typeof e.app === 'string') {
+      if (!NAME.test(e.app)) throw fieldError(file, `grants[${i}].app`, 'an app name', e.app);
+      return { app: e.app, granted: paths(e, i, 'granted') };
+    }
     if (e === null || typeof e !== 'object' || typeof e.agent !== 'string') throw fieldError(file, `grants[${i}].agent`, 'an agent name', e?.agent);
-    if (!Array.isArray(e.paths) || e.paths.some((p) => typeof p !== 'string')) throw fieldError(file, `grants[${i}].paths`, 'a list of paths', e.paths);
-    return { agent: e.agent, paths: e.paths as string[] };
+    const entry: Grant = { agent: e.agent, paths: paths(e, i, 'paths') };
+    if (e.granted !== undefined) entry.granted = paths(e, i, 'granted');
+    return entry;
   });
+}
+
+const grantKey = (g: Grant): string => ('app' in g ? `app:${g.app}` : `agent:${g.agent}`);
+const isFor = (g: Grant, who: Grantee): boolean => grantKey(g) === `${who.kind}:${who.name}`;
+
+/** The paths `secret put --grant` added for an app or an agent (empty without a record). */
+export function grantedPaths(record: DeploymentRecordFile | undefined, who: Grantee): string[] {
+  const entry = record?.grants.find((g) => isFor(g, who));
+  return entry === undefined ? [] : [...(entry.granted ?? [])];
+}
+
+/** Notes a path granted by `secret put --grant` in the record, if there is one; true when it was written. */
+export async function noteGrant(dir: string | undefined, who: Grantee, key: string): Promise<boolean> {
+  if (dir === undefined) return false;
+  const record = await readRecord(dir);
+  if (record === undefined) return false;
+  const grants = record.grants.map((g) => ({ ...g }));
+  let entry = grants.find((g) => isFor(g, who));
+  if (entry === undefined) {
+    entry = who.kind === 'app' ? { app: who.name, granted: [] } : { agent: who.name, paths: [], granted: [] };
+    grants.push(entry);
+  }
+  entry.granted = [...new Set([...(entry.granted ?? []), key])].sort();
+  const agents = who.kind === 'agent' && !record.agents.includes(who.name) ? [...record.agents, who.name].sort() : record.agents;
+  const next = { ...record, agents, grants: grants.sort((a, b) => grantKey(a).localeCompare(grantKey(b))) };
+  if (JSON.stringify(next) !== JSON.stringify(record)) await writeRecord(dir, next);
+  return true;
 }
 
 function shown(value: unknown): string {
@@ -204,12 +251,15 @@ export async function noteAgent(dir: string | undefined, agent: string, paths: s
   if (dir === undefined) return;
   const record = await readRecord(dir);
   if (record === undefined) return;
+  const who: Grantee = { kind: 'agent', name: agent };
   const agents = record.agents.filter((a) => a !== agent);
-  const grants = record.grants.filter((g) => g.agent !== agent);
+  const grants = record.grants.filter((g) => !isFor(g, who));
   if (paths !== undefined) {
+    // What `secret put --grant` added stays; a removed agent takes its grants with it.
+    const granted = grantedPaths(record, who);
     agents.push(agent);
-    grants.push({ agent, paths });
+    grants.push(granted.length === 0 ? { agent, paths } : { agent, paths, granted });
   }
-  const next = { ...record, agents: agents.sort(), grants: grants.sort((a, b) => a.agent.localeCompare(b.agent)) };
+  const next = { ...record, agents: agents.sort(), grants: grants.sort((a, b) => grantKey(a).localeCompare(grantKey(b))) };
   if (JSON.stringify(next) !== JSON.stringify(record)) await writeRecord(dir, next);
 }

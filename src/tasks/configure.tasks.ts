@@ -54,7 +54,7 @@ export async function configurePhase(ctx: Context, input: ConfigureInput): Promi
     audit: state.audit,
     kv: { mount: `${KV_MOUNT}/`, status: state.kv },
     secrets: state.secrets,
-    policy: { name: options.app, status: state.policy, paths: plan.secrets.map((s) => s.entry.path) },
+    policy: { name: options.app, status: state.policy, paths: plan.policy.paths },
   };
   const human: string[] = [summaryLines(state, options, catalog, input.paths)];
 
@@ -160,7 +160,7 @@ export function configureTasks(ctx: Context, run: ConfigureRun): ListrTask<Confi
     {
       title: `Policy "${options.app}"`,
       task: async (state, task) => {
-        const rules = policyRules(plan.secrets.map((s) => s.entry.path)).length;
+        const rules = policyRules(plan.policy.paths).length;
         if (plan.policy.current === plan.policy.wanted) {
           state.policy = 'kept';
           step(state.steps, task).kept('policy', `Policy "${options.app}" is up to date (${rules} rules)`);

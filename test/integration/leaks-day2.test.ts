@@ -1,5 +1,6 @@
 // The day-2 commands against the leak scanner: `secret put` with the value typed at a hidden prompt (tmux), piped
-// with --stdin and named with --from-env; an operator login with --password-stdin; `generate-root --stdin`.
+// with --stdin and named with --from-env; an operator login with --password-stdin; `secret put --grant --quorum
+// --stdin` (shares piped, the value from the environment); `generate-root --stdin`.
 // While they run every process's argv and environment is sampled; afterwards the deployment dir, $HOME, the temp
 // dirs, the container's log and `docker inspect`, and stderr are searched for each value, the password, the shares
 // and the new root token, in every spelling. Allowed, because the operator asked: the root token on
@@ -44,6 +45,7 @@ for (const { label, flavor, image } of SERVERS) {
     const typed = `typed-value-${label}-Qx7#`;
     const piped = `piped-value-${label}-Zr9!`;
     const fromEnv = `env-value-${label}-Lm3%`;
+    const granted = `granted-value-${label}-Gt4&`;
     const password = `operator-password-${label}-Wp5`;
     const outputs: string[] = [];
 
@@ -77,21 +79,30 @@ for (const { label, flavor, image } of SERVERS) {
     assert.equal(envRun.code, 0, envRun.stderr);
     const envLeaks = envWatch.stop().filter((l) => l.where !== `/proc/${envRun.pid}/environ`);
     outputs.push(envRun.stdout, envRun.stderr);
+    // A grant through the quorum: the shares on standard input, the value in the CLI's own environment only.
+    const bot = await runCli(['agent', 'add', 'bot', '--secret', 'secret/typed', ...dir], { env: { VAULT_TOKEN: root, HOME: home } });
+    assert.equal(bot.code, 0, bot.stderr);
+    const grantWatch = watchProcesses([granted]);
+    const grantRun = await runWithPid(['secret', 'put', 'secret/granted', 'key', '--from-env', 'key=THE_VALUE', '--grant', 'agent:bot', '--quorum', '--stdin', ...dir], { THE_VALUE: granted, HOME: home }, `${server.keys.slice(1, 4).join('\n')}\n`);
+    assert.equal(grantRun.code, 0, grantRun.stderr);
+    const grantLeaks = grantWatch.stop().filter((l) => l.where !== `/proc/${grantRun.pid}/environ`);
+    outputs.push(grantRun.stdout, grantRun.stderr);
     const gen = await runCli(['generate-root', '--stdin', ...dir, '--json'], { env: { HOME: home }, input: `${server.keys.slice(0, 3).join('\n')}\n`, timeoutMs: 240_000 });
     assert.equal(gen.code, 0, gen.stderr);
     const newRoot = gen.json().root_token as string;
     outputs.push(gen.stderr);
     const processLeaks = watch.stop();
 
-    for (const [key, value] of [['typed', typed], ['piped', piped], ['env', fromEnv]]) {
+    for (const [key, value] of [['typed', typed], ['piped', piped], ['env', fromEnv], ['granted', granted]]) {
       assert.equal((await call(server, 'GET', `secret/data/${key}`, { token: root })).body.data.data.key, value, `secret/${key} byte-exact`);
     }
-    const secrets = [typed, piped, fromEnv, password, root, newRoot, ...server.keys];
+    const secrets = [typed, piped, fromEnv, granted, password, root, newRoot, ...server.keys];
     const leaks = await findLeaks({ secrets, dirs: [d.dir, home], recentDirs: [os.tmpdir()], since, containers: [d.name] });
     assert.deepEqual(leaks, []);
     assert.deepEqual(processLeaks, [], 'a value, the password, a share or a token in some process argv or environment');
     // --from-env: the value is in the CLI's own environment (the operator put it there) and in no other process's.
     assert.deepEqual(envLeaks, []);
+    assert.deepEqual(grantLeaks, []);
     for (const [i, out] of outputs.entries()) {
       for (const [j, s] of secrets.entries()) assert.ok(!out.includes(s), `output ${i} holds secret ${j}`);
     }

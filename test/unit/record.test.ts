@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { type DeploymentRecordFile, RECORD_FORMAT, lockDeployment, noteAgent, parseRecord, readRecord, recordPath, writeRecord } from '../../src/deployment/record.ts';
+import { type DeploymentRecordFile, RECORD_FORMAT, grantedPaths, lockDeployment, noteAgent, noteGrant, parseRecord, readRecord, recordPath, writeRecord } from '../../src/deployment/record.ts';
 import { EXIT, VaultSetupError } from '../../src/errors.ts';
 
 const FILE = '/srv/vault/vault-setup.json';
@@ -132,6 +132,31 @@ describe('deployment record', () => {
       await noteAgent(dir, 'ci', undefined);
       r = await readRecord(dir);
       assert.deepEqual([r?.agents, r?.grants], [['web'], [{ agent: 'web', paths: ['app/api'] }]]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('noteGrant: secret put --grant paths kept per app and agent; agent add keeps them, agent remove drops them', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-record-'));
+    try {
+      assert.equal(await noteGrant(dir, { kind: 'app', name: 'openclaw' }, 'x'), false, 'no record: nothing written');
+      assert.deepEqual(fs.readdirSync(dir), []);
+      await writeRecord(dir, sample());
+      assert.equal(await noteGrant(dir, { kind: 'app', name: 'openclaw' }, 'x'), true);
+      await noteGrant(dir, { kind: 'app', name: 'openclaw' }, 'x');
+      await noteGrant(dir, { kind: 'agent', name: 'ci' }, 'y');
+      await noteAgent(dir, 'ci', ['app/db', 'app/api']);
+      let r = await readRecord(dir);
+      assert.deepEqual(r?.grants, [{ agent: 'ci', paths: ['app/db', 'app/api'], granted: ['y'] }, { app: 'openclaw', granted: ['x'] }]);
+      assert.deepEqual(grantedPaths(r, { kind: 'agent', name: 'ci' }), ['y']);
+      assert.deepEqual(grantedPaths(r, { kind: 'app', name: 'openclaw' }), ['x']);
+      assert.deepEqual(grantedPaths(r, { kind: 'app', name: 'ci' }), [], 'an app and an agent of one name are apart');
+      await noteAgent(dir, 'ci', undefined);
+      r = await readRecord(dir);
+      assert.deepEqual([r?.agents, r?.grants], [[], [{ app: 'openclaw', granted: ['x'] }]]);
+      assert.match(problem(JSON.stringify({ ...sample(), grants: [{ app: 'Bad App', granted: [] }] })).message, /field "grants\[0\]\.app"/);
+      assert.match(problem(JSON.stringify({ ...sample(), grants: [{ app: 'openclaw' }] })).message, /field "grants\[0\]\.granted"/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -16,6 +16,10 @@ export interface ConfigureInput extends PhaseInput {
   options: ConfigureOptions;
   /** The catalog init loaded while checking its options; loaded from options.catalogFile when absent. */
   catalog?: Catalog | undefined;
+  /** A root token the share holders made for this run (--quorum): revoked when init ends. */
+  quorumToken?: string | undefined;
+  /** Paths `secret put --grant APP` added to the app's policy (vault-setup.json): rendered again, not taken away. */
+  granted?: string[] | undefined;
 }
 
 /** Marks the app tokens vault-setup issues, so a re-run finds a live one instead of minting another. */
@@ -54,25 +58,27 @@ interface AppTokenInfo {
 export interface Plan {
   token: string;
   fromCeremony: boolean;
+  fromQuorum: boolean;
   isRoot: boolean;
   kv: MountState;
   /** declared: config/vault.hcl has an audit stanza (servers that refuse API creation need one). */
   audit: { existing: { path: string; filePath: string } | undefined; filePath: string; declared: boolean };
   secrets: { entry: CatalogEntry; meta: SecretMeta | undefined; action: SecretAction }[];
-  policy: { current: string | undefined; wanted: string };
+  policy: { current: string | undefined; wanted: string; paths: string[] };
   appToken: { existing: AppTokenInfo | undefined; checked: boolean };
 }
 
-async function privilegedToken(ctx: Context, input: ConfigureInput): Promise<{ token: string; fromCeremony: boolean }> {
+async function privilegedToken(ctx: Context, input: ConfigureInput): Promise<{ token: string; fromCeremony: boolean; fromQuorum?: boolean }> {
   if (input.rootToken !== undefined) {
     ctx.redactor.add(input.rootToken);
     return { token: input.rootToken, fromCeremony: true };
   }
+  if (input.quorumToken !== undefined) return { token: input.quorumToken, fromCeremony: false, fromQuorum: true };
   const supplied = ctx.env.BAO_TOKEN ?? ctx.env.VAULT_TOKEN;
   if ((supplied === undefined || supplied.trim() === '') && !ctx.prompter.interactive) {
     // Not obtainToken's hint: `init` reads no token from a file (--app-token-file is where the APP token goes).
     throw new VaultSetupError('E_AUTH', 'the server is initialised already: configuring it needs a privileged token', {
-      hint: 'set VAULT_TOKEN (or BAO_TOKEN) to a root or admin token, or run in a terminal to be asked for it',
+      hint: `let the share holders make a root token for this run: vault-setup init --dir ${input.paths.dir} --quorum (shares typed hidden, or --stdin); or set VAULT_TOKEN (or BAO_TOKEN) to a root or admin token`,
     });
   }
   return { token: await obtainToken(ctx, { purpose: 'configure the server (root or admin)' }), fromCeremony: false };
@@ -80,7 +86,7 @@ async function privilegedToken(ctx: Context, input: ConfigureInput): Promise<{ t
 
 export async function makePlan(ctx: Context, input: ConfigureInput, options: ConfigureOptions, catalog: Catalog): Promise<Plan> {
   const { api } = input;
-  const { token, fromCeremony } = await privilegedToken(ctx, input);
+  const { token, fromCeremony, fromQuorum = false } = await privilegedToken(ctx, input);
   const self = await api.request<any>('GET', 'auth/token/lookup-self', { token, accept: [403] });
   if (self.status === 403) {
     throw new VaultSetupError('E_AUTH', 'the server refused the token (invalid, expired or revoked)', {
@@ -111,17 +117,19 @@ export async function makePlan(ctx: Context, input: ConfigureInput, options: Con
 
   const policyRes = await api.request<any>('GET', `sys/policies/acl/${options.app}`, { token, accept: [404] });
   const current = policyRes.status === 404 ? undefined : String(policyRes.body?.data?.policy ?? '');
-  const wanted = renderPolicy(options.app, catalog.entries.map((e) => e.path));
+  const paths = [...new Set([...catalog.entries.map((e) => e.path), ...(input.granted ?? [])])].sort();
+  const wanted = renderPolicy(options.app, paths);
 
   const existing = await findAppToken(api, token, options.app);
   return {
     token,
     fromCeremony,
+    fromQuorum,
     isRoot,
     kv,
     audit: { existing: found === undefined ? undefined : { path: found[0], filePath }, filePath, declared: /^\s*audit\s+"file"/m.test((await readIfExists(input.paths.config)) ?? '') },
     secrets,
-    policy: { current, wanted },
+    policy: { current, wanted, paths },
     appToken: existing,
   };
 }

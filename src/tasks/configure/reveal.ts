@@ -77,7 +77,7 @@ export async function retireRoot(ctx: Context, input: ConfigureInput, options: C
   }
   await input.api.request('POST', 'auth/token/revoke-self', { token: plan.token });
   record(steps, 'root-token', 'done', 'revoked');
-  const whose = plan.fromCeremony ? 'The root token from this run' : 'The root token you supplied';
+  const whose = plan.fromCeremony ? 'The root token from this run' : plan.fromQuorum ? 'The root token the share holders made for this run' : 'The root token you supplied';
   return { data: { status: 'revoked', newRoot: howToGetOne }, human: [`${whose} was revoked.`, `  ${howToGetOne}`] };
 }
 
