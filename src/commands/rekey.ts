@@ -106,7 +106,11 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
     }
     return {
       data: { address: target.address, shares: counts.shares, threshold: counts.threshold, verified: true },
-      human: `Rekeyed: ${counts.shares} new shares, ${counts.threshold} unseal. The old shares no longer work.`,
+      human: [
+        `Rekeyed: ${counts.shares} new shares, ${counts.threshold} unseal. The old shares no longer unseal this server.`,
+        // A snapshot carries the keyring as it was: restoring one made before today needs the shares of its time.
+        'Snapshots taken before now still open only with the OLD shares: take a new one (vault-setup backup), and keep the old shares until those snapshots are gone.',
+      ].join('\n'),
     };
   } finally {
     close();

@@ -73,6 +73,7 @@ test(`rekey 5/3 -> 4/2 with verification: a wrong type-back keeps the old shares
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.fresh.length, 4);
     assert.match(run.stdout, /Rekeyed: 4 new shares, 2 unseal/);
+    assert.match(run.stdout, /Snapshots taken before now still open only with the OLD shares: take a new one \(vault-setup backup\)/);
     await sealWith(server, server.rootToken);
     const old = await unsealOutcome(server, server.keys.slice(0, 3));
     assert.equal(old.sealed, true, 'the old shares do not unseal');
