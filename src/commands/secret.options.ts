@@ -13,7 +13,7 @@ export const spec: CommandSpec = {
     stdin: { type: 'boolean', help: 'put: read the value of the one field from standard input (with --quorum: the shares, one per line)' },
     grant: { type: 'string', multiple: true, arg: 'APP|agent:NAME', help: "put: add the path to the app's or the agent's policy (a privilege change: --quorum)" },
     'from-env': { type: 'string', multiple: true, arg: 'FIELD=VAR', help: 'put: take the value of FIELD from the environment variable VAR' },
-    overwrite: { type: 'boolean', help: 'put: replace an existing secret (default: create only)' },
+    overwrite: { type: 'boolean', help: 'put: replace the given fields of an existing secret, keeping its other fields (default: create only)' },
     field: { type: 'string', arg: 'F', help: 'get: print the value of this field alone' },
     'show-values': { type: 'boolean', help: 'get: print all values (default: field names only)' },
   },

@@ -160,18 +160,30 @@ async function put(ctx: Context, api: VaultApi, token: string, plan: Extract<Pla
   const meta = await secretMeta(api, token, KV_MOUNT, plan.path, ctx.clock);
   const full = `${KV_MOUNT}/${plan.path}`;
   if (meta !== undefined && !meta.currentDeleted && !plan.overwrite) {
-    throw new VaultSetupError('E_USAGE', `${full} already exists (version ${meta.currentVersion}); nothing was written`, { hint: `to replace it, add --overwrite (all of its fields are replaced by the ones given)` });
+    throw new VaultSetupError('E_USAGE', `${full} already exists (version ${meta.currentVersion}); nothing was written`, { hint: `to replace the fields given (the others are kept), add --overwrite` });
   }
   const cas = plan.overwrite && meta !== undefined ? meta.currentVersion : 0;
-  const result = await writeSecret(api, token, KV_MOUNT, plan.path, values, cas, ctx.clock);
+  // --overwrite replaces the fields given and keeps the others: a new password must not drop the host beside it.
+  const kept = cas === 0 || meta?.currentDeleted === true ? {} : await currentFields(ctx, api, token, plan.path, meta?.currentVersion ?? 0);
+  for (const field of Object.keys(values)) delete kept[field];
+  const result = await writeSecret(api, token, KV_MOUNT, plan.path, { ...kept, ...values }, cas, ctx.clock);
   if (!result.written) {
     throw new VaultSetupError('E_USAGE', `${full} was written by someone else meanwhile; nothing was written`, { hint: 'look at it with `vault-setup secret get`, then run the command again' });
   }
   const fields = Object.keys(values);
+  const keptNames = Object.keys(kept);
   return {
-    data: { path: full, fields, version: result.version, created: cas === 0 },
-    human: `${cas === 0 ? 'Created' : 'Replaced'} ${full} (version ${result.version}): ${fields.join(', ')}`,
+    data: { path: full, fields, kept: keptNames, version: result.version, created: cas === 0 },
+    human: `${cas === 0 ? 'Created' : 'Replaced'} ${full} (version ${result.version}): ${fields.join(', ')}${keptNames.length > 0 ? `; kept: ${keptNames.join(', ')}` : ''}`,
   };
+}
+
+/** The fields of the version being replaced (values stay in memory and are registered with the redactor). */
+async function currentFields(ctx: Context, api: VaultApi, token: string, path: string, version: number): Promise<Record<string, unknown>> {
+  const res = await api.request<any>('GET', `${KV_MOUNT}/data/${path}?version=${version}`, { token, accept: [404] });
+  const data = res.status === 200 && typeof res.body?.data?.data === 'object' && res.body.data.data !== null ? (res.body.data.data as Record<string, unknown>) : {};
+  for (const v of Object.values(data)) ctx.redactor.add(typeof v === 'string' ? v : JSON.stringify(v));
+  return { ...data };
 }
 
 /** Adds the secret's path to each policy, then notes each grant in the record so init and `agent add` keep it. */

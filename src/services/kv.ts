@@ -51,7 +51,7 @@ export async function writeSecret(
   token: string,
   mount: string,
   path: string,
-  data: Record<string, string>,
+  data: Record<string, unknown>,
   cas: number,
   clock: Clock,
 ): Promise<WriteResult> {

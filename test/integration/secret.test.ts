@@ -55,6 +55,13 @@ for (const { label, flavor, image } of SERVERS) {
       assert.equal(over.code, 0, over.stderr);
       assert.equal(over.json().version, 2);
       assert.deepEqual((await read('openrouter')).data, { api_key: 'replaced' });
+      // Replacing one field of several keeps the others (a new password must not drop the host beside it).
+      await putSecret(server, root, 'database', { host: 'db.internal', port: '5432', password: 'old-db-password' });
+      const one = await runCli(['secret', 'put', 'secret/database', 'password', '--stdin', '--overwrite', ...dir, '--json'], { env, input: 'new-db-password' });
+      assert.equal(one.code, 0, one.stderr);
+      assert.deepEqual(one.json().kept, ['host', 'port']);
+      assert.deepEqual((await read('database')).data, { host: 'db.internal', port: '5432', password: 'new-db-password' });
+      assert.ok(!one.stdout.includes('db.internal') && !one.stderr.includes('old-db-password'), 'kept values are not shown');
     });
 
     await t.test('no terminal and no --stdin/--from-env: one line saying how, nothing written', async () => {
