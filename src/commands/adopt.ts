@@ -15,6 +15,7 @@ import { validateOperatorName } from '../auth/sign-in.ts';
 import { shareOrThrow } from '../ceremony/shares.ts';
 import { validateAppName } from '../config/policy.ts';
 import { type DeploymentRecord, defaultDir, loadDeployment } from '../deployment.ts';
+import { readRecord } from '../deployment/record.ts';
 import { saveRecord } from '../deployment/resume.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
 import { readState } from '../migrate/host.ts';
@@ -66,6 +67,16 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
   let deployment = await loadDeployment(dir);
   if (deployment === undefined) {
     throw new VaultSetupError('E_NOT_DEPLOYED', `no docker-compose.yml in ${dir}`, { hint: 'pass --dir where the playbook wrote docker-compose.yml (it uses ~/docker/vault)' });
+  }
+  const pending = await readState(dir);
+  if (pending !== undefined) {
+    // The server may be down and sealed mid-migration: migrate resumes it on its own (its state file says where).
+    throw new VaultSetupError('E_USAGE', `a storage migration was interrupted here (last stage: ${pending.stage})`, {
+      hint: `finish it first: vault-setup migrate --storage raft --dir ${dir}${pending.migrateImage === pending.image ? '' : ` --image ${pending.migrateImage}`} (it resumes), then run adopt again`,
+    });
+  }
+  if ((await readRecord(dir)) !== undefined) {
+    return { data: { dir, changed: false, adopted: true }, human: `${dir} is a vault-setup deployment already (vault-setup.json): nothing to adopt. Check it with vault-setup verify --dir ${dir}.` };
   }
   const layout = await layoutOf(deployment);
   const say = (line: string) => ctx.output.info(line);
@@ -159,12 +170,11 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
 
     // 2. File storage to raft.
     let migrated: Awaited<ReturnType<typeof migrateToRaft>> | undefined;
-    const pending = await readState(dir);
-    if (deployment.storage === 'file' || pending !== undefined) {
+    if (deployment.storage === 'file') {
       say('2/5 File storage to raft (operator migrate, offline; every key read back before the switch is kept):');
       await confirm('Stop the server, migrate file storage to raft, and take the first snapshot?');
-      const migrateImage = pending?.migrateImage ?? str(flags, 'image') ?? deployment.image;
-      if (pending === undefined) await preflight(ctx, { target, api, dir, deployment }, migrateImage);
+      const migrateImage = str(flags, 'image') ?? deployment.image;
+      await preflight(ctx, { target, api, dir, deployment }, migrateImage);
       migrated = await migrateToRaft(ctx, {
         target, api, dir, deployment, token, shares, seal: { t: seal.t, n: seal.n }, waitMs, migrateImage,
         image: deployment.image,

@@ -1,13 +1,15 @@
 // What `migrate --storage raft` changes on the host: the server binary's own `operator migrate` run in a one-shot
 // container of the deployment's image (no network, the server stopped), data/ swapped with the migrated copy while
 // the old one stays beside it, vault.hcl's storage block rewritten, and a progress file without secrets.
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Context } from '../context.ts';
 import type { DeploymentPaths } from '../deployment.ts';
 import { VaultSetupError } from '../errors.ts';
 import { readIfExists, writeAtomic } from '../services/files.ts';
-import { LABELS, SERVICE } from '../services/templates.ts';
+import { LABELS, SERVICE, renderTemplate } from '../services/templates.ts';
 import { ONE_SHOT, oneShot } from '../deployment/ownership.ts';
 import type { Inventory } from './inventory.ts';
 
@@ -75,21 +77,23 @@ export function clusterAddrFor(hcl: string, port: number, tls: boolean): string 
   return `${tls ? 'https' : 'http'}://${host}`;
 }
 
+const TEMPLATE = fileURLToPath(new URL('../../templates/vault.hcl.tmpl', import.meta.url));
+
+/**
+ * The raft stanza exactly as init's template writes it (so a migrated vault-setup deployment reads like a new one,
+ * and init or adopt find nothing to change), at the path the file storage had.
+ */
+function raftStanza(options: { nodeId: string; clusterAddr: string; dataPath: string }, withClusterAddr: boolean): string {
+  const section = /^\{\{#raft\}\}\n([\s\S]*?)^\{\{\/raft\}\}\n/m.exec(readFileSync(TEMPLATE, 'utf8'))?.[1] ?? '';
+  const text = renderTemplate(section.replace('"{{home}}/data"', '"{{dataPath}}"'), { dataPath: options.dataPath, nodeId: options.nodeId, raftMultiplier: '1', clusterAddr: options.clusterAddr });
+  return withClusterAddr ? text : text.replace(/# Raft needs a cluster address[^\n]*\ncluster_addr = [^\n]*\n$/, '');
+}
+
 /** vault.hcl with its file storage replaced by raft at the same path (the rest of the file as it was). */
 export function raftConfig(hcl: string, options: { nodeId: string; clusterAddr: string; dataPath: string }): string {
   const block = fileStorageBlock(hcl);
   if (block === undefined) throw new VaultSetupError('E_USAGE', 'vault.hcl has no storage "file" block to replace', { hint: 'the deployment already uses another storage; nothing was changed' });
-  const raft = [
-    'storage "raft" {',
-    `  path    = ${JSON.stringify(options.dataPath)}`,
-    `  node_id = ${JSON.stringify(options.nodeId)}`,
-    '  # Raft\'s timers scaled for one node: the first election takes about 1 s instead of 5-10 s.',
-    '  performance_multiplier = 1',
-    '}',
-    ...(/^\s*cluster_addr\s*=/m.test(hcl) ? [] : ['# Raft needs a cluster address, and it may not be 0.0.0.0.', `cluster_addr = ${JSON.stringify(options.clusterAddr)}`]),
-    '',
-  ].join('\n');
-  return `${hcl.slice(0, block.start)}${raft}${hcl.slice(block.end)}`;
+  return `${hcl.slice(0, block.start)}${raftStanza(options, !/^\s*cluster_addr\s*=/m.test(hcl))}${hcl.slice(block.end)}`;
 }
 
 /** The configuration `operator migrate` reads: the file storage as the server had it, raft beside it. */

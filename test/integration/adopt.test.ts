@@ -76,8 +76,23 @@ async function waitAnswering(server: Server): Promise<void> {
   throw new Error(`${server.address} never answered`);
 }
 
-test('adopt: a playbook deployment (Vault 1.17.6, file storage, root token in use) becomes the hardened shape', { timeout: 10 * 60_000 }, async (t) => {
-  const image = rig().vaultImage;
+interface Playbook {
+  dir: string;
+  home: string;
+  root: string;
+  name: string;
+  port: number;
+  server: Server;
+  keys: string[];
+  hexKeys: string[];
+  rootToken: string;
+  oldAppToken: string;
+  script: string;
+  appEnv: string;
+}
+
+/** A deployment made by the playbook's steps 1-12 (and the unseal.sh it forbids), with the given image. */
+async function playbookDeployment(t: { after(fn: () => void): void }, image: string): Promise<Playbook> {
   const name = `vstest-adopt-${randomBytes(3).toString('hex')}`;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-adopt-'));
   // ~/docker/vault: the directory's name is the compose project, as with `cd ~/docker/vault && docker compose up -d`.
@@ -117,13 +132,54 @@ test('adopt: a playbook deployment (Vault 1.17.6, file storage, root token in us
   }
   const created = await call(server, 'POST', 'auth/token/create', { token: rootToken, body: { display_name: 'openclaw-app', ttl: '720h', renewable: true, policies: ['default'] } });
   assert.equal(created.status, 200);
-  const oldAppToken = created.body.auth.client_token as string;
   // What the playbook warns against, and what people write anyway.
   const script = path.join(dir, 'unseal.sh');
   fs.writeFileSync(script, `#!/bin/sh\n${keys.slice(0, 3).map((k) => `docker exec -e VAULT_ADDR=http://127.0.0.1:8200 vault vault operator unseal ${k}`).join('\n')}\n`, { mode: 0o700 });
   const appEnv = path.join(home, 'openclaw', '.env');
   fs.mkdirSync(path.dirname(appEnv), { recursive: true });
   fs.writeFileSync(appEnv, `VAULT_ADDR=http://127.0.0.1:${port}\nVAULT_TOKEN=${rootToken}\n`, { mode: 0o600 });
+  return { dir, home, root, name, port, server, keys, hexKeys: init.body.keys as string[], rootToken, oldAppToken: created.body.auth.client_token as string, script, appEnv };
+}
+
+/** What every adopted deployment holds: the hardened files, raft, audit, the scoped token reading every secret. */
+async function assertAdopted(p: Playbook, out: any, tokenFile: string): Promise<string> {
+  const hcl = fs.readFileSync(path.join(p.dir, 'config', 'vault.hcl'), 'utf8');
+  assert.match(hcl, /^ui = false$/m);
+  assert.match(hcl, new RegExp(`address += "127\\.0\\.0\\.1:${p.port}"`));
+  assert.doesNotMatch(hcl, /address\s*=\s*"0\.0\.0\.0/);
+  assert.match(hcl, /storage "raft" \{/);
+  assert.doesNotMatch(hcl, /storage "file"/);
+  const compose = fs.readFileSync(path.join(p.dir, 'docker-compose.yml'), 'utf8');
+  assert.match(compose, /network_mode: host/);
+  assert.doesNotMatch(compose, /ports:/);
+  assert.match(compose, /no-new-privileges:true/);
+  assert.ok(fs.existsSync(path.join(p.dir, 'data', 'raft', 'raft.db')), 'the data is raft now');
+  assert.ok(fs.statSync(out.migrate.snapshot).size > 0, 'the first snapshot exists');
+  assert.equal((await call(p.server, 'GET', 'sys/seal-status')).body.sealed, false);
+  // Audit on: the device writes the requests made since.
+  const audit = path.join(p.dir, 'logs', 'audit.log');
+  assert.ok(fs.existsSync(audit) && fs.statSync(audit).size > 0, 'the audit log is written');
+  // The scoped app token reads every secret, byte for byte, and nothing more.
+  const appToken = fs.readFileSync(tokenFile, 'utf8').trim();
+  assert.equal(fs.statSync(tokenFile).mode & 0o777, 0o600);
+  assert.deepEqual((await call(p.server, 'GET', 'auth/token/lookup-self', { token: appToken })).body.data.policies, ['openclaw']);
+  for (const [key, data] of Object.entries(SECRETS)) {
+    const res = await call(p.server, 'GET', `secret/data/${key}`, { token: appToken });
+    assert.equal(res.status, 200, key);
+    assert.deepEqual(res.body.data.data, data, `secret/${key} byte for byte`);
+  }
+  assert.equal((await call(p.server, 'POST', 'secret/data/openrouter', { token: appToken, body: { data: { api_key: 'x' } } })).status, 403, 'the app token cannot write');
+  const record = JSON.parse(fs.readFileSync(path.join(p.dir, 'vault-setup.json'), 'utf8'));
+  assert.equal(record.storage, 'raft');
+  assert.equal(record.name, p.name);
+  assert.equal(record.app, 'openclaw');
+  assert.equal(record.threshold, 3);
+  return appToken;
+}
+
+test('adopt: a playbook deployment (Vault 1.17.6, file storage, root token in use) becomes the hardened shape', { timeout: 10 * 60_000 }, async (t) => {
+  const p = await playbookDeployment(t, rig().vaultImage);
+  const { dir, home, root, name, server, keys, rootToken, oldAppToken, script, appEnv } = p;
 
   const report = await runCli(['adopt', '--dir', dir, '--report-only', '--json'], { env: { VAULT_TOKEN: rootToken, HOME: home } });
   assert.equal(report.code, 0, report.stderr);
@@ -145,41 +201,12 @@ test('adopt: a playbook deployment (Vault 1.17.6, file storage, root token in us
   });
   assert.equal(run.code, 0, run.stderr);
   const out = run.json();
-  for (const secret of [...keys, ...init.body.keys, rootToken, oldAppToken, PASSWORD, SECRETS.github!.token as string]) {
+  for (const secret of [...keys, ...p.hexKeys, rootToken, oldAppToken, PASSWORD, SECRETS.github!.token as string]) {
     assert.ok(!run.stdout.includes(secret) && !run.stderr.includes(secret), 'no share, token, password or value in the output');
   }
 
-  // The hardened shape: loopback, UI off, raft, host network, confinement.
-  const hcl = fs.readFileSync(path.join(dir, 'config', 'vault.hcl'), 'utf8');
-  assert.match(hcl, /^ui = false$/m);
-  assert.match(hcl, new RegExp(`address += "127\\.0\\.0\\.1:${port}"`));
-  assert.doesNotMatch(hcl, /address\s*=\s*"0\.0\.0\.0/);
-  assert.match(hcl, /storage "raft" \{/);
-  assert.doesNotMatch(hcl, /storage "file"/);
-  const compose = fs.readFileSync(path.join(dir, 'docker-compose.yml'), 'utf8');
-  assert.match(compose, /network_mode: host/);
-  assert.doesNotMatch(compose, /ports:/);
-  assert.match(compose, /no-new-privileges:true/);
-  assert.equal(fs.readFileSync(path.join(dir, 'docker-compose.yml.pre-adopt'), 'utf8'), playbookCompose(image, name, port), 'the original is kept');
-  assert.ok(fs.existsSync(path.join(dir, 'data', 'raft', 'raft.db')), 'the data is raft now');
-  assert.ok(fs.statSync(out.migrate.snapshot).size > 0, 'the first snapshot exists');
-  assert.equal((await call(server, 'GET', 'sys/seal-status')).body.sealed, false);
-
-  // Audit on: the device writes the requests made since.
-  const audit = path.join(dir, 'logs', 'audit.log');
-  assert.ok(fs.existsSync(audit) && fs.statSync(audit).size > 0, 'the audit log is written');
-
-  // The scoped app token reads every secret, byte for byte, and nothing more.
-  const appToken = fs.readFileSync(tokenFile, 'utf8').trim();
-  assert.equal(fs.statSync(tokenFile).mode & 0o777, 0o600);
-  const self = await call(server, 'GET', 'auth/token/lookup-self', { token: appToken });
-  assert.deepEqual(self.body.data.policies, ['openclaw']);
-  for (const [key, data] of Object.entries(SECRETS)) {
-    const res = await call(server, 'GET', `secret/data/${key}`, { token: appToken });
-    assert.equal(res.status, 200, key);
-    assert.deepEqual(res.body.data.data, data, `secret/${key} byte for byte`);
-  }
-  assert.equal((await call(server, 'POST', 'secret/data/openrouter', { token: appToken, body: { data: { api_key: 'x' } } })).status, 403, 'the app token cannot write');
+  const appToken = await assertAdopted(p, out, tokenFile);
+  assert.equal(fs.readFileSync(path.join(dir, 'docker-compose.yml.pre-adopt'), 'utf8'), playbookCompose(rig().vaultImage, name, p.port), 'the original is kept');
 
   // The old tokens: root revoked, the -policy=default app token revoked as asked; the app that read root is named.
   assert.equal((await call(server, 'GET', 'auth/token/lookup-self', { token: rootToken })).status, 403, 'the root token is revoked');
@@ -196,12 +223,6 @@ test('adopt: a playbook deployment (Vault 1.17.6, file storage, root token in us
   assert.deepEqual(out.unseal_scripts.map((s: any) => [s.file, s.shares, s.shredded]), [[script, 3, true]]);
   assert.equal(fs.existsSync(script), false);
 
-  // The record, so later commands start from it.
-  const record = JSON.parse(fs.readFileSync(path.join(dir, 'vault-setup.json'), 'utf8'));
-  assert.equal(record.storage, 'raft');
-  assert.equal(record.name, name);
-  assert.equal(record.app, 'openclaw');
-  assert.equal(record.threshold, 3);
   assert.ok(out.report.after.fail < out.report.before.fail, `fewer failing checks: ${JSON.stringify(out.report)}`);
   t.diagnostic(`verify failures ${out.report.before.fail} -> ${out.report.after.fail}; migrate ${out.migrate.seconds.total}s`);
 
@@ -210,4 +231,31 @@ test('adopt: a playbook deployment (Vault 1.17.6, file storage, root token in us
   const opened = await runCli(['unseal', '--dir', dir, '--stdin', '--json'], { input: `${keys.slice(0, 3).join('\n')}\n` });
   assert.equal(opened.code, 0, opened.stderr);
   assert.deepEqual((await call(server, 'GET', 'secret/data/database', { token: appToken })).body.data.data, SECRETS.database);
+});
+
+test('adopt: OpenBao 2.6.2, the root token on stdin, --keep-old-tokens, no operator password, the script left', { timeout: 10 * 60_000 }, async (t) => {
+  const p = await playbookDeployment(t, rig().vaultLayoutImage);
+  const tokenFile = path.join(p.root, 'app-token');
+  const run = await runCli(['adopt', '--dir', p.dir, '--yes', '--stdin', '--keep-old-tokens', '--app-token-file', tokenFile, '--json'], {
+    env: { HOME: p.home },
+    input: `${p.rootToken}\n${p.keys.slice(0, 3).join('\n')}\n`,
+    timeoutMs: 8 * 60_000,
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const out = run.json();
+  for (const secret of [...p.keys, ...p.hexKeys, p.rootToken, p.oldAppToken]) assert.ok(!run.stdout.includes(secret) && !run.stderr.includes(secret), 'no share or token in the output');
+  await assertAdopted(p, out, tokenFile);
+  assert.match(fs.readFileSync(path.join(p.dir, 'config', 'vault.hcl'), 'utf8'), /^audit "file" "file" \{/m, 'OpenBao gets its audit device declared');
+  // Both old tokens still work, as asked; the script is still there, and the result says so.
+  assert.equal((await call(p.server, 'GET', 'auth/token/lookup-self', { token: p.rootToken })).status, 200);
+  assert.equal((await call(p.server, 'GET', 'auth/token/lookup-self', { token: p.oldAppToken })).status, 200);
+  assert.deepEqual(out.root_token, { status: 'kept', files_holding_it: [p.appEnv] });
+  assert.deepEqual(out.old_app_tokens.revoked, []);
+  assert.equal(out.configure.operator.status, 'not-created');
+  assert.deepEqual(out.unseal_scripts.map((s: any) => [s.file, s.shares, s.shredded]), [[p.script, 3, false]]);
+  assert.ok(fs.existsSync(p.script));
+
+  const again = await runCli(['adopt', '--dir', p.dir, '--yes', '--json'], { env: { HOME: p.home, VAULT_TOKEN: p.rootToken } });
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(again.json(), { dir: p.dir, changed: false, adopted: true });
 });

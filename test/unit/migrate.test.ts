@@ -18,12 +18,24 @@ describe('migrate: vault.hcl', () => {
 
   it('replaces file storage by raft at the same path, keeps the rest, adds cluster_addr once', () => {
     const out = raftConfig(PLAYBOOK, { nodeId: 'vault-1', clusterAddr: 'http://127.0.0.1:8201', dataPath: '/vault/data' });
-    assert.match(out, /^storage "raft" \{\n  path    = "\/vault\/data"\n  node_id = "vault-1"\n/);
+    assert.match(out, /^storage "raft" \{\n  path    = "\/vault\/data"\n  node_id = "vault-1"\n[\s\S]*  performance_multiplier = 1\n\}\n/);
     assert.match(out, /\ncluster_addr = "http:\/\/127\.0\.0\.1:8201"\n/);
     assert.doesNotMatch(out, /storage "file"/);
     assert.ok(out.endsWith(PLAYBOOK.slice(fileStorageBlock(PLAYBOOK)!.end)), 'everything after the block is as it was');
     const withAddr = raftConfig(`${PLAYBOOK}cluster_addr = "https://10.0.0.1:8201"\n`, { nodeId: 'n', clusterAddr: 'http://x:1', dataPath: '/vault/data' });
     assert.equal(withAddr.match(/cluster_addr/g)?.length, 1);
+  });
+
+  it('a vault-setup deployment migrated reads exactly as init writes one on raft', async () => {
+    const { LAYOUTS } = await import('../../src/config/flavor.ts');
+    const { renderServerConfig, clusterListen } = await import('../../src/services/templates.ts');
+    for (const [flavor, product] of [['vault', 'vault'], ['openbao', 'openbao'], ['vault', 'openbao']] as const) {
+      const spec = { layout: LAYOUTS[flavor], server: { product, version: '2.6.2', raw: 'x' }, image: 'i', name: 'vault', port: 8200, tls: false };
+      const onFile = renderServerConfig({ ...spec, storage: 'file' });
+      const migrated = raftConfig(onFile, { nodeId: 'vault-1', clusterAddr: clusterAddrFor(onFile, 8200, false), dataPath: fileStorageBlock(onFile)!.path! });
+      assert.equal(migrated, renderServerConfig({ ...spec, storage: 'raft' }));
+      assert.equal(clusterAddrFor(onFile, 8200, false), `http://${clusterListen(8200)}`);
+    }
   });
 
   it('the cluster address: the listener\'s cluster_address, else the API port + 1 on loopback', () => {
