@@ -59,13 +59,22 @@ export async function scanHost(roots: { dir: string; skip?: string[] }[], tokens
         const text = buffer.toString('utf8');
         if (tokens.some((t) => t.length > 0 && text.includes(t))) result.holdingToken.push(full);
         const scan = scanText(text);
-        const shares = scan.hits.filter((h) => h.kind === 'share').map((h) => h.line);
-        if (scan.unsealScript && shares.length > 0) result.unsealScripts.push({ file: full, shares: shares.length, lines: shares });
+        const lines = scan.hits.filter((h) => h.kind === 'share').map((h) => h.line);
+        if (scan.unsealScript && lines.length > 0) {
+          const textLines = text.split('\n');
+          const shares = lines.reduce((n, line) => n + Math.max(1, sharesIn(textLines[line - 1] ?? '')), 0);
+          result.unsealScripts.push({ file: full, shares, lines });
+        }
       }
     }
   }
   return result;
 }
+
+const HEX66 = /(?<![0-9A-Fa-f])[0-9A-Fa-f]{66}(?![0-9A-Fa-f])/g;
+const B64_44 = /(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{43}[A-Za-z0-9+/=](?![A-Za-z0-9+/=])/g;
+/** Share-shaped strings on one line (a loop over keys may hold several). */
+const sharesIn = (line: string): number => (line.match(HEX66)?.length ?? 0) + (line.match(B64_44)?.length ?? 0);
 
 /** Overwrites the file with random bytes of its length, syncs, then removes it. */
 export async function shred(file: string): Promise<void> {
