@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
+import { runInProcess, scriptedPrompter } from '../helpers/in-process.ts';
 import { call, unseal, waitActive, type Server } from '../helpers/day2.ts';
 import { docker, freePort, removeContainers } from '../helpers/deployment.ts';
 import { rig } from '../helpers/rig.ts';
@@ -258,4 +259,40 @@ test('adopt: OpenBao 2.6.2, the root token on stdin, --keep-old-tokens, no opera
   const again = await runCli(['adopt', '--dir', p.dir, '--yes', '--json'], { env: { HOME: p.home, VAULT_TOKEN: p.rootToken } });
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(again.json(), { dir: p.dir, changed: false, adopted: true });
+});
+
+test('adopt: each step waits for its confirmation; a "no" stops there, and the next run goes on from there', { timeout: 10 * 60_000 }, async (t) => {
+  const p = await playbookDeployment(t, rig().vaultImage);
+  const composeBefore = fs.readFileSync(path.join(p.dir, 'docker-compose.yml'), 'utf8');
+  const containerBefore = docker('inspect', '-f', '{{.Id}}', p.name).trim();
+  const env = { VAULT_TOKEN: p.rootToken, HOME: p.home };
+
+  // The shares at masked prompts, then "no" to the first step: nothing changes.
+  const refused = scriptedPrompter([...p.keys.slice(0, 3), false]);
+  const first = await runInProcess(['adopt', '--dir', p.dir], { env, prompter: refused });
+  assert.equal(first.code, 2, first.stderr);
+  assert.match(first.stderr, /stopped before "Rewrite docker-compose\.yml and config\/vault\.hcl as shown, and recreate the container\?"/);
+  assert.match(first.stderr, /--- docker-compose\.yml\n/, 'the diff was shown before the question');
+  assert.deepEqual(refused.asked, ['Share 1 of 3', 'Share 2 of 3', 'Share 3 of 3', 'Rewrite docker-compose.yml and config/vault.hcl as shown, and recreate the container?']);
+  assert.equal(fs.readFileSync(path.join(p.dir, 'docker-compose.yml'), 'utf8'), composeBefore);
+  assert.equal(docker('inspect', '-f', '{{.Id}}', p.name).trim(), containerBefore);
+
+  // "yes" to the shape, "no" to the migration: the new shape runs, unsealed, still on file storage.
+  const partly = scriptedPrompter([...p.keys.slice(1, 4), true, false]);
+  const second = await runInProcess(['adopt', '--dir', p.dir], { env, prompter: partly });
+  assert.equal(second.code, 2, second.stderr);
+  assert.match(second.stderr, /stopped before "Stop the server, migrate file storage to raft, and take the first snapshot\?"/);
+  assert.match(fs.readFileSync(path.join(p.dir, 'docker-compose.yml'), 'utf8'), /network_mode: host/);
+  assert.match(fs.readFileSync(path.join(p.dir, 'config', 'vault.hcl'), 'utf8'), /storage "file"/);
+  assert.equal((await call(p.server, 'GET', 'sys/seal-status')).body.sealed, false);
+  assert.equal(fs.existsSync(path.join(p.dir, 'vault-setup.json')), false);
+
+  // The rest with --yes: the shape is found done, the other steps run.
+  const tokenFile = path.join(p.root, 'app-token');
+  const third = await runCli(['adopt', '--dir', p.dir, '--yes', '--stdin', '--app-token-file', tokenFile, '--json'], { env, input: `${p.keys.slice(0, 3).join('\n')}\n`, timeoutMs: 8 * 60_000 });
+  assert.equal(third.code, 0, third.stderr);
+  const out = third.json();
+  assert.deepEqual(out.steps.find((s: any) => s.step === 'shape'), { step: 'shape', status: 'kept', detail: 'docker-compose.yml and config/vault.hcl are in the hardened shape' });
+  await assertAdopted(p, out, tokenFile);
+  assert.equal((await call(p.server, 'GET', 'auth/token/lookup-self', { token: p.rootToken })).status, 403, 'the root token is revoked');
 });
