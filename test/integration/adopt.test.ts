@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
+import { findLeaks } from '../helpers/leaks.ts';
 import { runInProcess, scriptedPrompter } from '../helpers/in-process.ts';
 import { call, unseal, waitActive, type Server } from '../helpers/day2.ts';
 import { docker, freePort, removeContainers } from '../helpers/deployment.ts';
@@ -224,6 +225,9 @@ test('adopt: a playbook deployment (Vault 1.17.6, file storage, root token in us
   assert.deepEqual(out.unseal_scripts.map((s: any) => [s.file, s.shares, s.shredded]), [[script, 3, true]]);
   assert.equal(fs.existsSync(script), false);
 
+  // Nothing secret was left on disk, in the containers' logs or their configuration (the app's .env is the test's).
+  const leaks = await findLeaks({ secrets: [...keys, rootToken, oldAppToken, PASSWORD, appToken], dirs: [dir, home], containers: [name], exclude: [appEnv] });
+  assert.deepEqual(leaks, []);
   assert.ok(out.report.after.fail < out.report.before.fail, `fewer failing checks: ${JSON.stringify(out.report)}`);
   t.diagnostic(`verify failures ${out.report.before.fail} -> ${out.report.after.fail}; migrate ${out.migrate.seconds.total}s`);
 

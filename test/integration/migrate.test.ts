@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
+import { findLeaks } from '../helpers/leaks.ts';
 import { call, mintToken, putPolicy, putSecret, readyServer, type Initialised, type Server } from '../helpers/day2.ts';
 import { docker, testDeployment } from '../helpers/deployment.ts';
 import { ROOT, rig } from '../helpers/rig.ts';
@@ -150,6 +151,7 @@ test('migrate --storage raft: file storage to raft, every secret, policy and tok
       assert.equal(await raftNode(server), `${d.name}-1`);
       await assertHoldsEverything(server, tokens, accessors);
       for (const secret of [...server.keys, server.rootToken, ...tokens, 'sk-or-migrate']) assert.ok(outputs.every((o) => !o.includes(secret)), 'no share, token or value in the output');
+      assert.deepEqual(await findLeaks({ secrets: [...server.keys, server.rootToken, ...tokens, 'sk-or-migrate'], dirs: [d.dir], containers: [d.name] }), [], 'no share, token or value on disk or in the container');
 
       // The same shares open it after a restart: the raft data is what the server now runs on.
       docker('restart', d.name);
