@@ -24,6 +24,30 @@ export async function layoutOf(deployment: DeploymentRecord): Promise<Layout> {
   return mounted === undefined ? deployment.layout : LAYOUTS[mounted];
 }
 
+/**
+ * What would make the hardened shape lose or misplace data, checked before anything is asked or changed: the storage
+ * must live in <dir>/data mounted at <home>/data (what init writes and the playbook does), and the listener must be
+ * plain http (adopt writes the loopback, plain-http shape). Undefined when adopt can go ahead.
+ */
+export async function adoptableProblem(deployment: DeploymentRecord, layout: Layout): Promise<{ message: string; hint: string } | undefined> {
+  const { parse } = await import('yaml');
+  const doc = parse((await readIfExists(deployment.paths.compose)) ?? '', { merge: true, logLevel: 'error' }) as any;
+  const service = Object.values(doc?.services ?? {})[0] as { volumes?: unknown[] } | undefined;
+  const hcl = (await readIfExists(deployment.paths.config)) ?? '';
+  const storagePath = /storage\s+"\w+"\s*\{[^}]*?\bpath\s*=\s*"([^"]*)"/.exec(hcl)?.[1];
+  const wanted = `${layout.home}/data`;
+  if (storagePath !== wanted) {
+    return { message: `config/vault.hcl keeps the data at ${storagePath ?? '(no path)'}, not ${wanted}`, hint: `adopt keeps the data where init does (./data mounted at ${wanted}); move it there by hand first. Nothing was changed` };
+  }
+  const mounts = (service?.volumes ?? []).map((v) => (typeof v === 'string' ? { source: v.split(':')[0] ?? '', target: v.split(':')[1] ?? '' } : { source: String((v as any)?.source ?? ''), target: String((v as any)?.target ?? '') }));
+  const data = mounts.find((m) => m.target.replace(/\/+$/, '') === wanted);
+  if (data === undefined || path.resolve(deployment.paths.dir, data.source) !== deployment.paths.dataDir || !/^[./]/.test(data.source)) {
+    return { message: `docker-compose.yml does not mount ./data at ${wanted}${data === undefined ? '' : ` (it mounts ${data.source})`}`, hint: `adopt writes ./data:${wanted}; copy the data into ${deployment.paths.dataDir} first (server stopped), or it would start empty. Nothing was changed` };
+  }
+  if (deployment.tls) return { message: 'the listener serves TLS: adopt writes the plain-http, loopback-only shape', hint: 'nothing was changed; move it with `vault-setup init --tls files` on a new directory and a restored snapshot' };
+  return undefined;
+}
+
 export interface ShapeFile {
   path: string;
   before: string;
@@ -52,7 +76,6 @@ export async function hardenedFiles(deployment: DeploymentRecord, layout: Layout
  * given to the server's user by a one-shot root container of the same image.
  */
 export async function applyShape(ctx: Context, deployment: DeploymentRecord, layout: Layout, files: ShapeFile[]): Promise<void> {
-  if (deployment.tls) throw new VaultSetupError('E_USAGE', 'this deployment serves TLS: adopt handles the playbook\'s plain-http listener only', { hint: 'nothing was changed; move it with `vault-setup init --tls files` on a new directory and a restored snapshot' });
   for (const f of files) {
     const backup = `${f.path}${BACKUP_SUFFIX}`;
     if ((await readIfExists(backup)) === undefined) await writeAtomic(backup, f.before, { mode: 0o644 });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Context } from '../context.ts';
 import { type HostScan, scanHost, shred } from '../adopt/scripts.ts';
-import { BACKUP_SUFFIX, applyShape, hardenedFiles, layoutOf, relative } from '../adopt/shape.ts';
+import { BACKUP_SUFFIX, adoptableProblem, applyShape, hardenedFiles, layoutOf, relative } from '../adopt/shape.ts';
 import { validateOperatorName } from '../auth/sign-in.ts';
 import { shareOrThrow } from '../ceremony/shares.ts';
 import { validateAppName } from '../config/policy.ts';
@@ -79,6 +79,8 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
     return { data: { dir, changed: false, adopted: true }, human: `${dir} is a vault-setup deployment already (vault-setup.json): nothing to adopt. Check it with vault-setup verify --dir ${dir}.` };
   }
   const layout = await layoutOf(deployment);
+  const problem = await adoptableProblem(deployment, layout);
+  if (problem !== undefined) throw new VaultSetupError('E_USAGE', problem.message, { hint: problem.hint });
   const say = (line: string) => ctx.output.info(line);
   const api = connect(ctx, deployment.address, undefined);
   try {
