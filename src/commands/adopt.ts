@@ -64,6 +64,7 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
   if ((fromStdin || passwordStdin) && ctx.stdin.isTTY === true) throw usageError('--stdin and --password-stdin read a pipe, but standard input is a terminal (what you type would be echoed)', 'run without them to be asked with hidden input');
   if (revokeOldApp && keepOld) throw usageError('--revoke-old-app-token and --keep-old-tokens contradict each other', 'keep one of them');
 
+  const started = ctx.clock.now();
   let deployment = await loadDeployment(dir);
   if (deployment === undefined) {
     throw new VaultSetupError('E_NOT_DEPLOYED', `no docker-compose.yml in ${dir}`, { hint: 'pass --dir where the playbook wrote docker-compose.yml (it uses ~/docker/vault)' });
@@ -268,8 +269,11 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
       old_app_tokens: { found: oldAppTokens.map((t) => ({ accessor: t.accessor, display_name: t.displayName })), revoked: revokedApp },
       root_token: { status: rootStatus, files_holding_it: scan.holdingToken },
       unseal_scripts: scripts,
+      // Keys that sat in a file are leaked keys, shredded or not: new shares are the only fix.
+      rekey_advised: scripts.length > 0,
       record: path.join(dir, 'vault-setup.json'),
       changed: true,
+      seconds: Math.round((ctx.clock.now() - started) / 100) / 10,
     };
     const human = [
       `Adopted ${deployment.name} (${server.raw}) in ${dir}.`,

@@ -229,7 +229,8 @@ test('adopt: a playbook deployment (Vault 1.17.6, file storage, root token in us
   const leaks = await findLeaks({ secrets: [...keys, rootToken, oldAppToken, PASSWORD, appToken], dirs: [dir, home], containers: [name], exclude: [appEnv] });
   assert.deepEqual(leaks, []);
   assert.ok(out.report.after.fail < out.report.before.fail, `fewer failing checks: ${JSON.stringify(out.report)}`);
-  t.diagnostic(`verify failures ${out.report.before.fail} -> ${out.report.after.fail}; migrate ${out.migrate.seconds.total}s`);
+  assert.equal(out.rekey_advised, true);
+  t.diagnostic(`verify failures ${out.report.before.fail} -> ${out.report.after.fail}; adopt ${out.seconds}s, of which migrate ${out.migrate.seconds.total}s`);
 
   // The same shares open it after a restart (unseal reads the deployment as it is now).
   docker('restart', name);
