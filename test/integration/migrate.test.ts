@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
 import { findLeaks } from '../helpers/leaks.ts';
-import { call, mintToken, putPolicy, putSecret, readyServer, type Initialised, type Server } from '../helpers/day2.ts';
+import { call, mintToken, putPolicy, putSecret, readyServer, unseal, type Initialised, type Server } from '../helpers/day2.ts';
 import { docker, testDeployment } from '../helpers/deployment.ts';
 import { ROOT, rig } from '../helpers/rig.ts';
 
@@ -164,6 +164,45 @@ test('migrate --storage raft: file storage to raft, every secret, policy and tok
       assert.equal(again.json().migrated, false, 'a second run finds raft and does nothing');
     });
   }
+
+  await t.test('data changed while an interrupted migration waited: the check sees it, and the file storage comes back, unsealed', async () => {
+    await using d = await testDeployment('migrb');
+    const server = await readyServer(d, 'vault', r.vaultLayoutImage, ['--storage', 'file']);
+    await putSecret(server, server.rootToken, 'openrouter', { api_key: 'sk-or-before' });
+    const env = { VAULT_TOKEN: server.rootToken };
+    const shares = `${server.keys.slice(0, 3).join('\n')}\n`;
+    const args = ['migrate', '--storage', 'raft', '--dir', d.dir, '--stdin'];
+    const stopped = await interruptAt(args, env, shares, /3\/6 `operator migrate`/);
+    assert.equal(stopped.code, 130, stopped.stderr);
+    // The interrupted run's one-shot finishes on its own; then someone starts the old server and writes to it.
+    for (const id of docker('ps', '-aq', '--filter', `name=${d.name}-migrate-`).trim().split('\n').filter(Boolean)) docker('wait', id);
+    docker('start', d.name);
+    for (let i = 0; (await call(server, 'GET', 'sys/seal-status').catch(() => undefined))?.status !== 200; i++) {
+      assert.ok(i < 150, 'the old server answers again');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await unseal(server, server.keys.slice(0, 3));
+    await putSecret(server, server.rootToken, 'added-while-stopped', { v: '1' });
+    docker('stop', d.name);
+
+    const run = await runCli([...args, '--json'], { env, input: shares, timeoutMs: 5 * 60_000 });
+    assert.equal(run.code, 16, run.stderr);
+    const error = run.json().error;
+    assert.equal(error.code, 'E_SERVER');
+    assert.match(error.message, /the migrated server does not hold what the old one did \(not there before: secret\/added-while-stopped@1\)\); rolled back: the server runs on its file storage again, unsealed$/);
+    assert.match(fs.readFileSync(path.join(d.dir, 'config', 'vault.hcl'), 'utf8'), /storage "file"/);
+    assert.match(fs.readFileSync(path.join(d.dir, 'docker-compose.yml'), 'utf8'), /org\.vault-setup\.storage: file/);
+    assert.equal((await call(server, 'GET', 'sys/seal-status')).body.sealed, false);
+    assert.deepEqual((await call(server, 'GET', 'secret/data/added-while-stopped', { token: server.rootToken })).body.data.data, { v: '1' });
+    assert.deepEqual((await call(server, 'GET', 'secret/data/openrouter', { token: server.rootToken })).body.data.data, { api_key: 'sk-or-before' });
+    assert.deepEqual(fs.readdirSync(d.dir).filter((f) => /pre-migrate|data\.raft|migrate-state/.test(f)), [], 'nothing of the attempt left');
+    assert.equal(JSON.parse(fs.readFileSync(path.join(d.dir, 'vault-setup.json'), 'utf8')).storage, 'file');
+
+    // A fresh run now lists the new key too, and goes through.
+    const again = await runCli([...args, '--json'], { env, input: shares, timeoutMs: 5 * 60_000 });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.json().keys, 2);
+  });
 
   await t.test('an image whose operator migrate cannot read file storage: refused before anything changes (exit 23)', async () => {
     ensureNoFileImage(r.openbaoImage);
