@@ -26,6 +26,7 @@ export const EXIT = {
   breakingChange: 20,
   notRunning: 21,
   locked: 22,
+  noFileStorage: 23,
   interrupted: 130,
 } as const;
 
@@ -64,7 +65,8 @@ export type ErrorCode =
   | 'E_NAME_TAKEN'
   | 'E_BREAKING_CHANGE'
   | 'E_NOT_RUNNING'
-  | 'E_LOCKED';
+  | 'E_LOCKED'
+  | 'E_NO_FILE_STORAGE';
 
 const DEFAULT_EXIT: Record<ErrorCode, ExitCode> = {
   E_USAGE: EXIT.usage,
@@ -100,6 +102,7 @@ const DEFAULT_EXIT: Record<ErrorCode, ExitCode> = {
   E_BREAKING_CHANGE: EXIT.breakingChange,
   E_NOT_RUNNING: EXIT.notRunning,
   E_LOCKED: EXIT.locked,
+  E_NO_FILE_STORAGE: EXIT.noFileStorage,
 };
 
 export class VaultSetupError extends Error {

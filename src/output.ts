@@ -53,6 +53,11 @@ export class Output {
     this.streams.stderr.write(`${this.#redactor.redact(line)}\n`);
   }
 
+  /** A security problem the operator must see whatever the flags (even --json): stderr, redacted. */
+  alert(line: string): void {
+    this.streams.stderr.write(`${this.style.red('!')} ${this.#redactor.redact(line)}\n`);
+  }
+
   /** The command's result: one JSON object with --json, else human lines on stdout. */
   result(data: unknown, human?: string): void {
     if (this.json) {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Context } from '../context.ts';
 import { checksumFile, saveSnapshot } from '../backup/snapshot.ts';
 import { loadDeployment } from '../deployment.ts';
+import { noteChange } from '../deployment/record.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
 import { bool, duration, str } from '../options/flags.ts';
 import type { ServerIdentity } from '../services/docker.ts';
@@ -112,6 +113,7 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
       await writeState(dir, state);
     } else say(`3/5 ${DATA_COPY}/: already copied.`);
 
+    let running: ServerIdentity | undefined;
     try {
       say(`4/5 Starting ${image} on the same files ...`);
       await setComposeImage(paths, image);
@@ -121,8 +123,8 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
       await ensureRunning(ctx, target, waitMs);
       say(`5/5 Unsealing ${to.raw} with the shares in memory ...`);
       await unsealWith(ctx, api, shares);
-      const now = await identifyFromApi(target.address, target.caCert);
-      if (now?.version !== to.version) throw new VaultSetupError('E_SERVER', `after the restart the server says it is ${now?.raw ?? 'nothing'}, not ${to.raw}`);
+      running = await identifyFromApi(target.address, target.caCert);
+      if (running?.version !== to.version) throw new VaultSetupError('E_SERVER', `after the restart the server says it is ${running?.raw ?? 'nothing'}, not ${to.raw}`);
     } catch (error) {
       throw await rollback(ctx, { target, api, dir, from, image, shares, waitMs, snapshot, cause: error, where });
     }
@@ -130,7 +132,9 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
     await writeState(dir, { ...state, stage: 'unsealed' });
     await dropCopy(ctx, image, paths);
     await clearState(dir);
-    const data = { dir, image, from: from.version, to: to.version, previous_image: from.image, upgraded: true, snapshot: snapshot ?? null, checksum_file: snapshot === undefined ? null : checksumFile(snapshot) };
+    // The record (when the deployment has one) names what runs now, so init and verify start from it.
+    const recorded = await noteChange(dir, { image, server: (running ?? to).raw });
+    const data = { dir, image, from: from.version, to: to.version, previous_image: from.image, upgraded: true, snapshot: snapshot ?? null, checksum_file: snapshot === undefined ? null : checksumFile(snapshot), record_updated: recorded };
     return { data, human: [`Upgraded ${target.name}: ${from.image} (${from.version}) -> ${image} (${to.version}), unsealed and active.`, `Snapshot from before: ${snapshot ?? '(taken by the interrupted run)'}`, `Check it: vault-setup verify --dir ${dir}`].join('\n') };
   } finally {
     open.close();

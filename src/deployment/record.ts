@@ -263,3 +263,12 @@ export async function noteAgent(dir: string | undefined, agent: string, paths: s
   const next = { ...record, agents: agents.sort(), grants: grants.sort((a, b) => grantKey(a).localeCompare(grantKey(b))) };
   if (JSON.stringify(next) !== JSON.stringify(record)) await writeRecord(dir, next);
 }
+
+/** After `upgrade` or `migrate`: the record says what now runs (image, server, storage), if there is a record. */
+export async function noteChange(dir: string, change: Partial<Pick<DeploymentRecordFile, 'image' | 'server' | 'storage' | 'nodeId'>>): Promise<boolean> {
+  const record = await readRecord(dir);
+  if (record === undefined) return false;
+  const next = { ...record, ...change };
+  if (JSON.stringify(next) !== JSON.stringify(record)) await writeRecord(dir, next);
+  return true;
+}

@@ -125,8 +125,8 @@ const WHY: Record<string, string> = {
 
 const HOW: Record<string, (r: DeploymentRecordFile, to: string, dir: string) => string> = {
   flavor: (_r, _to, dir) => `moving data between layouts is \`vault-setup migrate --dir ${dir}\` (a later release); back up first: vault-setup backup --dir ${dir}`,
-  image: (_r, to, dir) => `that is an upgrade: \`vault-setup upgrade --dir ${dir} --image ${to}\` (a later release) takes a snapshot first and unseals after`,
-  storage: (_r, to, dir) => `moving data to ${to} storage is \`vault-setup migrate --dir ${dir} --storage ${to}\` (a later release)`,
+  image: (_r, to, dir) => `that is an upgrade: \`vault-setup upgrade --dir ${dir} --image ${to}\` takes a snapshot first and unseals after`,
+  storage: (_r, to, dir) => (to === 'raft' ? `moving data to raft storage is \`vault-setup migrate --dir ${dir} --storage raft\`` : `\`vault-setup migrate\` moves file storage to raft, never back to ${to}: raft is the storage with snapshots (back up: vault-setup backup --dir ${dir})`),
   name: (r, _to, dir) => `a raft node keeps its node_id (${r.nodeId}) for life; a second deployment needs its own --dir; renaming is \`vault-setup migrate --dir ${dir}\` (a later release)`,
 };
 

@@ -65,6 +65,7 @@ test('upgrade: OpenBao 2.6.2 -> 2.7.2 on raft, a failed target rolled back, a do
     const error = run.json().error;
     assert.match(error.message, /rolled back: vault-setup-test\/openbao:2\.6\.2 \(2\.6\.2\) runs again/);
     assert.match(compose(), /image: vault-setup-test\/openbao:2\.6\.2/);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(d.dir, 'vault-setup.json'), 'utf8')).image, OLD, 'a rolled-back upgrade leaves the record as it was');
     const seal = await version();
     assert.equal(seal.sealed, false);
     assert.equal(seal.version, '2.6.2');
@@ -108,6 +109,10 @@ test('upgrade: OpenBao 2.6.2 -> 2.7.2 on raft, a failed target rolled back, a do
     assert.equal(seal.version, '2.7.2');
     assert.match(compose(), new RegExp(`image: ${NEW.replace(/[./]/g, '\\$&')}`));
     assert.equal(docker('inspect', '-f', '{{.Config.Image}}', d.name).trim(), NEW);
+    const record = JSON.parse(fs.readFileSync(path.join(d.dir, 'vault-setup.json'), 'utf8'));
+    assert.equal(out.record_updated, true);
+    assert.equal(record.image, NEW, 'the deployment record names the new image');
+    assert.equal(record.server, 'OpenBao v2.7.2');
     assert.deepEqual(await readBack(), { api_key: 'sk-or-upgrade' });
     assert.deepEqual(fs.readdirSync(d.dir).filter((f) => /pre-upgrade|upgrade-state/.test(f)), []);
     for (const key of server.keys) assert.ok(!run.stdout.includes(key) && !run.stderr.includes(key), 'no share in the output');
