@@ -1,6 +1,7 @@
 // `vault-setup secret put|list|get`: KV v2 secrets under secret/ after init. Values come from a hidden prompt,
 // standard input (one field) or a named environment variable, never from argv; list shows names and field names
 // only; get prints a value only when asked.
+import { noteWritten } from '../deployment/record.ts';
 import type { Context } from '../context.ts';
 import { normalisePath } from '../agents/approle.ts';
 import { checkSignInFlags, signIn } from '../auth/sign-in.ts';
@@ -36,7 +37,7 @@ export async function secret({ flags, positionals }: Invocation, ctx: Context): 
     await using session = await signIn(ctx, api, { tokenFile: str(flags, 'token-file'), operator: str(flags, 'operator'), passwordStdin: bool(flags, 'password-stdin'), purpose: `${plan.kind} secrets` });
     switch (plan.kind) {
       case 'put':
-        return await put(ctx, api, session.token, plan, values as Record<string, string>);
+        return await put(ctx, api, session.token, plan, values as Record<string, string>).then(async (r) => (await noteWritten(target.dir, plan.path, Object.keys(values ?? {})), r));
       case 'list':
         return await listSecrets(api, session.token, plan.path);
       case 'get':

@@ -42,7 +42,7 @@ export interface ConfigureOptions {
 }
 
 export type SecretAction = 'create' | 'keep' | 'overwrite';
-export type SecretStatus = 'created' | 'kept' | 'updated';
+export type SecretStatus = 'created' | 'kept' | 'updated' | 'skipped';
 export type TokenDelivery = 'file' | 'result' | 'terminal';
 
 interface AppTokenInfo {
