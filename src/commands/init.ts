@@ -15,7 +15,7 @@ import { toServerDuration } from '../services/wait.ts';
 import type { ServerIdentity } from '../services/docker.ts';
 import { ensureWritableDir, readIfExists, refuseSymlink } from '../services/files.ts';
 import { lockDeployment } from '../deployment/record.ts';
-import { resumeFlags, saveRecord } from '../deployment/resume.ts';
+import { type Existing, resumeFlags, saveRecord } from '../deployment/resume.ts';
 import { connect } from '../services/target.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { type ConfigureOptions, checkBeforeInit, configurePhase } from '../tasks/configure.tasks.ts';
@@ -55,6 +55,9 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
   const rerun = RERUN_FLAGS.flatMap((f): [string, string][] => (str(invocation.flags, f) === undefined ? [] : [[f, str(invocation.flags, f) as string]]));
   const address = `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
   const state: DeployState = newDeployState(dir, address);
+  // A new deployment: what configure will need from the environment and flags is checked before a file is written
+  // or a container started (an existing one is checked after deploy, once the server says whether it is initialised).
+  if (existing === undefined && !bool(flags, 'deploy-only')) await checkBeforeInit(ctx, configureOpts, catalog);
   await refuseSymlink(dir);
   await ensureWritableDir(dir);
   await using _lock = await lockDeployment(dir);
@@ -72,7 +75,7 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
     if (!deployOnly && state.health?.initialized === false) {
       // Who receives the shares first, then what configure will need: a run that cannot finish initialises nothing.
       ceremonyPlan = await planCeremony(ctx, ceremonyOpts);
-      await checkBeforeInit(ctx, configureOpts, catalog);
+      await checkBeforeInit(ctx, configureOpts, catalog, `the server is deployed at ${address} and not initialised; fix that and run the same command again`);
     }
     const ceremony = deployOnly ? await deployOnlyOutcome(api, dir) : await ceremonyPhase(ctx, { ...common, options: ceremonyOpts, plan: ceremonyPlan, rerun });
     // With --json the shares are only in the final object: a failure from here on must still hand them over.
@@ -82,7 +85,8 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
       });
     const configure = ceremony.unsealed && !deployOnly ? await handOver(configurePhase(ctx, { ...common, rootToken: ceremony.rootToken, options: configureOpts, catalog })) : undefined;
     const seal = await handOver(api.sealStatus());
-    if (seal.initialized) await handOver(saveRecord(dir, existing, { settings, flags, server, shares: seal.n, threshold: seal.t }));
+    const skippedFields = configure === undefined ? undefined : skippedNow(existing, catalog, configure);
+    if (seal.initialized) await handOver(saveRecord(dir, existing, { settings, flags, server, shares: seal.n, threshold: seal.t, skippedFields }));
     const steps = [...state.steps, ...ceremony.steps, ...(configure?.steps ?? [])];
     const changed = steps.filter((s) => s.status === 'done' && !['engine', 'port', 'api'].includes(s.id));
     const data = {
@@ -105,11 +109,38 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
       `Address: ${address}  (initialised: ${seal.initialized ? 'yes' : 'no'}, sealed: ${seal.sealed ? 'yes' : 'no'})`,
       ...(configure?.human ?? []),
       ...(ceremony.resume === undefined ? [] : [`Next: ${ceremony.resume}`]),
+      ...(configure === undefined ? [] : ['', ...nextSteps(dir, ctx.env, configureOpts, configure.data.operator as { status?: string; name?: string } | undefined)]),
     ].join('\n');
-    return { data, human };
+    // With the init result on stdout (--print-keys), stdout holds that JSON alone: the summary is for people.
+    return { data, human, humanToStderr: ceremony.printed === true };
   } finally {
     api.close();
   }
+}
+
+/** The catalog fields left without a value: skipped in this run, or earlier in a path this run kept as it was. */
+function skippedNow(existing: Existing | undefined, catalog: Catalog, configure: { skipped: string[]; data: Record<string, unknown> }): string[] {
+  const kept = new Set(((configure.data.secrets ?? []) as { path: string; status: string }[]).filter((s) => s.status === 'kept').map((s) => s.path));
+  const keptFields = new Set(catalog.entries.filter((e) => kept.has(e.path)).flatMap((e) => e.fields.map((f) => `${e.path}.${f.name}`)));
+  const earlier = (existing?.record.skippedFields ?? []).filter((f) => keptFields.has(f));
+  return [...new Set([...configure.skipped, ...earlier])];
+}
+
+/** The end of a configured init: the few commands a newcomer needs next, one line each. */
+function nextSteps(dir: string, env: NodeJS.ProcessEnv, options: ConfigureOptions, login: { status?: string; name?: string } | undefined): string[] {
+  const at = dir === defaultDir(env) ? '' : ` --dir ${dir}`;
+  const operator = ['created', 'updated', 'kept'].includes(login?.status ?? '') ? login?.name : undefined;
+  const rows: [string, string][] = [
+    options.tokenFile === undefined
+      ? [`vault-setup verify${at}`, 'prove the deployment is healthy and safe (asks for the app token, hidden)']
+      : [`vault-setup verify${at} --token-file ${options.tokenFile}`, 'prove the deployment is healthy and safe'],
+    [`vault-setup unseal${at}`, 'after a reboot or restart: the server starts sealed'],
+    [`vault-setup backup${at}`, 'a snapshot now; on a schedule: docs/backup.md'],
+    [`vault-setup agent add NAME --secret secret/PATH${at}`, 'AppRole credentials for an app or an AI agent'],
+    ...(operator === undefined ? [] : [[`vault-setup secret list --operator ${operator}${at}`, `daily work: log in as "${operator}" (no root token)`] as [string, string]]),
+  ];
+  const width = Math.max(...rows.map(([c]) => c.length));
+  return ['Next steps:', ...rows.map(([c, what]) => `  ${c.padEnd(width)}  ${what}`)];
 }
 
 /** --name is the container and compose project name: compose's rule, checked before any file is written. */
