@@ -19,7 +19,7 @@ import { type Existing, resumeFlags, saveRecord } from '../deployment/resume.ts'
 import { connect } from '../services/target.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { type ConfigureOptions, checkBeforeInit, configurePhase } from '../tasks/configure.tasks.ts';
-import { type DeployState, type TlsSource, deployTasks, newDeployState } from '../tasks/deploy.tasks.ts';
+import { type DeployState, LOOK_ONLY_TASKS, type TlsSource, deployTasks, newDeployState } from '../tasks/deploy.tasks.ts';
 import { runTasks } from '../tasks/listr.ts';
 import { validSan } from '../tls/self-signed.ts';
 import { bool, duration, int, list, oneOf, str } from '../options/flags.ts';
@@ -55,13 +55,20 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
   const rerun = RERUN_FLAGS.flatMap((f): [string, string][] => (str(invocation.flags, f) === undefined ? [] : [[f, str(invocation.flags, f) as string]]));
   const address = `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
   const state: DeployState = newDeployState(dir, address);
-  // A new deployment: what configure will need from the environment and flags is checked before a file is written
-  // or a container started (an existing one is checked after deploy, once the server says whether it is initialised).
-  if (existing === undefined && !bool(flags, 'deploy-only')) await checkBeforeInit(ctx, configureOpts, catalog);
   await refuseSymlink(dir);
   await ensureWritableDir(dir);
   await using _lock = await lockDeployment(dir);
-  await runTasks(ctx, deployTasks(ctx, options), state);
+  const tasks = deployTasks(ctx, options);
+  if (existing === undefined && !bool(flags, 'deploy-only')) {
+    // A new deployment: once the engine, image and port are checked, what configure will need from the environment
+    // and the flags is checked before a file is written or a container started. An existing deployment is checked
+    // after deploy, once its server says whether it is initialised.
+    await runTasks(ctx, tasks.slice(0, LOOK_ONLY_TASKS), state);
+    await checkBeforeInit(ctx, configureOpts, catalog);
+    await runTasks(ctx, tasks.slice(LOOK_ONLY_TASKS), state);
+  } else {
+    await runTasks(ctx, tasks, state);
+  }
   const server = state.server as ServerIdentity;
   const settings = { flavor, image: options.image, name, port, storage: options.storage, tls: options.tls?.kind ?? ('off' as const) };
   await saveRecord(dir, existing, { settings, flags, server });
