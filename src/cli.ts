@@ -42,7 +42,7 @@ ${Object.entries(COMMANDS)
   .map(([name, spec]) => `  ${name.padEnd(15)}${spec.summary}`)
   .join('\n')}
 
-Run \`vault-setup <command> --help\` for its options. Exit codes are listed in the README.
+Run \`vault-setup <command> --help\` for its options; docs/commands/ has each command's page. Exit codes: README: "Exit codes".
 `;
 
 export interface Io {

@@ -231,7 +231,7 @@ function catalogError(source: string, problems: string[]): VaultSetupError {
   const where = source === 'built-in' ? 'the built-in secrets catalog' : `secrets catalog ${source}`;
   const [first, ...rest] = problems;
   return new VaultSetupError('E_CATALOG', `${where}: ${first}${rest.length > 0 ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''})` : ''}`, {
-    hint: 'fix the catalog; the README describes its format',
+    hint: 'fix the catalog; docs/commands/init.md: "The secrets catalog" describes its format',
     ...(rest.length > 0 ? { detail: problems.map((p) => `  - ${p}`).join('\n') } : {}),
   });
 }

@@ -151,7 +151,7 @@ export function introLines(asked: number, catalog: Pick<Catalog, 'source' | 'ent
       : `The catalog ${catalog.source} asks for ${asked} value${asked === 1 ? '' : 's'}${generated.length > 0 ? ` (${generated.length} generated)` : ''}.`;
   return [
     what,
-    'Your own list instead: --secrets FILE; no seeded secrets at all: --secrets none (see docs/commands/init.md).',
+    'Your own list instead: --secrets FILE; no seeded secrets at all: --secrets none (docs/commands/init.md: "The secrets catalog").',
     'Enter alone on a field with no default skips it: it is recorded, and verify warns until you write it (vault-setup secret put).',
   ];
 }
