@@ -59,7 +59,9 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
   await ensureWritableDir(dir);
   await using _lock = await lockDeployment(dir);
   const tasks = deployTasks(ctx, options);
-  if (existing === undefined && !bool(flags, 'deploy-only')) {
+  // A new directory (no record, no compose file: a hand-edited one is the file step's to show as a diff).
+  const fresh = existing === undefined && (await readIfExists(state.paths.compose)) === undefined;
+  if (fresh && !bool(flags, 'deploy-only')) {
     // A new deployment: once the engine, image and port are checked, what configure will need from the environment
     // and the flags is checked before a file is written or a container started. An existing deployment is checked
     // after deploy, once its server says whether it is initialised.
