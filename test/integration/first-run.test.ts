@@ -17,7 +17,7 @@ describe('the first run, unattended', () => {
   it('--print-keys without --json: stdout is the init JSON only; --secrets none seeds nothing and verify agrees', async () => {
     await using d = await testDeployment('first-run');
     const tokenFile = path.join(d.dir, 'app-token');
-    const run = await runCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', '--secrets', 'none', '--app-token-file', tokenFile]);
+    const run = await runCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', '--secrets', 'none', '--app-token-file', tokenFile, '--keep-root-token']);
     assert.equal(run.code, 0, run.stderr);
 
     // What `init --print-keys | jq` sees: one JSON document, nothing before or after it.
@@ -42,6 +42,13 @@ describe('the first run, unattended', () => {
     assert.deepEqual(self.body.data.policies, ['openclaw']);
     const caps = await api(d.address, 'POST', 'sys/capabilities-self', { token: appToken, body: { paths: ['secret/data/openrouter', 'secret/metadata/', 'secret/data/anything'] } });
     assert.deepEqual([caps.body['secret/data/openrouter'], caps.body['secret/metadata/'], caps.body['secret/data/anything']], [['deny'], ['deny'], ['deny']]);
+
+    // A re-run resumes with the recorded "none": nothing seeded, nothing changed (it retires the root token it was given).
+    const again = await runCli(['init', '--dir', d.dir, '--yes', '--json'], { env: { VAULT_TOKEN: JSON.parse(run.stdout).root_token } });
+    assert.equal(again.code, 0, again.stderr);
+    const configured = again.json().configure;
+    assert.deepEqual([configured.catalog, configured.secrets, configured.policy.status, configured.policy.paths, configured.appToken.status, configured.rootToken.status], ['none', [], 'kept', [], 'kept', 'revoked']);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(d.dir, 'vault-setup.json'), 'utf8')).catalog, { file: 'none', paths: [] });
 
     const verify = await runCli(['verify', '--dir', d.dir, '--token-file', tokenFile, '--json']);
     assert.equal(verify.code, 0, verify.stdout);
