@@ -118,7 +118,7 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
       `Address: ${address}  (initialised: ${seal.initialized ? 'yes' : 'no'}, sealed: ${seal.sealed ? 'yes' : 'no'})`,
       ...(configure?.human ?? []),
       ...(ceremony.resume === undefined ? [] : [`Next: ${ceremony.resume}`]),
-      ...(configure === undefined ? [] : ['', ...nextSteps(dir, ctx.env, configureOpts, configure.data.operator as { status?: string; name?: string } | undefined)]),
+      ...(configure === undefined ? [] : ['', ...nextSteps(dir, ctx.env, configureOpts, options.storage, configure.data.operator as { status?: string; name?: string } | undefined)]),
     ].join('\n');
     // With the init result on stdout (--print-keys), stdout holds that JSON alone: the summary is for people.
     return { data, human, humanToStderr: ceremony.printed === true };
@@ -136,7 +136,7 @@ function skippedNow(existing: Existing | undefined, catalog: Catalog, configure:
 }
 
 /** The end of a configured init: the few commands a newcomer needs next, one line each. */
-function nextSteps(dir: string, env: NodeJS.ProcessEnv, options: ConfigureOptions, login: { status?: string; name?: string } | undefined): string[] {
+function nextSteps(dir: string, env: NodeJS.ProcessEnv, options: ConfigureOptions, storage: 'raft' | 'file', login: { status?: string; name?: string } | undefined): string[] {
   const at = dir === defaultDir(env) ? '' : ` --dir ${dir}`;
   const operator = ['created', 'updated', 'kept'].includes(login?.status ?? '') ? login?.name : undefined;
   const rows: [string, string][] = [
@@ -144,7 +144,8 @@ function nextSteps(dir: string, env: NodeJS.ProcessEnv, options: ConfigureOption
       ? [`vault-setup verify${at}`, 'prove the deployment is healthy and safe (asks for the app token, hidden)']
       : [`vault-setup verify${at} --token-file ${options.tokenFile}`, 'prove the deployment is healthy and safe'],
     [`vault-setup unseal${at}`, 'after a reboot or restart: the server starts sealed'],
-    [`vault-setup backup${at}`, 'a snapshot now; on a schedule: docs/backup.md'],
+    // File storage has no snapshot API: `backup` would only explain the manual steps.
+    ...(storage === 'raft' ? [[`vault-setup backup${at}`, 'a snapshot now; on a schedule: docs/backup.md'] as [string, string]] : []),
     [`vault-setup agent add NAME --secret secret/PATH${at}`, 'AppRole credentials for an app or an AI agent'],
     ...(operator === undefined ? [] : [[`vault-setup secret list --operator ${operator}${at}`, `daily work: log in as "${operator}" (no root token)`] as [string, string]]),
   ];
