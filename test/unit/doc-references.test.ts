@@ -82,5 +82,7 @@ describe('documentation references', () => {
       }
     }
     assert.ok(links > 30, `links checked (${links})`);
+    // A fence left open by a moved section would turn the rest of its page into code.
+    for (const file of markdownFiles()) assert.equal(read(file).split('\n').filter((l) => l.startsWith('```')).length % 2, 0, `${file}: a code fence is not closed`);
   });
 });
