@@ -44,7 +44,7 @@ ${Object.entries(COMMANDS)
   .map(([name, spec]) => `  ${name.padEnd(15)}${spec.summary}`)
   .join('\n')}
 
-Run \`vault-setup <command> --help\` for its options. Exit codes are listed in the README.
+Run \`vault-setup <command> --help\` for its options; docs/commands/ has each command's page. Exit codes: README: "Exit codes".
 `;
 
 export interface Io {
@@ -122,7 +122,7 @@ export async function main(io: Io): Promise<number> {
     if (typeof flags.addr === 'string') (await import('./services/addr-policy.ts')).checkAddr(flags.addr, flags['insecure-http'] === true);
     const handler = await entry.load();
     const result: CommandResult = await handler({ flags, positionals }, ctx);
-    ctx.output.result(result.data, result.human);
+    ctx.output.result(result.data, result.human, { toStderr: result.humanToStderr === true });
     return result.exitCode ?? EXIT.ok;
   } catch (error) {
     return reportError(error, name, ctx, io);
@@ -132,7 +132,7 @@ export async function main(io: Io): Promise<number> {
   }
 }
 
-function reportError(error: unknown, command: string, ctx: { redactor: { redact(t: string): string }; output: { json: boolean; style: { red(t: string): string; dim(t: string): string } } }, io: Io): number {
+function reportError(error: unknown, command: string, ctx: { redactor: { redact(t: string): string }; output: { json: boolean; style: { red(t: string): string; cyan(t: string): string; dim(t: string): string } } }, io: Io): number {
   const redact = (t: string) => ctx.redactor.redact(t);
   const known = isVaultSetupError(error) ? error : isPromptExit(error) ? new VaultSetupError('E_INTERRUPTED', 'stopped at a prompt (Ctrl-C)', { hint: 're-run the command to resume' }) : undefined;
   if (known === undefined) {
@@ -143,7 +143,7 @@ function reportError(error: unknown, command: string, ctx: { redactor: { redact(
     return EXIT.internal;
   }
   const s = ctx.output.style;
-  io.stderr.write(`${s.red('✖')} vault-setup ${command}: ${redact(known.message)}\n`);
+  io.stderr.write(`${known.notice ? s.cyan('ℹ') : s.red('✖')} vault-setup ${command}: ${redact(known.message)}\n`);
   if (known.detail !== undefined) io.stderr.write(`${redact(known.detail)}\n`);
   if (known.hint !== undefined) io.stderr.write(`  ${s.dim('→')} ${redact(known.hint)}\n`);
   if (ctx.output.json) io.stdout.write(`${JSON.stringify(errorReport(known === error ? known : withResult(known, resultOf(error) ?? {}), redact))}\n`);

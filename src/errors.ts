@@ -111,8 +111,10 @@ export class VaultSetupError extends Error {
   readonly exitCode: ExitCode;
   /** Longer text shown under the message (a diff, log lines), redacted like the rest. */
   readonly detail: string | undefined;
+  /** Not a failure, only not the usual outcome (already unsealed: exit 17): shown without the red ✖. */
+  readonly notice: boolean;
 
-  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown; exitCode?: ExitCode; detail?: string } = {}) {
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown; exitCode?: ExitCode; detail?: string; notice?: boolean } = {}) {
     // Redacted before it is made one line: a secret that spans lines must still be recognised.
     super(oneLine(redactKnown(message)), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'VaultSetupError';
@@ -120,6 +122,7 @@ export class VaultSetupError extends Error {
     this.hint = options.hint === undefined ? undefined : redactKnown(options.hint);
     this.exitCode = options.exitCode ?? DEFAULT_EXIT[code];
     this.detail = options.detail === undefined ? undefined : redactKnown(options.detail);
+    this.notice = options.notice ?? code === 'E_ALREADY_UNSEALED';
   }
 }
 

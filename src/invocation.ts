@@ -5,6 +5,8 @@ import type { Flags } from './options/flags.ts';
 export interface CommandResult {
   data: unknown;
   human?: string;
+  /** The human lines go to stderr: stdout already holds a result a program reads (init --print-keys). */
+  humanToStderr?: boolean;
   exitCode?: number;
 }
 

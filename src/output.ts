@@ -58,12 +58,15 @@ export class Output {
     this.streams.stderr.write(`${this.style.red('!')} ${this.#redactor.redact(line)}\n`);
   }
 
-  /** The command's result: one JSON object with --json, else human lines on stdout. */
-  result(data: unknown, human?: string): void {
+  /**
+   * The command's result: one JSON object with --json, else human lines on stdout, or on stderr when stdout already
+   * carries what a program reads (init --print-keys: the JSON alone, so `| jq` works).
+   */
+  result(data: unknown, human?: string, options: { toStderr?: boolean } = {}): void {
     if (this.json) {
       this.streams.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
     } else if (human !== undefined && human.length > 0) {
-      this.streams.stdout.write(`${human}\n`);
+      (options.toStderr === true ? this.streams.stderr : this.streams.stdout).write(`${human}\n`);
     }
   }
 

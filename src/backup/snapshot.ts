@@ -13,7 +13,7 @@ import type { VaultApi } from '../services/vault-api.ts';
 export const SNAPSHOT_PATH = 'sys/storage/raft/snapshot';
 export const FORCE_PATH = 'sys/storage/raft/snapshot-force';
 
-/** The smallest policy a backup token needs (shown in the README and in errors). */
+/** The smallest policy a backup token needs (shown in docs/commands/backup.md and in errors). */
 export const BACKUP_POLICY = `path "${SNAPSHOT_PATH}" {\n  capabilities = ["read"]\n}\n`;
 
 export const checksumFile = (file: string): string => `${file}.sha256`;

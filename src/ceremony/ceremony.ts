@@ -71,7 +71,7 @@ async function printCeremony(ctx: Context, input: CeremonyInput, plan: CeremonyP
   // unsealFromMemory waited for the node to become active (or for the deadline: a slow node is not an error).
   if (status.sealed) throw new VaultSetupError('E_UNSEAL_FAILED', 'the server stayed sealed after the shares it just issued were entered', { hint: 'run `vault-setup status`; then `vault-setup unseal`' });
   record(steps, 'unseal', 'done', `${plan.threshold} of ${plan.shares} shares from memory`);
-  return { steps, unsealed: true, rootToken: response.root_token, ...(ctx.output.json ? { init } : {}) };
+  return { steps, unsealed: true, rootToken: response.root_token, printed: !ctx.output.json, ...(ctx.output.json ? { init } : {}) };
 }
 
 // --- --pgp-keys -----------------------------------------------------------------------------------------
@@ -97,9 +97,10 @@ async function pgpCeremony(ctx: Context, input: CeremonyInput, plan: CeremonyPla
     }
     ctx.output.info(`Wrote the encrypted shares${plan.rootTokenKey ? ' and root token' : ''} to ${plan.keysOut} (0600): ${written.map((f) => path.basename(f)).join(', ')}.`);
   }
-  if (!ctx.output.json && (plan.printKeys || plan.keysOut === undefined)) ctx.output.revealToStdout(`${JSON.stringify(init, null, 2)}\n`);
+  const printed = !ctx.output.json && (plan.printKeys || plan.keysOut === undefined);
+  if (printed) ctx.output.revealToStdout(`${JSON.stringify(init, null, 2)}\n`);
   const rootToken = plan.rootTokenKey === undefined ? response.root_token : undefined;
-  const outcome = { steps, rootToken, ...(ctx.output.json ? { init } : {}) };
+  const outcome = { steps, rootToken, printed, ...(ctx.output.json ? { init } : {}) };
   const status = plan.waitUnsealMs === undefined ? await input.api.sealStatus() : await waitForHolders(ctx, input.api, plan.waitUnsealMs);
   if (!status.sealed) {
     await waitUntilActive(input.api, ctx);

@@ -41,6 +41,8 @@ export interface CeremonyOutcome {
   init?: Record<string, unknown> | undefined;
   /** When init stops before unsealed: exactly how to resume. */
   resume?: string | undefined;
+  /** The init result was printed on stdout (--print-keys, or PGP shares with no --keys-out): stdout holds that JSON only. */
+  printed?: boolean;
 }
 
 export type CeremonyMode = 'interactive' | 'print' | 'pgp';

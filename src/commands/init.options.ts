@@ -23,7 +23,7 @@ export const spec: CommandSpec = {
     'keys-out': { type: 'string', arg: 'DIR', help: 'write the PGP-encrypted shares there (safe at rest)' },
     'print-keys': { type: 'boolean', help: 'print the init result (shares, root token) as JSON on stdout' },
     'wait-unseal': { type: 'string', arg: 'DURATION', help: 'PGP mode: wait this long for holders to unseal (default: stop at once and say how to resume)' },
-    secrets: { type: 'string', arg: 'FILE', help: 'secrets catalog (YAML): what to seed, never the values' },
+    secrets: { type: 'string', arg: 'FILE', help: 'secrets catalog (YAML): what to seed, never the values (default: the playbook\'s apps; "none": seed nothing)' },
     overwrite: { type: 'boolean', help: 'replace existing secrets (default: create only)' },
     app: { type: 'string', arg: 'NAME', help: 'the app the policy and token are for (default openclaw)' },
     'token-ttl': { type: 'string', arg: 'DURATION', help: 'app token TTL (default 720h)' },

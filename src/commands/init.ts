@@ -18,11 +18,11 @@ import { grantedPaths, lockDeployment } from '../deployment/record.ts';
 import { assertSafeDir } from '../services/dir-safety.ts';
 import { signIn } from '../auth/sign-in.ts';
 import { VaultSetupError } from '../errors.ts';
-import { resumeFlags, saveRecord } from '../deployment/resume.ts';
+import { type Existing, resumeFlags, saveRecord } from '../deployment/resume.ts';
 import { connect } from '../services/target.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { type ConfigureOptions, checkBeforeInit, configurePhase } from '../tasks/configure.tasks.ts';
-import { type DeployState, type TlsSource, deployTasks, newDeployState } from '../tasks/deploy.tasks.ts';
+import { type DeployState, LOOK_ONLY_TASKS, type TlsSource, deployTasks, newDeployState } from '../tasks/deploy.tasks.ts';
 import { runTasks } from '../tasks/listr.ts';
 import { validSan } from '../tls/self-signed.ts';
 import { bool, duration, int, list, oneOf, str } from '../options/flags.ts';
@@ -64,7 +64,19 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
   await assertSafeDir(dir);
   await ensureWritableDir(dir);
   await using _lock = await lockDeployment(dir);
-  await runTasks(ctx, deployTasks(ctx, options), state);
+  const tasks = deployTasks(ctx, options);
+  // A new directory (no record, no compose file: a hand-edited one is the file step's to show as a diff).
+  const fresh = existing === undefined && (await readIfExists(state.paths.compose)) === undefined;
+  if (fresh && !bool(flags, 'deploy-only')) {
+    // A new deployment: once the engine, image and port are checked, what configure will need from the environment
+    // and the flags is checked before a file is written or a container started. An existing deployment is checked
+    // after deploy, once its server says whether it is initialised.
+    await runTasks(ctx, tasks.slice(0, LOOK_ONLY_TASKS), state);
+    await checkBeforeInit(ctx, configureOpts, catalog);
+    await runTasks(ctx, tasks.slice(LOOK_ONLY_TASKS), state);
+  } else {
+    await runTasks(ctx, tasks, state);
+  }
   const server = state.server as ServerIdentity;
   const settings = { flavor, image: options.image, name, port, storage: options.storage, tls: options.tls?.kind ?? ('off' as const) };
   await saveRecord(dir, existing, { settings, flags, server });
@@ -78,7 +90,7 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
     if (!deployOnly && state.health?.initialized === false) {
       // Who receives the shares first, then what configure will need: a run that cannot finish initialises nothing.
       ceremonyPlan = await planCeremony(ctx, ceremonyOpts);
-      await checkBeforeInit(ctx, configureOpts, catalog);
+      await checkBeforeInit(ctx, configureOpts, catalog, `the server is deployed at ${address} and not initialised; fix that and run the same command again`);
     }
     if (quorum && state.health?.initialized === false && !deployOnly) {
       throw new VaultSetupError('E_USAGE', `--quorum is for a deployment initialised earlier whose root token was retired; the server in ${dir} is not initialised yet`, {
@@ -101,7 +113,8 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
     // configure revoked the quorum's token itself (its last step): nothing is left for the session to revoke.
     if (session !== undefined && (configure?.data.rootToken as { status?: string } | undefined)?.status === 'revoked') session.gone();
     const seal = await handOver(api.sealStatus());
-    if (seal.initialized) await handOver(saveRecord(dir, existing, { settings, flags, server, shares: seal.n, threshold: seal.t }));
+    const skippedFields = configure === undefined ? undefined : skippedNow(existing, catalog, configure);
+    if (seal.initialized) await handOver(saveRecord(dir, existing, { settings, flags, server, shares: seal.n, threshold: seal.t, skippedFields }));
     const steps = [...state.steps, ...ceremony.steps, ...(configure?.steps ?? [])];
     const changed = steps.filter((s) => s.status === 'done' && !['engine', 'port', 'api'].includes(s.id));
     const data = {
@@ -124,11 +137,39 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
       `Address: ${address}  (initialised: ${seal.initialized ? 'yes' : 'no'}, sealed: ${seal.sealed ? 'yes' : 'no'})`,
       ...(configure?.human ?? []),
       ...(ceremony.resume === undefined ? [] : [`Next: ${ceremony.resume}`]),
+      ...(configure === undefined ? [] : ['', ...nextSteps(dir, ctx.env, configureOpts, options.storage, configure.data.operator as { status?: string; name?: string } | undefined)]),
     ].join('\n');
-    return { data, human };
+    // With the init result on stdout (--print-keys), stdout holds that JSON alone: the summary is for people.
+    return { data, human, humanToStderr: ceremony.printed === true };
   } finally {
     api.close();
   }
+}
+
+/** The catalog fields left without a value: skipped in this run, or earlier in a path this run kept as it was. */
+function skippedNow(existing: Existing | undefined, catalog: Catalog, configure: { skipped: string[]; data: Record<string, unknown> }): string[] {
+  const kept = new Set(((configure.data.secrets ?? []) as { path: string; status: string }[]).filter((s) => s.status === 'kept').map((s) => s.path));
+  const keptFields = new Set(catalog.entries.filter((e) => kept.has(e.path)).flatMap((e) => e.fields.map((f) => `${e.path}.${f.name}`)));
+  const earlier = (existing?.record.skippedFields ?? []).filter((f) => keptFields.has(f));
+  return [...new Set([...configure.skipped, ...earlier])];
+}
+
+/** The end of a configured init: the few commands a newcomer needs next, one line each. */
+function nextSteps(dir: string, env: NodeJS.ProcessEnv, options: ConfigureOptions, storage: 'raft' | 'file', login: { status?: string; name?: string } | undefined): string[] {
+  const at = dir === defaultDir(env) ? '' : ` --dir ${dir}`;
+  const operator = ['created', 'updated', 'kept'].includes(login?.status ?? '') ? login?.name : undefined;
+  const rows: [string, string][] = [
+    options.tokenFile === undefined
+      ? [`vault-setup verify${at}`, 'prove the deployment is healthy and safe (asks for the app token, hidden)']
+      : [`vault-setup verify${at} --token-file ${options.tokenFile}`, 'prove the deployment is healthy and safe'],
+    [`vault-setup unseal${at}`, 'after a reboot or restart: the server starts sealed'],
+    // File storage has no snapshot API: `backup` would only explain the manual steps.
+    ...(storage === 'raft' ? [[`vault-setup backup${at}`, 'a snapshot now; on a schedule: docs/backup.md'] as [string, string]] : []),
+    [`vault-setup agent add NAME --secret secret/PATH${at}`, 'AppRole credentials for an app or an AI agent'],
+    ...(operator === undefined ? [] : [[`vault-setup secret list --operator ${operator}${at}`, `daily work: log in as "${operator}" (no root token)`] as [string, string]]),
+  ];
+  const width = Math.max(...rows.map(([c]) => c.length));
+  return ['Next steps:', ...rows.map(([c, what]) => `  ${c.padEnd(width)}  ${what}`)];
 }
 
 /** --name is the container and compose project name: compose's rule, checked before any file is written. */

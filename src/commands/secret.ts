@@ -1,6 +1,7 @@
 // `vault-setup secret put|list|get`: KV v2 secrets under secret/ after init. Values come from a hidden prompt,
 // standard input (one field) or a named environment variable, never from argv; list shows names and field names
 // only; get prints a value only when asked.
+import { noteWritten } from '../deployment/record.ts';
 import type { Context } from '../context.ts';
 import { normalisePath } from '../agents/approle.ts';
 import { checkSignInFlags, signIn } from '../auth/sign-in.ts';
@@ -43,6 +44,7 @@ export async function secret({ flags, positionals }: Invocation, ctx: Context): 
         const grants: PreparedGrant[] = [];
         for (const who of plan.grants) grants.push(await prepareGrant(api, session.token, who));
         const result = await put(ctx, api, session.token, plan, values as Record<string, string>);
+        await noteWritten(target.dir, plan.path, Object.keys(values ?? {}));
         if (grants.length === 0) return result;
         return await grantAll(ctx, api, session.token, target.dir, plan.path, grants, result);
       }

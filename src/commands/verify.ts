@@ -41,7 +41,7 @@ export async function verify({ flags }: Invocation, ctx: Context): Promise<Comma
   const app = validateAppName(str(flags, 'app') ?? recorded?.app ?? 'openclaw');
   const addr = str(flags, 'addr');
   checkAddr(addr);
-  const catalog = str(flags, 'secrets') === undefined && recorded?.catalog ? recordedCatalog(recorded.catalog) : await catalogPaths(str(flags, 'secrets'));
+  const catalog = str(flags, 'secrets') === undefined && recorded?.catalog ? recordedCatalog(recorded.catalog, recorded.skippedFields) : await catalogPaths(str(flags, 'secrets'));
 
   const paths = deploymentPaths(dir);
   let deployment: DeploymentRecord | undefined;

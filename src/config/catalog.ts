@@ -62,9 +62,13 @@ export function validatePath(path: string): string | undefined {
   return undefined;
 }
 
-/** Loads --secrets FILE, or the built-in catalog (the playbook's) when no file is given. */
+/** `--secrets none`: a server with no seeded secrets (no catalog paths; the policy keeps only token self-service). */
+export const NO_CATALOG = 'none';
+
+/** Loads --secrets FILE, or the built-in catalog (the playbook's) when no file is given, or none (`--secrets none`). */
 export async function loadCatalog(file: string | undefined): Promise<Catalog> {
   if (file === undefined) return parseCatalog(readFileSync(DEFAULT_CATALOG_FILE, 'utf8'), 'built-in');
+  if (file === NO_CATALOG) return { source: NO_CATALOG, entries: [] };
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
@@ -227,7 +231,7 @@ function catalogError(source: string, problems: string[]): VaultSetupError {
   const where = source === 'built-in' ? 'the built-in secrets catalog' : `secrets catalog ${source}`;
   const [first, ...rest] = problems;
   return new VaultSetupError('E_CATALOG', `${where}: ${first}${rest.length > 0 ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''})` : ''}`, {
-    hint: 'fix the catalog; the README describes its format',
+    hint: 'fix the catalog; docs/commands/init.md: "The secrets catalog" describes its format',
     ...(rest.length > 0 ? { detail: problems.map((p) => `  - ${p}`).join('\n') } : {}),
   });
 }

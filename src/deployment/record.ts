@@ -14,7 +14,7 @@ export const RECORD_FORMAT = 1;
 export type TlsMode = 'off' | 'self-signed' | 'files';
 
 export interface CatalogRecord {
-  /** The catalog file init seeded from (absolute), or null for the built-in playbook catalog. */
+  /** The catalog file init seeded from (absolute), null for the built-in playbook catalog, "none" for `--secrets none`. */
   file: string | null;
   /** Paths and field names (never values), so verify does not depend on the file still being there. */
   paths: { path: string; fields: string[] }[];
@@ -271,4 +271,14 @@ export async function noteChange(dir: string, change: Partial<Pick<DeploymentRec
   const next = { ...record, ...change };
   if (JSON.stringify(next) !== JSON.stringify(record)) await writeRecord(dir, next);
   return true;
+}
+
+/** Fields written since init skipped them (`secret put`): no longer skipped in the record, so verify stops warning. */
+export async function noteWritten(dir: string | undefined, secretPath: string, fields: string[]): Promise<void> {
+  if (dir === undefined) return;
+  const record = await readRecord(dir);
+  if (record === undefined) return;
+  const written = new Set(fields.map((f) => `${secretPath}.${f}`));
+  const skippedFields = record.skippedFields.filter((f) => !written.has(f));
+  if (skippedFields.length !== record.skippedFields.length) await writeRecord(dir, { ...record, skippedFields });
 }

@@ -7,7 +7,7 @@ import type { Context } from '../context.ts';
 import { loadDeployment, deploymentPaths } from '../deployment.ts';
 import { VaultSetupError } from '../errors.ts';
 import type { Flags } from '../invocation.ts';
-import { loadCatalog } from '../config/catalog.ts';
+import { NO_CATALOG, loadCatalog } from '../config/catalog.ts';
 import type { ServerIdentity } from '../services/docker.ts';
 import { readIfExists } from '../services/files.ts';
 import { VaultApi } from '../services/vault-api.ts';
@@ -103,7 +103,8 @@ export async function resumeFlags(ctx: Context, dir: string, flags: Flags): Prom
     if ((await readIfExists(p.caCert)) !== undefined) filled['tls-ca'] = p.caCert;
   }
   // A catalog file that has gone since: the recorded paths still serve verify; init then seeds the built-in one only if asked.
-  if (r.catalog?.file !== null && r.catalog?.file !== undefined && (await readIfExists(r.catalog.file)) !== undefined) fill('secrets', r.catalog.file);
+  if (r.catalog?.file === NO_CATALOG) fill('secrets', NO_CATALOG);
+  else if (r.catalog?.file !== null && r.catalog?.file !== undefined && (await readIfExists(r.catalog.file)) !== undefined) fill('secrets', r.catalog.file);
   fill('app', r.app ?? undefined);
   return { flags: filled, existing };
 }
@@ -159,7 +160,7 @@ export interface DeployedSettings {
 export async function saveRecord(
   dir: string,
   previous: Existing | undefined,
-  now: { settings: DeployedSettings; flags: Flags; server: ServerIdentity; shares?: number | undefined; threshold?: number | undefined },
+  now: { settings: DeployedSettings; flags: Flags; server: ServerIdentity; shares?: number | undefined; threshold?: number | undefined; skippedFields?: string[] | undefined },
 ): Promise<void> {
   const f = now.flags;
   const s = (name: string): string | undefined => (typeof f[name] === 'string' ? (f[name] as string) : undefined);
@@ -184,7 +185,7 @@ export async function saveRecord(
     threshold: now.threshold ?? keep?.threshold ?? null,
     agents: keep?.agents ?? [],
     grants: keep?.grants ?? [],
-    skippedFields: keep?.skippedFields ?? [],
+    skippedFields: now.skippedFields ?? keep?.skippedFields ?? [],
   };
   const file = path.join(path.resolve(dir), RECORD_FILE);
   const before = await readIfExists(file);
@@ -194,5 +195,5 @@ export async function saveRecord(
 
 async function catalogRecord(file: string | undefined): Promise<DeploymentRecordFile['catalog']> {
   const catalog = await loadCatalog(file);
-  return { file: file === undefined ? null : path.resolve(file), paths: catalog.entries.map((e) => ({ path: e.path, fields: e.fields.map((x) => x.name) })) };
+  return { file: file === undefined ? null : file === NO_CATALOG ? NO_CATALOG : path.resolve(file), paths: catalog.entries.map((e) => ({ path: e.path, fields: e.fields.map((x) => x.name) })) };
 }

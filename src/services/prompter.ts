@@ -20,7 +20,7 @@ export class InquirerPrompter implements Prompter {
 
   #refuse(message: string): never {
     throw new VaultSetupError('E_NEEDS_ANSWER', `an answer is needed but there is no terminal to ask: ${message}`, {
-      hint: 'run in a terminal, or provide the answer with the flag or variable the README names for it',
+      hint: 'run in a terminal, or provide the answer with the flag or variable named in --help (and in docs/commands/)',
     });
   }
 

@@ -5,7 +5,7 @@
 import type { ListrTask } from 'listr2';
 import { applyOperator, planOperator } from '../auth/init-operator.ts';
 import type { Context } from '../context.ts';
-import { loadCatalog } from '../config/catalog.ts';
+import { type Catalog, loadCatalog } from '../config/catalog.ts';
 import { KV_MOUNT, policyRules } from '../config/policy.ts';
 import { VaultSetupError } from '../errors.ts';
 import { writeAtomic } from '../services/files.ts';
@@ -24,6 +24,8 @@ export interface ConfigureOutcome {
   steps: StepRecord[];
   data: Record<string, unknown>;
   human: string[];
+  /** Catalog fields the operator skipped in this run ("path.field"), for the deployment record. */
+  skipped: string[];
 }
 
 export async function configurePhase(ctx: Context, input: ConfigureInput): Promise<ConfigureOutcome> {
@@ -33,7 +35,7 @@ export async function configurePhase(ctx: Context, input: ConfigureInput): Promi
   const delivery = plan.appToken.existing === undefined ? await chooseDelivery(ctx, options) : undefined;
   checkRootDisplay(ctx, options, plan);
   const operator = await planOperator(ctx, input.api, plan.token, options.operator, plan.isRoot);
-  const values = await resolveValues(ctx, plan.secrets.filter((s) => s.action !== 'keep').map((s) => s.entry));
+  const { values, skipped } = await resolveValues(ctx, plan.secrets.filter((s) => s.action !== 'keep').map((s) => s.entry), catalog);
 
   const state: ConfigureState = { steps: [], secrets: [] };
   // Held outside the listr state so no renderer or error path ever serialises it.
@@ -54,9 +56,11 @@ export async function configurePhase(ctx: Context, input: ConfigureInput): Promi
     audit: state.audit,
     kv: { mount: `${KV_MOUNT}/`, status: state.kv },
     secrets: state.secrets,
+    skippedFields: skipped,
     policy: { name: options.app, status: state.policy, paths: plan.policy.paths },
   };
   const human: string[] = [summaryLines(state, options, catalog, input.paths)];
+  if (skipped.length > 0) human.push(...skippedLines(state, catalog));
 
   data.appToken = revealAppToken(ctx, state, options, delivery, minted, human);
   minted.token = undefined;
@@ -69,7 +73,19 @@ export async function configurePhase(ctx: Context, input: ConfigureInput): Promi
   const root = await retireRoot(ctx, input, options, plan, state.steps);
   data.rootToken = root.data;
   human.push(...root.human);
-  return { steps: state.steps, data, human };
+  return { steps: state.steps, data, human, skipped };
+}
+
+/** Each path with a skipped field and the one command that writes it later (names only, never a value). */
+function skippedLines(state: ConfigureState, catalog: Catalog): string[] {
+  const lines = state.secrets.flatMap((s) => {
+    const entry = catalog.entries.find((e) => e.path === s.path);
+    const all = entry?.fields.map((f) => f.name) ?? [];
+    if (s.status === 'skipped') return [`  vault-setup secret put ${KV_MOUNT}/${s.path} ${all.join(' ')}`];
+    if (s.status !== 'kept' && s.fields.length < all.length) return [`  vault-setup secret put ${KV_MOUNT}/${s.path} ${all.join(' ')} --overwrite   (all its fields again; skipped: ${all.filter((f) => !s.fields.includes(f)).join(', ')})`];
+    return [];
+  });
+  return ['Skipped fields (recorded in vault-setup.json; verify warns until they are written):', ...lines];
 }
 
 /** Everything the writes work from, decided before the list starts. */
@@ -137,6 +153,12 @@ export function configureTasks(ctx: Context, run: ConfigureRun): ListrTask<Confi
           const fields = entry.fields.map((f) => f.name);
           const id = `secret:${entry.path}`;
           const data = values.get(entry.path);
+          if (action !== 'keep' && data === undefined) {
+            // Every field of it was skipped at the prompt: nothing to write, and nothing pretends it exists.
+            state.secrets.push({ path: entry.path, status: 'skipped', fields: [], version: meta?.currentVersion ?? 0 });
+            step(state.steps, task).kept(id, `${KV_MOUNT}/${entry.path}: skipped (no value given)`, 'skipped');
+            return;
+          }
           if (action === 'keep' || data === undefined) {
             state.secrets.push({ path: entry.path, status: 'kept', fields, version: meta?.currentVersion ?? 0 });
             step(state.steps, task).kept(id, `${KV_MOUNT}/${entry.path}: kept (exists, version ${meta?.currentVersion ?? '?'})`, `version ${meta?.currentVersion ?? '?'}`);
@@ -152,8 +174,10 @@ export function configureTasks(ctx: Context, run: ConfigureRun): ListrTask<Confi
             return;
           }
           const status: SecretStatus = action === 'overwrite' ? 'updated' : 'created';
-          state.secrets.push({ path: entry.path, status, fields, version: result.version });
-          step(state.steps, task).done(id, `${KV_MOUNT}/${entry.path}: ${status} (${fields.join(', ')})`, `${status}, version ${result.version}`);
+          const written = fields.filter((f) => Object.hasOwn(data, f));
+          state.secrets.push({ path: entry.path, status, fields: written, version: result.version });
+          const left = fields.length - written.length;
+          step(state.steps, task).done(id, `${KV_MOUNT}/${entry.path}: ${status} (${written.join(', ')}${left > 0 ? `; ${left} skipped` : ''})`, `${status}, version ${result.version}`);
         },
       }),
     ),

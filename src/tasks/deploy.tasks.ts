@@ -51,6 +51,9 @@ interface PlannedFile {
 
 export type TlsSource = { kind: 'self-signed'; sans: string[] } | { kind: 'files'; cert: string; key: string; ca?: string };
 
+/** The first tasks of deployTasks only look (engine, image, port): nothing in the directory is written before them. */
+export const LOOK_ONLY_TASKS = 3;
+
 export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<DeployState>[] {
   return [
     {

@@ -1,5 +1,6 @@
 // What `verify` knows about one deployment. Every fact is fetched at most once (memoised promise), so checks
 // can ask for the same thing concurrently; a fact that cannot be had is a value that says why, never a throw.
+import type { CatalogPaths } from './catalog.ts';
 import fs from 'node:fs/promises';
 import type Dockerode from 'dockerode';
 import type { Context } from '../context.ts';
@@ -72,7 +73,7 @@ export interface ProbeInput {
   token: string | undefined;
   tokenSource: string;
   app: string;
-  catalog: { paths: string[]; source: string };
+  catalog: CatalogPaths;
 }
 
 export class Probe {
@@ -86,7 +87,7 @@ export class Probe {
   token: string | undefined;
   tokenSource: string;
   readonly app: string;
-  readonly catalog: { paths: string[]; source: string };
+  readonly catalog: CatalogPaths;
   readonly #memo = new Map<string, Promise<unknown>>();
 
   constructor(input: ProbeInput) {

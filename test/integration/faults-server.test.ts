@@ -47,7 +47,8 @@ for (const { label, flavor, image } of serverImages()) {
       const printed = printedInit(cli.stdout());
       const after = await sealStatus(d.address);
       assert.deepEqual([after.sealed, after.n, after.t], [false, 3, 2], 'unsealed with the shares of the one init');
-      assert.match(cli.stdout(), /Deployed/);
+      assert.equal(cli.stdout(), `${JSON.stringify(printed, null, 2)}\n`, 'stdout holds the init JSON alone');
+      assert.match(cli.stderr(), /Deployed/);
       // The printed shares are the server's: after one more restart two of them unseal it.
       docker('restart', d.name);
       await waitAnswers(d.address);

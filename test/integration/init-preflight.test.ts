@@ -1,29 +1,49 @@
 // A run that could not finish configuring must not initialise the server: what configure will need and can be
-// known before the ceremony (secret values, where the app token goes) is checked first.
+// known before anything happens (secret values from the environment, where the app token goes) is checked first.
+// On a new directory that is before a file is written or a container started; on a deployed, uninitialised
+// server the refusal says so.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
-import { testDeployment } from '../helpers/deployment.ts';
+import { docker, testDeployment } from '../helpers/deployment.ts';
 import { serverImages } from '../helpers/rig.ts';
 
-describe('init checks what configure needs before the ceremony', () => {
+const containersOf = (project: string): string => docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`).trim();
+
+describe('init checks what configure needs before it deploys', () => {
   const { flavor, image } = serverImages()[0] as { flavor: string; image: string };
 
-  it('missing secret values or no place for the app token: exit 15, server left uninitialised, no keys printed', async () => {
+  it('missing secret values or no place for the app token: exit 15 with no file written and no container started', async () => {
     await using d = await testDeployment('preflight');
     const missing = await runCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', '--app-token-file', `${d.dir}/app-token`, '--json']);
     assert.equal(missing.code, 15, missing.stderr);
     assert.match(missing.stderr, /5 secret values are missing: openrouter\.api_key \(or set OPENROUTER_API_KEY\)/);
+    assert.match(missing.stderr, /or seed nothing with --secrets none; nothing was changed/);
     assert.equal(missing.json().init, undefined, 'no shares were made, so none are printed');
-    assert.deepEqual(await fetch(`${d.address}/v1/sys/init`).then((r) => r.json()), { initialized: false });
+    assert.deepEqual(fs.readdirSync(d.dir), [], 'no file was written');
+    assert.equal(containersOf(d.name), '', 'no container was started');
 
     const env = { OPENROUTER_API_KEY: 'sk-or-x', TELEGRAM_BOT_TOKEN: '1:x', TELEGRAM_CHAT_ID: '1', GITHUB_TOKEN: 'ghp_x', DB_PASSWORD: 'pw-x' };
     const nowhere = await runCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', '--json'], { env });
     assert.equal(nowhere.code, 15, nowhere.stderr);
-    assert.match(nowhere.stderr, /--token-file|--wrap-ttl|--show-token/);
+    assert.match(nowhere.stderr, /--app-token-file PATH .*--wrap-ttl .*--show-token/);
+    assert.deepEqual(fs.readdirSync(d.dir), []);
+    assert.equal(containersOf(d.name), '');
+  });
+
+  it('on a deployed, uninitialised server the refusal says what is running, and nothing is initialised', async () => {
+    await using d = await testDeployment('preflight-deployed');
+    const deployed = await runCli(['init', ...d.args(flavor, image), '--deploy-only', '--json']);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const missing = await runCli(['init', '--dir', d.dir, '--yes', '--print-keys', '--app-token-file', `${d.dir}/app-token`]);
+    assert.equal(missing.code, 15, missing.stderr);
+    assert.match(missing.stderr, new RegExp(`the server is deployed at ${d.address} and not initialised; fix that and run the same command again`));
+    assert.equal(missing.stdout, '', 'no shares were made, so none are printed');
     assert.deepEqual(await fetch(`${d.address}/v1/sys/init`).then((r) => r.json()), { initialized: false });
 
-    const ok = await runCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', '--app-token-file', `${d.dir}/app-token`, '--json'], { env });
+    const env = { OPENROUTER_API_KEY: 'sk-or-x', TELEGRAM_BOT_TOKEN: '1:x', TELEGRAM_CHAT_ID: '1', GITHUB_TOKEN: 'ghp_x', DB_PASSWORD: 'pw-x' };
+    const ok = await runCli(['init', '--dir', d.dir, '--yes', '--print-keys', '--app-token-file', `${d.dir}/app-token`, '--json'], { env });
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.json().init.unseal_keys_hex.length, 5);
     assert.equal(ok.json().sealed, false);

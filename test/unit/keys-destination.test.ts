@@ -29,9 +29,11 @@ describe('--print-keys destination', () => {
     fs.closeSync(device);
   });
 
-  it('the README never sends --print-keys to a file on the server and never deploys under /tmp', () => {
-    const readme = fs.readFileSync(`${ROOT}README.md`, 'utf8');
-    const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => (m[1] as string).replace(/\\\n\s*/g, ' '));
+  it('the README and the command pages never send --print-keys to a file on the server and never deploy under /tmp', () => {
+    const pages = ['README.md', ...fs.readdirSync(`${ROOT}docs/commands`).map((f) => `docs/commands/${f}`)];
+    const text = pages.map((p) => fs.readFileSync(`${ROOT}${p}`, 'utf8')).join('\n');
+    assert.match(text, /--print-keys --app-token-file \S+ \| gpg -e/, 'the unattended examples are among the pages read');
+    const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => (m[1] as string).replace(/\\\n\s*/g, ' '));
     for (const block of blocks) {
       for (const line of block.split('\n')) {
         if (line.trimStart().startsWith('#')) continue;

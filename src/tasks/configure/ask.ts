@@ -48,8 +48,11 @@ export function checkRootDisplay(ctx: Context, options: ConfigureOptions, plan: 
   });
 }
 
-/** Every field that has no value and nobody to ask for one: all listed in one error, before anything is written. */
-function assertNothingMissing(ctx: Context, entries: CatalogEntry[]): void {
+/**
+ * Every field that has no value and nobody to ask for one: all listed in one error, before anything is written.
+ * `state` says truthfully what the run has done so far (nothing, or a server deployed and not initialised).
+ */
+export function assertNothingMissing(ctx: Context, entries: CatalogEntry[], state = 'nothing was changed'): void {
   const missing: string[] = [];
   for (const entry of entries) {
     for (const { name, spec } of entry.fields) {
@@ -68,8 +71,8 @@ function assertNothingMissing(ctx: Context, entries: CatalogEntry[]): void {
   if (missing.length > 0) {
     throw new VaultSetupError('E_NEEDS_ANSWER', `${missing.length} secret value${missing.length > 1 ? 's are' : ' is'} missing: ${missing.join(', ')}`, {
       hint: ctx.prompter.interactive
-        ? 'set the variables named, or change the source in the catalog (--secrets FILE); nothing was changed'
-        : 'run in a terminal (without --yes) to be asked, set the variables named, or give those fields another source in --secrets FILE; nothing was changed',
+        ? `set the variables named, or change the source in the catalog (--secrets FILE); ${state}`
+        : `run in a terminal (without --yes) to be asked, set the variables named, give those fields another source in --secrets FILE, or seed nothing with --secrets none; ${state}`,
     });
   }
 }
@@ -79,9 +82,11 @@ function assertNothingMissing(ctx: Context, entries: CatalogEntry[]): void {
  * is new then). A run that would stop after the ceremony for want of an answer stops before it instead, so the
  * server is not initialised by a run that cannot finish.
  */
-export async function checkBeforeInit(ctx: Context, options: ConfigureOptions, catalog: Catalog): Promise<void> {
-  assertNothingMissing(ctx, catalog.entries);
-  await chooseDelivery(ctx, options);
+export async function checkBeforeInit(ctx: Context, options: ConfigureOptions, catalog: Catalog, state?: string): Promise<void> {
+  assertNothingMissing(ctx, catalog.entries, state);
+  await chooseDelivery(ctx, options).catch((error: unknown) => {
+    throw state === undefined || !(error instanceof VaultSetupError) ? error : new VaultSetupError(error.code, error.message, { hint: (error.hint ?? '').replace(/nothing was changed$/, state) });
+  });
   checkRootDisplay(ctx, options, { fromCeremony: true });
 }
 
@@ -89,7 +94,14 @@ export async function checkBeforeInit(ctx: Context, options: ConfigureOptions, c
  * Every value for every secret that will be written, asked or made before the task list starts.
  * Without a terminal (or with --yes) all missing answers are listed in one error before anything is written.
  */
-export async function resolveValues(ctx: Context, entries: CatalogEntry[]): Promise<Map<string, Record<string, string>>> {
+export interface ResolvedValues {
+  /** Secret values by path; a path whose every field was skipped has no entry. */
+  values: Map<string, Record<string, string>>;
+  /** Fields the operator skipped at the prompt, as "path.field" (names only). */
+  skipped: string[];
+}
+
+export async function resolveValues(ctx: Context, entries: CatalogEntry[], catalog: Pick<Catalog, 'source' | 'entries'>): Promise<ResolvedValues> {
   const values = new Map<string, Record<string, string>>();
   const toAsk: { entry: CatalogEntry; field: string; spec: Extract<CatalogEntry['fields'][number]['spec'], { from: 'prompt' }> }[] = [];
   const keep = (entry: CatalogEntry, field: string, value: string, sensitive: boolean) => {
@@ -115,26 +127,48 @@ export async function resolveValues(ctx: Context, entries: CatalogEntry[]): Prom
       }
     }
   }
-  if (toAsk.length > 0) ctx.output.info(`Values for ${toAsk.length} secret field${toAsk.length > 1 ? 's' : ''} under ${KV_MOUNT}/ (never shown, never saved outside the server):`);
+  const skipped: string[] = [];
+  if (toAsk.length > 0) {
+    for (const line of introLines(toAsk.length, catalog)) ctx.output.info(line);
+    ctx.output.info(`Values for ${toAsk.length} secret field${toAsk.length > 1 ? 's' : ''} under ${KV_MOUNT}/ (never shown, never saved outside the server):`);
+  }
   for (const { entry, field, spec } of toAsk) {
     const label = `${KV_MOUNT}/${entry.path} ${field}`;
-    keep(entry, field, await ask(ctx, label, spec), spec.sensitive);
+    const value = await ask(ctx, label, spec);
+    if (value === undefined) skipped.push(`${entry.path}.${field}`);
+    else keep(entry, field, value, spec.sensitive);
   }
-  return values;
+  if (skipped.length > 0) ctx.output.info(`Skipped ${skipped.length} field${skipped.length > 1 ? 's' : ''}: ${skipped.join(', ')} (recorded in vault-setup.json; verify warns until they are written).`);
+  return { values, skipped };
 }
 
-async function ask(ctx: Context, label: string, spec: { default?: string; confirm: boolean; sensitive: boolean }): Promise<string> {
-  const nonEmpty = (v: string) => (v.length > 0 || spec.default !== undefined ? true : 'a value is needed');
+/** What the catalog is and how to change it, said once before the first question: nothing to guess. */
+export function introLines(asked: number, catalog: Pick<Catalog, 'source' | 'entries'>): string[] {
+  const generated = catalog.entries.flatMap((e) => e.fields.filter((f) => f.spec.from === 'generate').map((f) => `${e.path}.${f.name}`));
+  const what =
+    catalog.source === 'built-in'
+      ? `The built-in catalog seeds the playbook's apps (${catalog.entries.map((e) => e.path).join(', ')}): ${asked} value${asked === 1 ? '' : 's'} to type${generated.length > 0 ? `, ${generated.length} generated` : ''}.`
+      : `The catalog ${catalog.source} asks for ${asked} value${asked === 1 ? '' : 's'}${generated.length > 0 ? ` (${generated.length} generated)` : ''}.`;
+  return [
+    what,
+    'Your own list instead: --secrets FILE; no seeded secrets at all: --secrets none (docs/commands/init.md: "The secrets catalog").',
+    'Enter alone on a field with no default skips it: it is recorded, and verify warns until you write it (vault-setup secret put).',
+  ];
+}
+
+/** The value typed, the default on an empty answer, or undefined when an empty answer skips the field (no default). */
+async function ask(ctx: Context, label: string, spec: { default?: string; confirm: boolean; sensitive: boolean }): Promise<string | undefined> {
+  const emptyMeans = spec.default === undefined ? 'Enter alone skips it' : 'empty keeps the default';
   if (!spec.sensitive) {
-    const v = await ctx.prompter.input(label, { ...(spec.default === undefined ? {} : { default: spec.default }), validate: nonEmpty });
-    return v.length > 0 ? v : (spec.default as string);
+    const v = await ctx.prompter.input(spec.default === undefined ? `${label}, ${emptyMeans}` : label, spec.default === undefined ? {} : { default: spec.default });
+    return v.length > 0 ? v : spec.default;
   }
   for (let attempt = 1; ; attempt++) {
-    const first = await ctx.prompter.secret(`${label} (hidden${spec.default === undefined ? '' : '; empty keeps the default'})`, { validate: nonEmpty });
-    const value = first.length > 0 ? first : (spec.default as string);
-    if (!spec.confirm || first.length === 0) return value;
+    const first = await ctx.prompter.secret(`${label} (hidden), ${emptyMeans}`);
+    if (first.length === 0) return spec.default;
+    if (!spec.confirm) return first;
     const again = await ctx.prompter.secret(`${label} again, to confirm`);
-    if (again === first) return value;
+    if (again === first) return first;
     if (attempt >= 3) throw new VaultSetupError('E_NEEDS_ANSWER', `the two entries for ${label} did not match (3 tries)`, { hint: 're-run init; nothing was changed' });
     ctx.output.warn('The two entries did not match; once more.');
   }

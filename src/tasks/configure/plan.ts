@@ -46,7 +46,7 @@ export interface ConfigureOptions {
 }
 
 export type SecretAction = 'create' | 'keep' | 'overwrite';
-export type SecretStatus = 'created' | 'kept' | 'updated';
+export type SecretStatus = 'created' | 'kept' | 'updated' | 'skipped';
 export type TokenDelivery = 'file' | 'result' | 'terminal';
 
 interface AppTokenInfo {
@@ -161,7 +161,7 @@ export async function checkCapabilities(api: VaultApi, token: string, options: C
   });
   if (missing.length > 0) {
     throw new VaultSetupError('E_DENIED', `the token cannot configure the server: it lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`, {
-      hint: 'use the root token or an admin token (see README: "Resuming init"); nothing was changed',
+      hint: 'use the root token or an admin token (see docs/commands/init.md: "Resuming, re-running"); nothing was changed',
       detail: missing.map((m) => `  - ${m}`).join('\n'),
     });
   }

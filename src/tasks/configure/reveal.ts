@@ -2,10 +2,9 @@
 // the terminal, in the result or already in its file), the root token retired (or kept and shown), the summary.
 import path from 'node:path';
 import type { Context } from '../../context.ts';
-import type { Catalog } from '../../config/catalog.ts';
+import { type Catalog, NO_CATALOG } from '../../config/catalog.ts';
 import { KV_MOUNT } from '../../config/policy.ts';
 import type { DeploymentPaths } from '../../deployment.ts';
-import { isVaultSetupError } from '../../errors.ts';
 import { type StepRecord, record } from '../listr.ts';
 import type { ConfigureInput, ConfigureOptions, Plan, SecretStatus, TokenDelivery } from './plan.ts';
 import type { ConfigureState } from './state.ts';
@@ -55,7 +54,7 @@ export function revealAppToken(
 }
 
 export async function retireRoot(ctx: Context, input: ConfigureInput, options: ConfigureOptions, plan: Plan, steps: StepRecord[]): Promise<{ data: Record<string, unknown>; human: string[] }> {
-  const howToGetOne = await newRootHint(input);
+  const howToGetOne = NEW_ROOT_HINT;
   if (!plan.isRoot) {
     record(steps, 'root-token', 'skipped', 'the supplied token is not a root token');
     return { data: { status: 'not-root' }, human: ['The token you supplied is not a root token; it was left as it is.'] };
@@ -81,31 +80,22 @@ export async function retireRoot(ctx: Context, input: ConfigureInput, options: C
   return { data: { status: 'revoked', newRoot: howToGetOne }, human: [`${whose} was revoked.`, `  ${howToGetOne}`] };
 }
 
-/** Asks the server whether unauthenticated generate-root is open (Vault) or off (OpenBao >= 2.5.3). */
-async function newRootHint(input: ConfigureInput): Promise<string> {
-  const bin = input.layout.binary;
-  let open = true;
-  try {
-    const res = await input.api.request('GET', 'sys/generate-root/attempt', { accept: [400, 403, 404, 405] });
-    open = res.status === 200;
-  } catch (error) {
-    if (!isVaultSetupError(error)) throw error;
-  }
-  // OpenBao's own CLI (2.6+) only uses the token-protected sys/generate-root-token/*: useless without a token.
-  return open
-    ? `To get a new one when needed: ${bin} operator generate-root -init, then holders of a threshold of unseal keys each run ${bin} operator generate-root, then decode it with -decode and -otp.`
-    : 'To get a new one when needed: this server refuses unauthenticated generate-root; add disable_unauthed_generate_root_endpoints = false to the listener in config/vault.hcl, restart, unseal, and follow the README ("A new root token") with a threshold of unseal keys; then remove the line again.';
-}
+/** One short line: the command that makes a new root token from the shares, on either server. */
+const NEW_ROOT_HINT = 'To get a new one when needed: vault-setup generate-root, with a threshold of unseal shares (docs/day2.md).';
 
 export function summaryLines(state: ConfigureState, options: ConfigureOptions, catalog: Catalog, paths: DeploymentPaths): string {
   const by = (s: SecretStatus) => state.secrets.filter((x) => x.status === s).map((x) => x.path);
-  const parts = (['created', 'updated', 'kept'] as const).map((s) => (by(s).length > 0 ? `${s}: ${by(s).join(', ')}` : undefined)).filter(Boolean);
+  const parts = (['created', 'updated', 'kept', 'skipped'] as const).map((s) => (by(s).length > 0 ? `${s}: ${by(s).join(', ')}` : undefined)).filter(Boolean);
   const audit = state.audit as NonNullable<ConfigureState['audit']>;
   const n = state.secrets.length;
   return [
     `Audit: ${audit.device} -> ${audit.filePath}, on the host ${path.join(paths.logsDir, path.basename(audit.filePath))} (${audit.status}${audit.via === 'config' ? ', declared in config/vault.hcl' : ''})`,
     `Secrets engine: KV v2 at ${KV_MOUNT}/ (${state.kv})`,
-    `Secrets (${catalog.source === 'built-in' ? 'built-in catalog' : catalog.source}): ${parts.join('; ')}${options.overwriteAll ? ' [--overwrite]' : ''}`,
-    `Policy "${options.app}" (${state.policy}): read on ${n} path${n === 1 ? '' : 's'} under ${KV_MOUNT}/ and token self-service, nothing else`,
+    catalog.source === NO_CATALOG
+      ? 'Secrets: none seeded (--secrets none)'
+      : `Secrets (${catalog.source === 'built-in' ? 'built-in catalog' : catalog.source}): ${parts.join('; ')}${options.overwriteAll ? ' [--overwrite]' : ''}`,
+    n === 0
+      ? `Policy "${options.app}" (${state.policy}): token self-service only, nothing under ${KV_MOUNT}/`
+      : `Policy "${options.app}" (${state.policy}): read on ${n} path${n === 1 ? '' : 's'} under ${KV_MOUNT}/ and token self-service, nothing else`,
   ].join('\n');
 }

@@ -20,7 +20,7 @@ function tokenState(p: Probe): Promise<TokenState> {
     if (res?.status === 200 && res.body?.data !== undefined) return { state: 'valid', info: res.body.data };
     // lookup-self comes from the default policy; a least-privilege token may lack it. If it can read its own
     // catalog it is alive; if it can do nothing at all, the server no longer knows it.
-    const probe = await metadata(p, p.catalog.paths[0] as string);
+    const probe = await metadata(p, p.catalog.paths[0] ?? OUTSIDE_NAME);
     return probe?.status === 200 || probe?.status === 404 ? { state: 'no-lookup' } : { state: 'invalid' };
   });
 }
@@ -65,6 +65,7 @@ export async function kvEngine(p: Probe): Promise<CheckResult> {
     if (data.type === 'kv' && String(data.options?.version ?? '1') === '2') return pass(id, 'secret/ is a KV version 2 engine');
     return fail(id, `secret/ is ${data.type === 'kv' ? 'KV version 1' : `a ${data.type} engine`}, not KV version 2`, 'move it away and mount KV v2 there (vault secrets enable -path=secret kv-v2), then re-seed');
   }
+  if (p.catalog.paths.length === 0) return skip(id, `no catalog paths (catalog: ${p.catalog.source}): the app's token reads nothing under secret/, so it cannot see the engine`);
   const probe = await metadata(p, p.catalog.paths[0] as string);
   if (probe?.status === 200) return pass(id, 'secret/ answers KV v2 metadata reads');
   return fail(id, 'no KV v2 engine at secret/ is visible to this token', 'mount it (vault-setup init configures it), or check the token\'s policy');
@@ -74,12 +75,16 @@ export async function catalogPaths(p: Probe): Promise<CheckResult> {
   const id = 'catalog-paths';
   const u = await usable(p, id);
   if ('result' in u) return u.result;
+  if (p.catalog.paths.length === 0) return pass(id, `no catalog paths to check (catalog: ${p.catalog.source})`);
   const answers = await Promise.all(p.catalog.paths.map(async (secretPath) => ({ secretPath, res: await metadata(p, secretPath) })));
   const missing: string[] = [];
   const deleted: string[] = [];
   const denied: string[] = [];
   const present: string[] = [];
+  // A path skipped whole at init and written since (by any client) is no longer skipped.
+  const skipped = new Map([...(p.catalog.skipped ?? [])].filter(([s, v]) => !v.all || answers.find((a) => a.secretPath === s)?.res?.status === 404));
   for (const { secretPath, res } of answers) {
+    if (res?.status === 404 && skipped.get(secretPath)?.all === true) continue; // skipped on purpose: a warning below
     if (res?.status === 404) missing.push(secretPath);
     else if (res?.status !== 200) denied.push(secretPath);
     else {
@@ -96,8 +101,13 @@ export async function catalogPaths(p: Probe): Promise<CheckResult> {
     denied.length ? `the token cannot read the metadata of ${denied.map((s) => `secret/${s}`).join(', ')}` : '',
   ].filter(Boolean);
   const from = `catalog: ${p.catalog.source}`;
+  const skippedText = skipped.size === 0 ? '' : `; skipped at init: ${[...skipped].map(([s, v]) => (v.all ? `secret/${s}` : `secret/${s} (${v.fields.join(', ')})`)).join(', ')}`;
   if (problems.length > 0) {
-    return fail(id, `${problems.join('; ')} (${present.length}/${p.catalog.paths.length} present, ${from})`, missing.length || deleted.length ? 'seed them: vault-setup init --secrets <catalog> (creates only what is missing)' : "grant read on secret/metadata/<path> in the app's policy");
+    return fail(id, `${problems.join('; ')}${skippedText} (${present.length}/${p.catalog.paths.length} present, ${from})`, missing.length || deleted.length ? 'seed them: vault-setup init --secrets <catalog> (creates only what is missing)' : "grant read on secret/metadata/<path> in the app's policy");
+  }
+  if (skipped.size > 0) {
+    const [first, v] = [...skipped][0] as [string, { fields: string[]; all: boolean }];
+    return warn(id, `${present.length}/${p.catalog.paths.length} paths present${skippedText.replace(/^; /, ', ')} (${from})`, `write them when you have the values, e.g. vault-setup secret put secret/${first} ${v.fields.join(' ')}${v.all ? '' : ' --overwrite (with all its fields)'}`);
   }
   return pass(id, `${present.length}/${p.catalog.paths.length} paths present: ${present.join(', ')} (${from})`);
 }
