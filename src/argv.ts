@@ -25,6 +25,11 @@ export function parseProblem(command: string, error: Error, options: Record<stri
     const name = missing[1] as string;
     return { message: `--${name} needs a value`, hint: `e.g. --${name} ${options[name]?.arg ?? 'VALUE'}; ${help}` };
   }
+  const ambiguous = /^Option '(?:-\w, )?--([\w-]+)' argument is ambiguous/.exec(first);
+  if (ambiguous) {
+    const name = ambiguous[1] as string;
+    return { message: `--${name} needs a value, and the word after it is another option`, hint: `e.g. --${name} ${options[name]?.arg ?? 'VALUE'} (a value that starts with "-" is written --${name}=-VALUE); ${help}` };
+  }
   const noValue = /^Option '(?:-\w, )?--([\w-]+)' does not take an argument/.exec(first);
   if (noValue) return { message: `--${noValue[1]} takes no value`, hint: `write --${noValue[1]} alone; ${help}` };
   return { message: first.replace(/\.$/, ''), hint: help };

@@ -71,8 +71,18 @@ export async function main(io: Io): Promise<number> {
   // hasOwn: "constructor" or "__proto__" typed as a command must not find Object.prototype's members.
   const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (entry === undefined) {
-    io.stderr.write(`vault-setup: unknown command ${quoted(name)}. Run \`vault-setup --help\` for the list.\n`);
-    if (rest.includes('--json')) io.stdout.write(`${JSON.stringify(errorReport(usageError(`unknown command ${quoted(name)}`)))}\n`);
+    const { closestOption } = await import('./argv.ts');
+    const known = Object.keys(COMMANDS);
+    const command = name.startsWith('-') ? rest.find((word) => Object.hasOwn(COMMANDS, word)) : undefined;
+    const closest = name.startsWith('-') ? undefined : closestOption(name, known);
+    const hint = command !== undefined
+      ? `the command comes first: vault-setup ${command} ${name}`
+      : closest !== undefined
+        ? `did you mean \`vault-setup ${closest}\`? (\`vault-setup --help\` lists the commands)`
+        : 'run `vault-setup --help` for the list of commands';
+    const error = usageError(`unknown command ${quoted(name)}`, hint);
+    io.stderr.write(`✖ vault-setup: ${error.message}\n  → ${hint}\n`);
+    if (rest.includes('--json') || name === '--json') io.stdout.write(`${JSON.stringify(errorReport(error))}\n`);
     return EXIT.usage;
   }
   const spec = await entry.spec();

@@ -74,6 +74,19 @@ describe('command-line problems', () => {
     assert.match((await cli(['status', '--json=yes'])).stderr, /^✖ vault-setup status: --json takes no value\n/);
   });
 
+  it('an option whose value is missing before another option; a mistyped or misplaced command: what was meant', async () => {
+    const ambiguous = await cli(['status', '--dir', '--json']);
+    assert.equal(ambiguous.code, 2);
+    assert.match(ambiguous.stderr, /^✖ vault-setup status: --dir needs a value, and the word after it is another option\n  → e\.g\. --dir DIR /);
+    const typo = await cli(['stauts']);
+    assert.equal(typo.code, 2);
+    assert.equal(typo.stderr, '✖ vault-setup: unknown command "stauts"\n  → did you mean `vault-setup status`? (`vault-setup --help` lists the commands)\n');
+    const first = await cli(['--json', 'status']);
+    assert.equal(first.code, 2);
+    assert.match(first.stderr, /→ the command comes first: vault-setup status --json\n$/);
+    assert.equal(JSON.parse(first.stdout).error.exitCode, 2);
+  });
+
   it('a stray argument is refused on every command that takes none, before anything is written', async () => {
     const dir = path.join(home, 'stray');
     const ran = await cli(['init', '--dir', dir, '--wait', '5', 'minutes']);
