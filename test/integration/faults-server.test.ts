@@ -89,9 +89,14 @@ for (const { label, flavor, image } of serverImages()) {
         assert.equal(unseal.code, 0, unseal.stderr);
         assert.match(unseal.stderr, /Started the container .*any unseal progress from before it stopped is gone/);
         assert.match(unseal.stderr, /is sealed: 0\/3/);
-        const resumed = await runCli(['init', ...d.args(flavor, image), '--yes', ...configureArgs(d.dir), '--json'], { env: { VAULT_TOKEN: keys.root_token } });
+        const container = docker('inspect', '-f', '{{.Id}}', d.name).trim();
+        // Resumed from the deployment record alone: no --flavor, --image, --name or --port.
+        const resumed = await runCli(['init', '--dir', d.dir, '--yes', ...configureArgs(d.dir), '--json'], { env: { VAULT_TOKEN: keys.root_token } });
         assert.equal(resumed.code, 0, resumed.stderr);
         const result = resumed.json();
+        assert.equal(result.image, image);
+        assert.equal(result.steps.find((s: any) => s.id === 'image')?.detail, 'present', 'no pull');
+        assert.equal(docker('inspect', '-f', '{{.Id}}', d.name).trim(), container, 'same container');
         assert.deepEqual(result.steps.filter((s: any) => ['init', 'unseal'].includes(s.id)).map((s: any) => `${s.id}:${s.status}`), ['init:kept', 'unseal:kept']);
         assert.ok(!('init' in result), 'no new shares');
         assert.equal(result.configure.rootToken.status, 'revoked');
