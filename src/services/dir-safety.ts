@@ -23,7 +23,9 @@ export interface DirProblem {
 export async function dirProblem(dir: string, uid = process.getuid?.() ?? 0): Promise<DirProblem | undefined> {
   let probe = path.resolve(dir);
   let isTarget = true;
-  // Not created yet: its nearest existing ancestor will hold it, so that one gets the target's rule.
+  // Not created yet: vault-setup creates it (0750, its own), so its nearest existing ancestor is judged as a parent
+  // (a sticky /tmp is fine). Whoever creates it first owns it: a directory planted meanwhile fails the check that
+  // runs again once it exists.
   for (;;) {
     try {
       await fs.lstat(probe);
@@ -32,6 +34,7 @@ export async function dirProblem(dir: string, uid = process.getuid?.() ?? 0): Pr
       const code = (error as NodeJS.ErrnoException).code;
       if ((code !== 'ENOENT' && code !== 'ENOTDIR') || path.dirname(probe) === probe) throw error;
       probe = path.dirname(probe);
+      isTarget = false;
     }
   }
   // Links above the directory (e.g. /var/run -> /run) are judged where they lead.

@@ -20,6 +20,9 @@ describe('deployment directory ownership and modes', () => {
     const root = tempRoot();
     assert.equal(await dirProblem(root), undefined);
     assert.equal(await dirProblem(path.join(root, 'not', 'yet')), undefined);
+    // Directly under the sticky, world-writable /tmp, not created yet: vault-setup makes it, so /tmp is only its parent.
+    assert.equal(await dirProblem(path.join(os.tmpdir(), `vs-dirsafe-new-${process.pid}`)), undefined);
+    assert.match((await dirProblem(os.tmpdir()))?.reason ?? '', /writable by everyone/, 'control: /tmp itself is no deployment directory');
   });
 
   it('refuses a directory owned by another non-root user, and any directory under one', async () => {
