@@ -51,21 +51,22 @@ log "images: $openbao_image $vault_layout_image"
 compose_v2=""
 if [ "${RIG_COMPOSE_V2:-0}" = 1 ]; then compose_v2=$(scripts/build-compose-v2.sh | tail -1); fi
 
-# HashiCorp Vault from source. 1.17.6 (the playbook's, the newest open-source 1.17) is always built and kept for the
-# Vault-specific, upgrade and adopt tests (vault117Image). RIG_VAULT_NEXT=1.21.4 also builds that release and makes it
-# the matrix's Vault (vaultImage); without it the matrix runs 1.17.6. (1.21.4 does not build from its Go module yet:
-# the tagged sdk v0.21.0 it requires differs from the release's in-tree sdk; see docs/server-differences.md.)
+# HashiCorp Vault from source: 1.17.6 (the playbook's, the newest open-source 1.17) is the matrix's Vault (vaultImage,
+# also vault117Image); 1.21.4 (RIG_VAULT_NEXT, the default image's release line) is built too, for the upgrade test and
+# the 1.21 smoke test (vaultNextImage). RIG_VAULT_NEXT= (empty) skips it. 1.21.4 builds from its Go module with two
+# small patches (scripts/patches/vault-1.21.4, explained in build-vault.sh).
 VAULT_117_VERSION=1.17.6
 vault_image=""
 vault_117_image=""
+vault_next_image=""
 if [ "${RIG_VAULT:-1}" != 0 ] && [ -x scripts/build-vault.sh ]; then
-  for v in "$VAULT_117_VERSION" ${RIG_VAULT_NEXT:-}; do
+  for v in "$VAULT_117_VERSION" ${RIG_VAULT_NEXT-1.21.4}; do
     vault_bin=$(scripts/build-vault.sh "$v" | tail -1)
     built=$("$vault_bin" version | sed -E 's/^Vault v([0-9.]+).*/\1/')
     scripts/build-test-image.sh vault "$vault_bin" "vault-setup-test/vault:$built" >/dev/null
     log "image: vault-setup-test/vault:$built"
-    vault_image=vault-setup-test/vault:$built
-    if [ "$v" = "$VAULT_117_VERSION" ]; then vault_117_image=vault-setup-test/vault:$built; fi
+    if [ "$v" = "$VAULT_117_VERSION" ]; then vault_image=vault-setup-test/vault:$built; vault_117_image=$vault_image
+    else vault_next_image=vault-setup-test/vault:$built; fi
   done
 fi
 
@@ -78,6 +79,7 @@ cat > .rig/rig.json <<JSON
   "vaultLayoutImage": "$vault_layout_image",
   "vaultImage": "$vault_image",
   "vault117Image": "$vault_117_image",
+  "vaultNextImage": "$vault_next_image",
   "composeV2": "$compose_v2"
 }
 JSON

@@ -31,9 +31,6 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
   const fromStdin = bool(flags, 'stdin');
   const waitMs = duration(flags, 'wait', '90s');
   if (fromStdin && ctx.stdin.isTTY === true) throw usageError('--stdin reads shares from a pipe, but standard input is a terminal (the share would be echoed)', 'run without --stdin to be asked with hidden input');
-  if (!fromStdin && !ctx.prompter.interactive) {
-    throw new VaultSetupError('E_NEEDS_ANSWER', 'there is no terminal to ask for the unseal shares the upgraded server needs', { hint: 'pipe them in, one per line, with --stdin' });
-  }
 
   const open = await openTarget(ctx, { dir: str(flags, 'dir') });
   const { target, api } = open;
@@ -71,6 +68,10 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
       return { data: { dir, image, from: current.version, to: to.version, upgraded: false }, human: `Nothing to do: ${target.name} already runs ${image} (${to.raw}).` };
     }
 
+    // After the preflight: a refused or needless upgrade says so, terminal or not.
+    if (!fromStdin && !ctx.prompter.interactive) {
+      throw new VaultSetupError('E_NEEDS_ANSWER', 'there is no terminal to ask for the unseal shares the upgraded server needs', { hint: 'pipe them in, one per line, with --stdin' });
+    }
     const seal = state?.seal ?? (await api.sealStatus());
     let token: string | undefined;
     if (state === undefined) {

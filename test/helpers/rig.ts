@@ -7,10 +7,12 @@ export interface Rig {
   bao: string;
   openbaoImage: string;
   vaultLayoutImage: string;
-  /** The matrix's HashiCorp Vault (1.17.6; 1.21.4 with RIG_VAULT_NEXT once it builds from source). */
+  /** The matrix's HashiCorp Vault (1.17.6). */
   vaultImage: string;
   /** HashiCorp Vault 1.17.6 (the playbook's): the Vault-specific, upgrade and adopt tests. */
   vault117Image: string;
+  /** HashiCorp Vault 1.21.4 (the default image's release line): the upgrade and 1.21 tests. */
+  vaultNextImage: string;
   composeV2: string;
 }
 
@@ -44,4 +46,10 @@ export function vault117Image(): string {
   const r = rig();
   if (!r.vault117Image) throw new Error('the rig has no HashiCorp Vault 1.17 image: run `bash scripts/rig.sh` (without RIG_VAULT=0)');
   return r.vault117Image;
+}
+
+export function vaultNextImage(): string {
+  const r = rig();
+  if (!r.vaultNextImage) throw new Error('the rig has no HashiCorp Vault 1.21 image: run `bash scripts/rig.sh` (RIG_VAULT_NEXT unset builds it)');
+  return r.vaultNextImage;
 }

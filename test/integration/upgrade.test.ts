@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
 import { call, mintToken, putPolicy, putSecret, readyServer, unseal } from '../helpers/day2.ts';
 import { docker, testDeployment } from '../helpers/deployment.ts';
-import { ROOT, rig } from '../helpers/rig.ts';
+import { ROOT, rig, vault117Image, vaultNextImage } from '../helpers/rig.ts';
 
 const OLD = 'vault-setup-test/openbao:2.6.2';
 const BROKEN = 'vault-setup-test/openbao-exits:2.7.2';
@@ -126,9 +126,36 @@ test('upgrade: OpenBao 2.6.2 -> 2.7.2 on raft, a failed target rolled back, a do
     const run = await runCli(['upgrade', ...dir, '--image', OLD, '--stdin', '--json'], { env: root, input: shares });
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.json().error.message, /older than the running OpenBao v2\.7\.2: downgrades are refused/);
+    // Without a terminal and without --stdin: the same refusal, not "no terminal to ask for the shares".
+    const noTerminal = await runCli(['upgrade', ...dir, '--image', OLD, '--json'], { env: root });
+    assert.equal(noTerminal.code, 2, noTerminal.stderr);
+    assert.match(noTerminal.json().error.message, /downgrades are refused/);
     assert.equal(docker('inspect', '-f', '{{.Id}} {{.State.StartedAt}}', d.name).trim(), id, 'the container was not touched');
     assert.equal(compose(), composeBefore);
     assert.equal((await version()).sealed, false);
     assert.deepEqual(await readBack(), { api_key: 'sk-or-upgrade' });
   });
+});
+
+test('upgrade: HashiCorp Vault 1.17.6 -> 1.21.4 on raft, data and the app token intact; verify passes on 1.21.4', { timeout: 10 * 60_000 }, async () => {
+  const from = vault117Image();
+  const to = vaultNextImage();
+  await using d = await testDeployment('upgv');
+  const server = await readyServer(d, 'vault', from);
+  const root = { VAULT_TOKEN: server.rootToken };
+  await putSecret(server, server.rootToken, 'openrouter', { api_key: 'sk-or-vault-upgrade' });
+  await putPolicy(server, server.rootToken, 'app', APP_POLICY);
+  const appToken = await mintToken(server, server.rootToken, ['app']);
+  const failingBefore = failing((await runCli(['verify', '--dir', d.dir, '--json'], { env: root })).json());
+  const run = await runCli(['upgrade', '--dir', d.dir, '--image', to, '--stdin', '--json'], { env: root, input: `${server.keys.slice(0, 3).join('\n')}\n` });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual([run.json().from, run.json().to, run.json().upgraded], ['1.17.6', '1.21.4', true]);
+  const seal = (await call(server, 'GET', 'sys/seal-status')).body;
+  assert.deepEqual([seal.sealed, seal.version], [false, '1.21.4']);
+  assert.deepEqual((await call(server, 'GET', 'secret/data/openrouter', { token: appToken })).body?.data?.data, { api_key: 'sk-or-vault-upgrade' });
+  assert.equal(JSON.parse(fs.readFileSync(path.join(d.dir, 'vault-setup.json'), 'utf8')).image, to);
+  const verified = await runCli(['verify', '--dir', d.dir, '--json'], { env: root });
+  assert.deepEqual(failing(verified.json()).filter((id) => !failingBefore.includes(id)), [], verified.stdout);
+  assert.match(JSON.stringify(verified.json().checks.find((c: { id: string }) => c.id === 'security-fixes')), /Vault 1\.21\.4 lacks fixes for CVE-2026-5807/);
+  for (const key of server.keys) assert.ok(!run.stdout.includes(key) && !run.stderr.includes(key), 'no share in the output');
 });
