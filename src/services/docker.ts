@@ -36,7 +36,8 @@ export interface ServerIdentity {
 }
 
 export function parseVersionOutput(text: string): ServerIdentity | undefined {
-  const m = /\b(OpenBao|Vault)\s+v(\d+\.\d+\.\d+[^\s]*)/.exec(text);
+  // The version ends at a space or a comma: a build without a commit prints "Vault v1.21.4, built 2026-03-05...".
+  const m = /\b(OpenBao|Vault)\s+v(\d+\.\d+\.\d+[^\s,()]*)/.exec(text);
   if (m === null) return undefined;
   return { product: m[1] === 'OpenBao' ? 'openbao' : 'vault', version: m[2] as string, raw: m[0] };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { parse } from 'yaml';
 import { LAYOUTS } from '../../src/config/flavor.ts';
 import { composeData, renderCompose, renderServerConfig, renderTemplate, type DeploymentSpec } from '../../src/services/templates.ts';
@@ -82,4 +82,12 @@ describe('docker-compose.yml', () => {
       assert.equal(readFileSync(`${ROOT}compose/${flavor}/config/vault.hcl`, 'utf8'), renderServerConfig(s), `compose/${flavor}/config/vault.hcl is stale`);
     }
   });
+});
+
+test('the server version from `IMAGE version`: with a commit, without one (a comma follows), and a pre-release', async () => {
+  const { parseVersionOutput } = await import('../../src/services/docker.ts');
+  assert.deepEqual(parseVersionOutput('Vault v1.17.6 (69a720d5d940bfcd590d7c24f3c98f178673d796), built 2024-09-24T19:48:40Z'), { product: 'vault', version: '1.17.6', raw: 'Vault v1.17.6' });
+  assert.deepEqual(parseVersionOutput('Vault v1.21.4, built 2026-03-05T01:40:05Z')?.version, '1.21.4');
+  assert.deepEqual(parseVersionOutput('OpenBao v2.7.2 (abc), built 2026-01-01')?.version, '2.7.2');
+  assert.deepEqual(parseVersionOutput('OpenBao v2.8.0-beta1, built 2026-01-01')?.version, '2.8.0-beta1');
 });
