@@ -26,6 +26,9 @@ export const EXIT = {
   breakingChange: 20,
   notRunning: 21,
   locked: 22,
+  cluster: 23,
+  quorum: 24,
+  clusterPartial: 25,
   interrupted: 130,
 } as const;
 
@@ -64,7 +67,10 @@ export type ErrorCode =
   | 'E_NAME_TAKEN'
   | 'E_BREAKING_CHANGE'
   | 'E_NOT_RUNNING'
-  | 'E_LOCKED';
+  | 'E_LOCKED'
+  | 'E_CLUSTER'
+  | 'E_QUORUM'
+  | 'E_CLUSTER_PARTIAL';
 
 const DEFAULT_EXIT: Record<ErrorCode, ExitCode> = {
   E_USAGE: EXIT.usage,
@@ -100,6 +106,9 @@ const DEFAULT_EXIT: Record<ErrorCode, ExitCode> = {
   E_BREAKING_CHANGE: EXIT.breakingChange,
   E_NOT_RUNNING: EXIT.notRunning,
   E_LOCKED: EXIT.locked,
+  E_CLUSTER: EXIT.cluster,
+  E_QUORUM: EXIT.quorum,
+  E_CLUSTER_PARTIAL: EXIT.clusterPartial,
 };
 
 export class VaultSetupError extends Error {

@@ -1,0 +1,65 @@
+// `vault-setup cluster status|remove`: the cluster as its servers see it (raft's members, autopilot's health and
+// failure tolerance), and removing a node that is gone for good, refused when it would cost the cluster its quorum.
+import { checkSignInFlags, signIn } from '../auth/sign-in.ts';
+import { type ClusterView, readCluster, recordNodes, removalVerdict } from '../cluster/members.ts';
+import type { Context } from '../context.ts';
+import { noteClusterNodes } from '../deployment/record.ts';
+import { VaultSetupError, usageError } from '../errors.ts';
+import type { CommandResult, Invocation } from '../invocation.ts';
+import { bool, str } from '../options/flags.ts';
+import { openTarget, requireUnsealed } from '../services/target.ts';
+
+export async function cluster({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
+  const [action, node, ...rest] = positionals;
+  if (action !== 'status' && action !== 'remove') throw usageError(`cluster needs an action: status or remove NODE${action === undefined ? '' : `, got "${action.slice(0, 30)}"`}`, 'vault-setup cluster status --json');
+  if (action === 'remove' && node === undefined) throw usageError('cluster remove needs the node id', 'the ids are in `vault-setup cluster status`');
+  if (rest.length > 0 || (action === 'status' && node !== undefined)) throw usageError(`cluster ${action} takes ${action === 'status' ? 'no argument' : 'one node id'}`);
+  const signInFlags = { operator: str(flags, 'operator'), passwordStdin: bool(flags, 'password-stdin'), tokenFile: str(flags, 'token-file') };
+  checkSignInFlags(signInFlags);
+  using open = await openTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
+  const { api, target } = open;
+  requireUnsealed(await api.sealStatus(), target.address, {
+    suffix: '',
+    sealedHint: 'unseal the cluster first: vault-setup unseal --cluster',
+    uninitialisedHint: 'a node that has not joined yet: unseal it with the cluster\'s shares (vault-setup unseal --cluster)',
+  });
+  await using session = await signIn(ctx, api, { ...signInFlags, purpose: action === 'status' ? "read the cluster's members and autopilot state" : `remove ${node} from the cluster` });
+  const view = await readCluster(api, session.token);
+  if (action === 'status') {
+    await noteClusterNodes(target.dir, recordNodes(view));
+    return { data: statusData(view), human: statusText(view) };
+  }
+  const id = node as string;
+  const member = view.nodes.find((n) => n.id === id);
+  if (member === undefined) {
+    throw new VaultSetupError('E_USAGE', `the cluster has no node "${id.slice(0, 60)}"`, { hint: `its nodes: ${view.nodes.map((n) => n.id).join(', ')}` });
+  }
+  const verdict = removalVerdict(view, id);
+  if (!verdict.ok && (verdict.lastVoter || !bool(flags, 'allow-quorum-loss'))) {
+    throw new VaultSetupError('E_QUORUM', `refused: ${verdict.reason}; nothing was changed`, {
+      hint: verdict.lastVoter ? 'a cluster keeps at least one voter; to retire it, back it up and stop it instead' : 'bring the other nodes back first (vault-setup unseal --cluster), or add --allow-quorum-loss if they are gone for good',
+    });
+  }
+  await api.request('POST', 'sys/storage/raft/remove-peer', { token: session.token, body: { server_id: id } });
+  const after = await readCluster(api, session.token);
+  await noteClusterNodes(target.dir, recordNodes(after));
+  return {
+    data: { removed: id, ...statusData(after) },
+    human: [`Removed ${id} from the cluster. Its data no longer counts; to bring a host back, join it afresh (an empty --dir).`, statusText(after)].join('\n'),
+  };
+}
+
+function statusData(view: ClusterView): Record<string, unknown> {
+  return {
+    nodes: view.nodes.map((n) => ({ id: n.id, address: n.address, api: n.api, voter: n.voter, leader: n.leader, healthy: n.healthy, lastContact: n.lastContact, status: n.status, version: n.version })),
+    leader: view.leader,
+    voters: view.voters,
+    failureTolerance: view.failureTolerance,
+    autopilot: view.autopilot,
+  };
+}
+
+function statusText(view: ClusterView): string {
+  const rows = view.nodes.map((n) => `  ${n.leader ? '*' : ' '} ${n.id.padEnd(28)} ${n.api.padEnd(28)} ${n.voter ? 'voter    ' : 'non-voter'} ${n.healthy === null ? '?' : n.healthy ? 'healthy' : 'UNHEALTHY'}${n.lastContact === null ? '' : `  last contact ${n.lastContact}s`}`);
+  return [`${view.nodes.length} nodes, ${view.voters} voters, leader ${view.leader ?? 'none'}, failure tolerance ${view.failureTolerance ?? '?'}`, ...rows].join('\n');
+}
