@@ -45,6 +45,9 @@ path "sys/storage/raft/configuration" { capabilities = ["read"] }
 path "sys/storage/raft/autopilot/state" { capabilities = ["read"] }
 path "sys/storage/raft/remove-peer" { capabilities = ["update"] }
 path "vault-setup-pki/sign/node" { capabilities = ["update"] }
+path "vault-setup-pki/certs" { capabilities = ["list"] }
+path "vault-setup-pki/cert/*" { capabilities = ["read"] }
+path "vault-setup-pki/revoke" { capabilities = ["update"] }
 # The emergency stop: unsealing needs the quorum anyway.
 path "sys/seal" { capabilities = ["update", "sudo"] }
 # Its own password, nobody else's.

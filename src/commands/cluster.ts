@@ -2,6 +2,7 @@
 // failure tolerance), and removing a node that is gone for good, refused when it would cost the cluster its quorum.
 import { checkSignInFlags, signIn } from '../auth/sign-in.ts';
 import { type ClusterView, readCluster, recordNodes, removalVerdict } from '../cluster/members.ts';
+import { issuedNodes, revokeNode } from '../cluster/pki.ts';
 import type { Context } from '../context.ts';
 import { noteClusterNodes } from '../deployment/record.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
@@ -26,8 +27,10 @@ export async function cluster({ flags, positionals }: Invocation, ctx: Context):
   await using session = await signIn(ctx, api, { ...signInFlags, purpose: action === 'status' ? "read the cluster's members and autopilot state" : `remove ${node} from the cluster` });
   const view = await readCluster(api, session.token);
   if (action === 'status') {
-    await noteClusterNodes(target.dir, recordNodes(view));
-    return { data: statusData(view), human: statusText(view) };
+    // Given a certificate but not in raft yet: joined, waiting for the shares (unseal --cluster).
+    const pending = (await issuedNodes(api, session.token).catch(() => [])).filter((n) => !view.nodes.some((m) => m.id === n.id)).map((n) => ({ id: n.id, api: n.api }));
+    await noteClusterNodes(target.dir, [...recordNodes(view), ...pending]);
+    return { data: { ...statusData(view), pending }, human: [statusText(view), ...pending.map((n) => `    ${n.id.padEnd(28)} ${n.api.padEnd(28)} pending: unseal it with the cluster's shares (vault-setup unseal --cluster)`)].join('\n') };
   }
   const id = node as string;
   const member = view.nodes.find((n) => n.id === id);
@@ -41,6 +44,8 @@ export async function cluster({ flags, positionals }: Invocation, ctx: Context):
     });
   }
   await api.request('POST', 'sys/storage/raft/remove-peer', { token: session.token, body: { server_id: id } });
+  // Its certificate goes too: the node no longer counts as one of the cluster's (unseal --cluster, join).
+  await revokeNode(api, session.token, id);
   const after = await readCluster(api, session.token);
   await noteClusterNodes(target.dir, recordNodes(after));
   return {

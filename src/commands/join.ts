@@ -8,7 +8,7 @@ import { checkSignInFlags, signIn } from '../auth/sign-in.ts';
 import { checkAdvertise, nodeApi } from '../cluster/advertise.ts';
 import { checkLeaderCertificate } from '../cluster/leader-tls.ts';
 import { readCluster } from '../cluster/members.ts';
-import { signNode } from '../cluster/pki.ts';
+import { issuedNodes, signNode } from '../cluster/pki.ts';
 import { parseMemory } from '../config/container-limits.ts';
 import { LAYOUTS } from '../config/flavor.ts';
 import type { Context } from '../context.ts';
@@ -87,9 +87,12 @@ export async function join({ flags }: Invocation, ctx: Context): Promise<Command
         hint: `if it is gone for good, remove it first: vault-setup cluster remove ${taken.id}`,
       });
     }
+    // Nodes given a certificate that have not joined yet (not unsealed): raft does not list them, the cluster CA does.
+    const pending = (await issuedNodes(api, session.token)).filter((n) => !view.nodes.some((m) => m.id === n.id) && n.id !== nodeId);
+    const self = { id: nodeId, api: nodeApi(advertise, port) };
     const request = await makeNodeRequest(nodeSans(advertise));
     ctx.redactor.add(request.key);
-    const signed = await signNode(api, session.token, request.csr, ['127.0.0.1', advertise]);
+    const signed = await signNode(api, session.token, request.csr, { id: nodeId, api: self.api, ipSans: ['127.0.0.1', advertise] });
     if (pemBody(signed.ca) !== pemBody(leaderCa)) {
       throw new VaultSetupError('E_CLUSTER', `the cluster signs with another CA than ${caFile}; nothing was written`, { hint: "pass the cluster's CA (the first node's <dir>/ca.crt) to --leader-ca" });
     }
@@ -119,8 +122,7 @@ export async function join({ flags }: Invocation, ctx: Context): Promise<Command
       }),
       state,
     );
-    const self = { id: nodeId, api: nodeApi(advertise, port) };
-    const nodes = [...view.nodes.map((n) => ({ id: n.id, api: n.api })), self];
+    const nodes = [...view.nodes.map((n) => ({ id: n.id, api: n.api })), ...pending.map((n) => ({ id: n.id, api: n.api })), self];
     await saveRecord(dir, existing, {
       settings: { flavor, image, name, port, storage: 'raft', tls: 'cluster' },
       flags: { ...flags, app: undefined },
