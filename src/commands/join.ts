@@ -8,7 +8,7 @@ import { checkSignInFlags, signIn } from '../auth/sign-in.ts';
 import { checkAdvertise, nodeApi } from '../cluster/advertise.ts';
 import { checkLeaderCertificate } from '../cluster/leader-tls.ts';
 import { readCluster } from '../cluster/members.ts';
-import { issuedNodes, signNode } from '../cluster/pki.ts';
+import { NODE_URN, issuedNodes, signNode } from '../cluster/pki.ts';
 import { parseMemory } from '../config/container-limits.ts';
 import { LAYOUTS } from '../config/flavor.ts';
 import type { Context } from '../context.ts';
@@ -90,7 +90,7 @@ export async function join({ flags }: Invocation, ctx: Context): Promise<Command
     // Nodes given a certificate that have not joined yet (not unsealed): raft does not list them, the cluster CA does.
     const pending = (await issuedNodes(api, session.token)).filter((n) => !view.nodes.some((m) => m.id === n.id) && n.id !== nodeId);
     const self = { id: nodeId, api: nodeApi(advertise, port) };
-    const request = await makeNodeRequest(nodeSans(advertise));
+    const request = await makeNodeRequest(nodeSans(advertise), [self.api, `${NODE_URN}${nodeId}`]);
     ctx.redactor.add(request.key);
     const signed = await signNode(api, session.token, request.csr, { id: nodeId, api: self.api, ipSans: ['127.0.0.1', advertise] });
     if (pemBody(signed.ca) !== pemBody(leaderCa)) {

@@ -89,15 +89,18 @@ export async function makeClusterCa(now = new Date()): Promise<ClusterCa> {
   };
 }
 
-/** A joining node's key (stays on this host) and the certificate request the cluster signs. */
-export async function makeNodeRequest(sans: string[]): Promise<{ csr: string; key: string }> {
+/**
+ * A joining node's key (stays on this host) and the certificate request the cluster signs. The request carries the
+ * node's names (the cluster's role signs the names of the request): addresses, and URIs naming its API and node id.
+ */
+export async function makeNodeRequest(sans: string[], uris: string[] = []): Promise<{ csr: string; key: string }> {
   const f = await forge();
   const { pki } = f;
   const keys = keyPair(pki);
   const csr = pki.createCertificationRequest();
   csr.publicKey = keys.publicKey;
   csr.setSubject([{ name: 'commonName', value: 'localhost' }]);
-  csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames: altNames(sans) }] }]);
+  csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames: [...altNames(sans), ...uris.map((value) => ({ type: 6, value }))] }] }]);
   csr.sign(keys.privateKey, f.md.sha256.create());
   return { csr: pki.certificationRequestToPem(csr), key: keys.privatePem };
 }
