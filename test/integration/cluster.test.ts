@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { EXIT } from '../../src/errors.ts';
 import { makeClusterCa } from '../../src/tls/cluster-ca.ts';
 import { runCli } from '../helpers/cli.ts';
+import { runInProcess } from '../helpers/in-process.ts';
 import { type TestDeployment, docker, removeContainers, testDeployment } from '../helpers/deployment.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { call, privateNet } from '../helpers/private-net.ts';
@@ -129,6 +130,18 @@ for (const server of SERVERS) {
           assert.equal(read.status, 200, `${n.api}: ${JSON.stringify(read.body)}`);
           assert.match(read.body.data.data.key, /^[0-9a-f]{32}$/);
         }
+      });
+
+      await t.test('verify on a cluster node: quorum, failure tolerance, every node unsealed on one version, TLS, the cluster port private', async () => {
+        const token = await login(n1);
+        // In this process: the operator's token reaches verify through its environment object, never a child's.
+        const run = await runInProcess(['verify', '--dir', d1.dir, '--json'], { env: { VAULT_TOKEN: token } });
+        const checks = Object.fromEntries(run.json().checks.map((c: { id: string; status: string; finding: string }) => [c.id, c]));
+        for (const id of ['cluster-quorum', 'cluster-unsealed', 'cluster-versions', 'cluster-tls', 'cluster-port', 'port']) {
+          assert.equal(checks[id]?.status, 'pass', `${id}: ${JSON.stringify(checks[id])}`);
+        }
+        assert.match(checks['cluster-quorum'].finding, /3 voters, failure tolerance 1/);
+        assert.match(checks['cluster-port'].finding, new RegExp(`${n1.addr.replaceAll('.', '\\.')}:${d1.port + 1}`));
       });
 
       await t.test('stop the leader: another node leads and takes writes; the old leader, restarted and unsealed, follows; nothing lost', async () => {

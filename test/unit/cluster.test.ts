@@ -6,6 +6,9 @@ import { checkAdvertise } from '../../src/cluster/advertise.ts';
 import { type ClusterView, apiFromClusterAddress, removalVerdict, seconds } from '../../src/cluster/members.ts';
 import { LAYOUTS } from '../../src/config/flavor.ts';
 import { renderServerConfig } from '../../src/services/templates.ts';
+import { privateOrLoopback } from '../../src/verify/checks/cluster.ts';
+import { hostNetworkExposure } from '../../src/verify/checks/network.ts';
+import { parseHcl } from '../../src/verify/hcl.ts';
 
 const node = (over: Partial<{ join: string[] }> = {}) =>
   renderServerConfig({
@@ -77,5 +80,17 @@ describe('autopilot figures and addresses', () => {
   it('--advertise refuses wildcards, loopback and names', () => {
     assert.equal(checkAdvertise('10.0.0.1'), '10.0.0.1');
     for (const bad of ['0.0.0.0', '::', '127.0.0.1', '::1', 'vault.internal', '10.0.0.1:8200']) assert.throws(() => checkAdvertise(bad), /--advertise/);
+  });
+});
+
+describe('verify on a cluster node', () => {
+  it('the private address is the cluster\'s way in, any other non-loopback listener is exposure', () => {
+    const body = parseHcl(node());
+    assert.deepEqual(hostNetworkExposure(body, '10.0.0.2'), []);
+    assert.deepEqual([...new Set(hostNetworkExposure(body))], ['network_mode: host with a listener on 10.0.0.2']);
+  });
+  it('private and loopback addresses; wildcards and public ones are not', () => {
+    for (const ok of ['10.0.0.2', '172.16.0.1', '192.168.1.5', '100.100.1.1', '127.0.0.2', 'fd00::2', '::1']) assert.equal(privateOrLoopback(ok), true, ok);
+    for (const bad of ['0.0.0.0', '203.0.113.5', '8.8.8.8', '172.32.0.1', '::', '2001:db8::1']) assert.equal(privateOrLoopback(bad), false, bad);
   });
 });
