@@ -104,7 +104,7 @@ export async function join({ flags }: Invocation, ctx: Context): Promise<Command
     await ensureWritableDir(dir);
     await using _lock = await lockDeployment(dir);
     const state = newDeployState(dir, `https://127.0.0.1:${port}`);
-    await runTasks(
+    const deploying = runTasks(
       ctx,
       deployTasks(ctx, {
         dir,
@@ -122,6 +122,15 @@ export async function join({ flags }: Invocation, ctx: Context): Promise<Command
       }),
       state,
     );
+    // The cluster has signed this node's certificate and knows nothing else of it yet: say so, and how to go on.
+    await deploying.catch((error: unknown) => {
+      if (!(error instanceof VaultSetupError)) throw error;
+      throw new VaultSetupError(error.code, `${error.message} (node ${nodeId} is not part of the cluster yet)`, {
+        exitCode: error.exitCode,
+        ...(error.detail === undefined ? {} : { detail: error.detail }),
+        hint: `${error.hint ?? 'fix the cause'}; then run the same \`vault-setup join\` again with --force (a new certificate is signed; nothing on the other nodes needs undoing)`,
+      });
+    });
     const nodes = [...view.nodes.map((n) => ({ id: n.id, api: n.api })), ...pending.map((n) => ({ id: n.id, api: n.api })), self];
     await saveRecord(dir, existing, {
       settings: { flavor, image, name, port, storage: 'raft', tls: 'cluster' },

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { checkAdvertise } from '../../src/cluster/advertise.ts';
 import { type ClusterView, apiFromClusterAddress, removalVerdict, seconds } from '../../src/cluster/members.ts';
 import { LAYOUTS } from '../../src/config/flavor.ts';
+import { parseRecord } from '../../src/deployment/record.ts';
 import { renderServerConfig } from '../../src/services/templates.ts';
 import { privateOrLoopback } from '../../src/verify/checks/cluster.ts';
 import { hostNetworkExposure } from '../../src/verify/checks/network.ts';
@@ -92,5 +93,16 @@ describe('verify on a cluster node', () => {
   it('private and loopback addresses; wildcards and public ones are not', () => {
     for (const ok of ['10.0.0.2', '172.16.0.1', '192.168.1.5', '100.100.1.1', '127.0.0.2', 'fd00::2', '::1']) assert.equal(privateOrLoopback(ok), true, ok);
     for (const bad of ['0.0.0.0', '203.0.113.5', '8.8.8.8', '172.32.0.1', '::', '2001:db8::1']) assert.equal(privateOrLoopback(bad), false, bad);
+  });
+});
+
+describe('the record of a cluster node', () => {
+  const base = { format: 1, flavor: 'openbao', image: 'openbao/openbao:2.7.2', server: 'OpenBao v2.7.2', name: 'openbao', port: 8200, storage: 'raft', nodeId: 'openbao-1', tls: 'cluster' };
+  it('keeps the private address and the nodes', () => {
+    const cluster = { advertise: '10.0.0.1', nodes: [{ id: 'openbao-1', api: 'https://10.0.0.1:8200' }] };
+    assert.deepEqual(parseRecord(JSON.stringify({ ...base, cluster }), '/d/vault-setup.json').cluster, cluster);
+  });
+  it('a node without an https address is one line naming the field', () => {
+    assert.throws(() => parseRecord(JSON.stringify({ ...base, cluster: { advertise: '10.0.0.1', nodes: [{ id: 'a', api: 'http://10.0.0.1:8200' }] } }), '/d/vault-setup.json'), /field "cluster\.nodes\[0\]\.api" must be an https:\/\/ address/);
   });
 });
