@@ -31,7 +31,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   upgrade: { summary: 'move the deployment to a newer server image: snapshot, data copy, unseal; rolls back on failure', spec: async () => (await import('./commands/upgrade.options.ts')).spec, load: async () => (await import('./commands/upgrade.ts')).upgrade },
   rekey: { summary: 'new unseal shares under the current holders\' quorum; the old ones stay valid until the new are typed back', spec: async () => (await import('./commands/rekey.options.ts')).spec, load: async () => (await import('./commands/rekey.ts')).rekey },
   join: { summary: 'deploy a node on this host and join it to an existing cluster (its certificate signed by the cluster)', spec: async () => (await import('./commands/join.options.ts')).spec, load: async () => (await import('./commands/join.ts')).join },
-  cluster: { summary: "the raft cluster: cluster status (nodes, leader, failure tolerance) | cluster remove NODE", spec: async () => (await import('./commands/cluster.options.ts')).spec, load: async () => (await import('./commands/cluster.ts')).cluster },
+  cluster: { summary: 'the raft cluster: cluster status (nodes, leader, failure tolerance) | cluster remove NODE | cluster reissue', spec: async () => (await import('./commands/cluster.options.ts')).spec, load: async () => (await import('./commands/cluster.ts')).cluster },
   'install-units': { summary: 'systemd units and timers (or a cron file) that run watch and a daily backup; shown, written with --yes', spec: async () => (await import('./commands/operations.spec.ts')).installUnitsSpec, load: async () => (await import('./commands/install-units.ts')).installUnits },
 };
 

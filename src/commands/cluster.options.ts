@@ -3,7 +3,7 @@ import { OPERATOR } from '../auth/options.ts';
 import { COMMON, ADDR, TOKEN, type CommandSpec } from '../options/spec.ts';
 
 export const spec: CommandSpec = {
-  usage: 'vault-setup cluster status [--json] | cluster remove NODE [--allow-quorum-loss]',
+  usage: 'vault-setup cluster status [--json] | cluster remove NODE [--allow-quorum-loss] | cluster reissue',
   options: {
     ...COMMON,
     ...ADDR,

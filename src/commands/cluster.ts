@@ -12,9 +12,9 @@ import { openTarget, requireUnsealed } from '../services/target.ts';
 
 export async function cluster({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
   const [action, node, ...rest] = positionals;
-  if (action !== 'status' && action !== 'remove') throw usageError(`cluster needs an action: status or remove NODE${action === undefined ? '' : `, got "${action.slice(0, 30)}"`}`, 'vault-setup cluster status --json');
+  if (action !== 'status' && action !== 'remove' && action !== 'reissue') throw usageError(`cluster needs an action: status, remove NODE or reissue${action === undefined ? '' : `, got "${action.slice(0, 30)}"`}`, 'vault-setup cluster status --json');
   if (action === 'remove' && node === undefined) throw usageError('cluster remove needs the node id', 'the ids are in `vault-setup cluster status`');
-  if (rest.length > 0 || (action === 'status' && node !== undefined)) throw usageError(`cluster ${action} takes ${action === 'status' ? 'no argument' : 'one node id'}`);
+  if (rest.length > 0 || (action !== 'remove' && node !== undefined)) throw usageError(`cluster ${action} takes ${action === 'remove' ? 'one node id' : 'no argument'}`);
   const signInFlags = { operator: str(flags, 'operator'), passwordStdin: bool(flags, 'password-stdin'), tokenFile: str(flags, 'token-file') };
   checkSignInFlags(signInFlags);
   using open = await openTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
@@ -26,6 +26,16 @@ export async function cluster({ flags, positionals }: Invocation, ctx: Context):
   });
   await using session = await signIn(ctx, api, { ...signInFlags, purpose: action === 'status' ? "read the cluster's members and autopilot state" : `remove ${node} from the cluster` });
   const view = await readCluster(api, session.token);
+  if (action === 'reissue') {
+    if (target.dir === undefined || target.record === undefined) throw usageError('cluster reissue runs on the node itself: give its --dir, not --addr');
+    const { reissueNodeCertificate } = await import('../cluster/reissue.ts');
+    const done = await reissueNodeCertificate(ctx, api, session.token, target.dir, target.record);
+    await session.end().catch(() => undefined);
+    return {
+      data: { dir: target.dir, nodeId: target.record.nodeId, ca: `${target.dir}/ca.crt`, sealed: true, next: done.next },
+      human: [`Node ${target.record.nodeId} has a new certificate from the cluster's CA (now ${target.dir}/ca.crt: clients pin this one) and restarted sealed.`, `Next: ${done.next}`].join('\n'),
+    };
+  }
   if (action === 'status') {
     // Given a certificate but not in raft yet: joined, waiting for the shares (unseal --cluster).
     const pending = (await issuedNodes(api, session.token).catch(() => [])).filter((n) => !view.nodes.some((m) => m.id === n.id)).map((n) => ({ id: n.id, api: n.api }));
@@ -35,6 +45,14 @@ export async function cluster({ flags, positionals }: Invocation, ctx: Context):
   const id = node as string;
   const member = view.nodes.find((n) => n.id === id);
   if (member === undefined) {
+    // A node given a certificate that never joined (or one of a cluster whose snapshot was restored here): only its
+    // certificate is left to revoke.
+    const revoked = await revokeNode(api, session.token, id);
+    if (revoked > 0) {
+      const pendingNodes = (await issuedNodes(api, session.token)).filter((n) => !view.nodes.some((m) => m.id === n.id)).map((n) => ({ id: n.id, api: n.api }));
+      await noteClusterNodes(target.dir, [...recordNodes(view), ...pendingNodes]);
+      return { data: { removed: id, pendingOnly: true, ...statusData(view), pending: pendingNodes }, human: [`Removed ${id}: it had a certificate but was not in raft; the certificate is revoked.`, statusText(view)].join('\n') };
+    }
     throw new VaultSetupError('E_USAGE', `the cluster has no node "${id.slice(0, 60)}"`, { hint: `its nodes: ${view.nodes.map((n) => n.id).join(', ')}` });
   }
   const verdict = removalVerdict(view, id);

@@ -36,9 +36,12 @@ for (const server of SERVERS) {
       await using d2 = await testDeployment(`cl2-${server.label}`);
       await using d3 = await testDeployment(`cl3-${server.label}`);
       await using d4 = await testDeployment(`cl4-${server.label}`);
+      await using d5 = await testDeployment(`cl5-${server.label}`);
+      await using d6 = await testDeployment(`cl6-${server.label}`);
       const image = server.image();
       const nodes: Node[] = [d1, d2, d3].map((d, i) => ({ d, addr: net.addresses[i] as string, api: `https://${net.addresses[i]}:${d.port}` }));
       const [n1, n2, n3] = nodes as [Node, Node, Node];
+      let members: Node[] = [...nodes];
       const deployment = (d: TestDeployment) => ['--dir', d.dir, '--flavor', server.flavor, '--image', image, '--name', d.name, '--port', String(d.port)];
       const input = `${PASSWORD}\n`;
       let shares: string[] = [];
@@ -189,6 +192,7 @@ for (const server of SERVERS) {
         assert.equal(removed.json().removed, victimId);
         assert.equal(removed.json().voters, 2);
         const fresh: Node = { d: d4, addr: victim.addr, api: `https://${victim.addr}:${d4.port}` };
+        members = [...nodes.filter((n) => n !== victim), fresh];
         const joined = await join(d4, fresh.addr, n1.api);
         assert.equal(joined.code, 0, joined.stderr);
         const unsealed = await unsealCluster(d4);
@@ -201,6 +205,61 @@ for (const server of SERVERS) {
         const token = await login(n1);
         const read = await call(fresh.api, ca, 'GET', 'secret/data/after-failover', { token });
         assert.equal(read.status, 200, JSON.stringify(read.body));
+      });
+
+      await t.test('snapshot through a follower, destroy all three, a new cluster, restore --force-foreign-snapshot, the original shares: every secret back', async () => {
+        const view = await status(d1);
+        const follower = members.find((n) => view.nodes.find((x: { api: string }) => x.api === n.api)?.leader === false) as Node;
+        const snap = path.join(d5.dir, 'cluster.snap');
+        fs.mkdirSync(d5.dir, { recursive: true });
+        // Tokens reach the commands through their environment object in this process, never a child's.
+        const backup = await runInProcess(['backup', '--dir', follower.d.dir, '--out', snap, '--json'], { env: { VAULT_TOKEN: await login(n1) } });
+        assert.equal(backup.code, 0, backup.stderr);
+        for (const n of members) {
+          removeContainers(n.d.name);
+          fs.rmSync(path.join(n.d.dir, 'data'), { recursive: true, force: true });
+        }
+        // A new first node on host 1's address: new shares and a new CA, then the old cluster's data.
+        const e1: Node = { d: d5, addr: n1.addr, api: `https://${n1.addr}:${d5.port}` };
+        const catalog = path.join(d5.dir, 'catalog.yaml');
+        fs.writeFileSync(catalog, 'secrets:\n  fresh:\n    key: { from: generate, format: hex, bytes: 16 }\n');
+        const init = await runCli(['init', ...deployment(d5), '--advertise', e1.addr, '--yes', '--print-keys', '--keep-root-token', '--password-stdin', '--secrets', catalog, '--app-token-file', path.join(d5.dir, 'app-token'), '--json'], { input });
+        assert.equal(init.code, 0, init.stderr);
+        assert.notEqual(fs.readFileSync(path.join(d5.dir, 'ca.crt'), 'utf8'), ca);
+        const restored = await runInProcess(['restore', snap, '--dir', d5.dir, '--force-foreign-snapshot', '--yes', '--json'], { env: { VAULT_TOKEN: init.json().init.root_token } });
+        assert.equal(restored.code, 0, restored.stderr);
+        assert.equal(restored.json().sealed, true);
+        const first = await unsealCluster(d5);
+        assert.equal(first.code, 0, first.stderr);
+        // The restored CA still lists the old cluster's other nodes: they are not coming back.
+        const pending = (await eventually('the restored node answers cluster status', () => status(d5), { timeoutMs: 60_000, intervalMs: 1000 })).pending as { id: string }[];
+        assert.ok(pending.length >= 2, JSON.stringify(pending));
+        for (const ghost of pending) {
+          const removed = await runCli(['cluster', 'remove', ghost.id, '--dir', d5.dir, ...OPERATOR, '--json'], { input });
+          assert.equal(removed.code, 0, removed.stderr);
+        }
+        assert.deepEqual((await status(d5)).pending, []);
+        // The node takes a certificate from the restored CA: clients keep pinning the cluster's original CA.
+        const reissued = await runCli(['cluster', 'reissue', '--dir', d5.dir, ...OPERATOR, '--json'], { input });
+        assert.equal(reissued.code, 0, reissued.stderr);
+        assert.equal(fs.readFileSync(path.join(d5.dir, 'ca.crt'), 'utf8').trim(), ca.trim());
+        const second = await unsealCluster(d5);
+        assert.equal(second.code, 0, second.stderr);
+        const e2: Node = { d: d6, addr: n2.addr, api: `https://${n2.addr}:${d6.port}` };
+        const joined = await runCli(['join', ...deployment(d6), '--advertise', e2.addr, '--leader', e1.api, '--leader-ca', path.join(d5.dir, 'ca.crt'), ...OPERATOR, '--json'], { input });
+        assert.equal(joined.code, 0, joined.stderr);
+        const third = await unsealCluster(d6);
+        assert.equal(third.code, 0, third.stderr);
+        const token = await login(e1);
+        for (const n of [e1, e2]) {
+          for (const [key, check] of [['before-join', /^[0-9a-f]{32}$/], ['after-failover', /^written-while-the-old-leader-was-down$/]] as const) {
+            const read = await eventually(`${key} on ${n.api}`, async () => {
+              const r = await call(n.api, ca, 'GET', `secret/data/${key}`, { token });
+              return r.status === 200 ? r : undefined;
+            }, { timeoutMs: 60_000, intervalMs: 1000 });
+            assert.match(String(Object.values(read.body.data.data)[0]), check);
+          }
+        }
       });
     });
   });
