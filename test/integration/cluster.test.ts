@@ -215,6 +215,8 @@ for (const server of SERVERS) {
         // Tokens reach the commands through their environment object in this process, never a child's.
         const backup = await runInProcess(['backup', '--dir', follower.d.dir, '--out', snap, '--json'], { env: { VAULT_TOKEN: await login(n1) } });
         assert.equal(backup.code, 0, backup.stderr);
+        // Asked on a standby, the snapshot is taken from the leader.
+        assert.equal(backup.json().leader, view.nodes.find((n: { leader: boolean }) => n.leader).api);
         for (const n of members) {
           removeContainers(n.d.name);
           fs.rmSync(path.join(n.d.dir, 'data'), { recursive: true, force: true });
