@@ -12,6 +12,7 @@ import { runCli } from '../helpers/cli.ts';
 import { runInProcess } from '../helpers/in-process.ts';
 import { type TestDeployment, docker, removeContainers, testDeployment } from '../helpers/deployment.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { assertNoLeaks } from '../helpers/leaks.ts';
 import { call, privateNet } from '../helpers/private-net.ts';
 import { rig } from '../helpers/rig.ts';
 
@@ -39,6 +40,14 @@ for (const server of SERVERS) {
       await using d5 = await testDeployment(`cl5-${server.label}`);
       await using d6 = await testDeployment(`cl6-${server.label}`);
       const image = server.image();
+      const since = Date.now();
+      const secrets: string[] = [PASSWORD];
+      // The end of every scenario: no share, root token or password in any node's files, logs or container settings.
+      const noLeaks = async () => {
+        const all = [d1, d2, d3, d4, d5, d6];
+        const containers = all.map((d) => d.name).filter((name) => docker('ps', '-aq', '--filter', `name=^${name}$`).trim() !== '');
+        await assertNoLeaks(secrets, { dirs: all.map((d) => d.dir).filter((dir) => fs.existsSync(dir)), containers, since });
+      };
       const nodes: Node[] = [d1, d2, d3].map((d, i) => ({ d, addr: net.addresses[i] as string, api: `https://${net.addresses[i]}:${d.port}` }));
       const [n1, n2, n3] = nodes as [Node, Node, Node];
       let members: Node[] = [...nodes];
@@ -70,6 +79,7 @@ for (const server of SERVERS) {
         assert.equal(run.code, 0, run.stderr);
         shares = run.json().init.unseal_keys_b64;
         assert.equal(shares.length, 5);
+        secrets.push(...shares, ...run.json().init.unseal_keys_hex, run.json().init.root_token);
         assert.equal(run.json().steps.find((s: { id: string }) => s.id === 'cluster-ca')?.status, 'done');
         ca = fs.readFileSync(caFile, 'utf8');
         const health = await call(n1.api, ca, 'GET', 'sys/health');
@@ -180,7 +190,10 @@ for (const server of SERVERS) {
         }
       });
 
-      if (!server.replace) return;
+      if (!server.replace) {
+        await t.test('no share, root token or password in any node\'s files, logs or container settings', noLeaks);
+        return;
+      }
       await t.test("kill a node's data, cluster remove it, join a fresh one in its place: 3 voters again", async () => {
         const view = await status(d1);
         const victim = [n2, n3].find((n) => view.nodes.find((x: { api: string }) => x.api === n.api)?.leader === false) as Node;
@@ -227,6 +240,7 @@ for (const server of SERVERS) {
         fs.writeFileSync(catalog, 'secrets:\n  fresh:\n    key: { from: generate, format: hex, bytes: 16 }\n');
         const init = await runCli(['init', ...deployment(d5), '--advertise', e1.addr, '--yes', '--print-keys', '--keep-root-token', '--password-stdin', '--secrets', catalog, '--app-token-file', path.join(d5.dir, 'app-token'), '--json'], { input });
         assert.equal(init.code, 0, init.stderr);
+        secrets.push(...init.json().init.unseal_keys_b64, init.json().init.root_token);
         assert.notEqual(fs.readFileSync(path.join(d5.dir, 'ca.crt'), 'utf8'), ca);
         const restored = await runInProcess(['restore', snap, '--dir', d5.dir, '--force-foreign-snapshot', '--yes', '--json'], { env: { VAULT_TOKEN: init.json().init.root_token } });
         assert.equal(restored.code, 0, restored.stderr);
@@ -263,6 +277,8 @@ for (const server of SERVERS) {
           }
         }
       });
+
+      await t.test('no share, root token or password in any node\'s files, logs or container settings', noLeaks);
     });
   });
 }
