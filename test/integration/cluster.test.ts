@@ -174,6 +174,14 @@ for (const server of SERVERS) {
         // A write through the follower is forwarded to the new leader.
         const write = await call(follower.api, ca, 'POST', 'secret/data/after-failover', { token, body: { data: { value: 'written-while-the-old-leader-was-down' } } });
         assert.equal(write.status, 200, JSON.stringify(write.body));
+        // A node that is down is reported and skipped, not waited on: exit 25, each node's outcome in the result.
+        const partial = await unsealCluster(d1);
+        assert.equal(partial.code, EXIT.clusterPartial, partial.stderr);
+        assert.match(partial.stderr, /2 of 3 nodes are unsealed; not: .* \(unreachable\)/);
+        assert.deepEqual(
+          Object.fromEntries(partial.json().nodes.map((n: { api: string; outcome: string }) => [n.api, n.outcome])),
+          Object.fromEntries(nodes.map((n) => [n.api, n === old ? 'unreachable' : 'already-unsealed'])),
+        );
         docker('start', old.d.name);
         const unsealed = await unsealCluster(d1);
         assert.equal(unsealed.code, 0, unsealed.stderr);
