@@ -8,7 +8,7 @@ export interface ArgvProblem {
 }
 
 /** Commands that take no positional argument at all (the others check their own). */
-const NO_ARGUMENTS = new Set(['init', 'status', 'verify']);
+const NO_ARGUMENTS = new Set(['init', 'status', 'verify', 'join']);
 
 /** node's parseArgs error, reworded; `arg` names each string option's value (e.g. FILE). */
 export function parseProblem(command: string, error: Error, options: Record<string, { arg?: string }>): ArgvProblem {

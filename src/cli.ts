@@ -32,6 +32,8 @@ const COMMANDS: Record<string, CommandEntry> = {
   migrate: { summary: 'move file storage to raft offline (operator migrate), every key read back, then the first snapshot', spec: async () => (await import('./commands/migrate.options.ts')).spec, load: async () => (await import('./commands/migrate.ts')).migrate },
   adopt: { summary: 'take over a hand-made playbook deployment: report, hardened files, raft, scoped token, root revoked', spec: async () => (await import('./commands/adopt.options.ts')).spec, load: async () => (await import('./commands/adopt.ts')).adopt },
   rekey: { summary: 'new unseal shares under the current holders\' quorum; the old ones stay valid until the new are typed back', spec: async () => (await import('./commands/rekey.options.ts')).spec, load: async () => (await import('./commands/rekey.ts')).rekey },
+  join: { summary: 'deploy a node on this host and join it to an existing cluster (its certificate signed by the cluster)', spec: async () => (await import('./commands/join.options.ts')).spec, load: async () => (await import('./commands/join.ts')).join },
+  cluster: { summary: 'the raft cluster: cluster status (nodes, leader, failure tolerance) | cluster remove NODE | cluster reissue', spec: async () => (await import('./commands/cluster.options.ts')).spec, load: async () => (await import('./commands/cluster.ts')).cluster },
   'install-units': { summary: 'systemd units and timers (or a cron file) that run watch and a daily backup; shown, written with --yes', spec: async () => (await import('./commands/operations.spec.ts')).installUnitsSpec, load: async () => (await import('./commands/install-units.ts')).installUnits },
 };
 

@@ -27,6 +27,9 @@ export const EXIT = {
   notRunning: 21,
   locked: 22,
   noFileStorage: 23,
+  cluster: 24,
+  quorum: 25,
+  clusterPartial: 26,
   interrupted: 130,
 } as const;
 
@@ -66,7 +69,10 @@ export type ErrorCode =
   | 'E_BREAKING_CHANGE'
   | 'E_NOT_RUNNING'
   | 'E_LOCKED'
-  | 'E_NO_FILE_STORAGE';
+  | 'E_NO_FILE_STORAGE'
+  | 'E_CLUSTER'
+  | 'E_QUORUM'
+  | 'E_CLUSTER_PARTIAL';
 
 const DEFAULT_EXIT: Record<ErrorCode, ExitCode> = {
   E_USAGE: EXIT.usage,
@@ -103,6 +109,9 @@ const DEFAULT_EXIT: Record<ErrorCode, ExitCode> = {
   E_NOT_RUNNING: EXIT.notRunning,
   E_LOCKED: EXIT.locked,
   E_NO_FILE_STORAGE: EXIT.noFileStorage,
+  E_CLUSTER: EXIT.cluster,
+  E_QUORUM: EXIT.quorum,
+  E_CLUSTER_PARTIAL: EXIT.clusterPartial,
 };
 
 export class VaultSetupError extends Error {

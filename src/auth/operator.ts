@@ -40,6 +40,15 @@ path "sys/audit" { capabilities = ["read", "sudo"] }
 # Which tokens are alive (verify: no root token left), without revoking any.
 path "auth/token/accessors" { capabilities = ["list", "sudo"] }
 path "auth/token/lookup-accessor" { capabilities = ["update"] }
+# The cluster: its members and autopilot's view, a joining node's certificate signed by the cluster CA (the
+# role allows only node names: localhost and IP addresses), removing a node that is gone. Raft's settings are absent.
+path "sys/storage/raft/configuration" { capabilities = ["read"] }
+path "sys/storage/raft/autopilot/state" { capabilities = ["read"] }
+path "sys/storage/raft/remove-peer" { capabilities = ["update"] }
+path "vault-setup-pki/sign/node" { capabilities = ["update"] }
+path "vault-setup-pki/certs" { capabilities = ["list"] }
+path "vault-setup-pki/cert/*" { capabilities = ["read"] }
+path "vault-setup-pki/revoke" { capabilities = ["update"] }
 # The emergency stop: unsealing needs the quorum anyway.
 path "sys/seal" { capabilities = ["update", "sudo"] }
 # Its own password, nobody else's.

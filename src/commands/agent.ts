@@ -27,7 +27,7 @@ import { VaultSetupError, usageError } from '../errors.ts';
 import { grantedPaths, noteAgent } from '../deployment/record.ts';
 import { refuseSymlink } from '../services/files.ts';
 import { signIn } from '../auth/sign-in.ts';
-import { connect, requireUnsealed, resolveTarget } from '../services/target.ts';
+import { type Target, connect, requireUnsealed, resolveTarget } from '../services/target.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { toServerDuration } from '../services/wait.ts';
 import { bool, duration, int, list, str } from '../options/flags.ts';
@@ -69,7 +69,7 @@ export async function agent({ flags, positionals }: Invocation, ctx: Context): P
         const issue = () => issueCommand(ctx, api, token, sub as 'add' | 'rotate', agentName as string, plan, delivery as Delivery, bool(flags, 'revoke-old'), granted);
         const result = await withComposeSnippet(await (sub === 'add' ? privilegeChange(session.via, issue) : issue()), agentName as string, sub === 'add' ? target.dir : undefined);
         if (plan !== undefined) await noteAgent(target.dir, agentName as string, plan.keys);
-        return result;
+        return withClusterNodes(result, target);
       }
     }
   } finally {
@@ -178,6 +178,19 @@ async function issueCommand(ctx: Context, api: VaultApi, token: string, sub: 'ad
   }
   if (revokeOld) ctx.output.info(`Destroyed ${revoked} earlier secret_id${revoked === 1 ? '' : 's'}.`);
   return { data, human: lines.join('\n') };
+}
+
+/** On a cluster node: every node's address and the cluster CA, so the agent can try the next node when one is down. */
+function withClusterNodes(result: CommandResult, target: Target): CommandResult {
+  const cluster = target.record?.cluster;
+  if (cluster === undefined || target.dir === undefined) return result;
+  const ca = path.join(target.dir, 'ca.crt');
+  const nodes = cluster.nodes.map((n) => n.api);
+  return {
+    ...result,
+    data: { ...(result.data as Record<string, unknown>), cluster: { nodes, ca } },
+    human: [result.human, `Cluster: any node serves the agent (standbys forward to the leader); try the next when one does not answer:`, ...nodes.map((n) => `  ${n}`), `Pin the cluster's CA: ${ca} (the same for every node).`].join('\n'),
+  };
 }
 
 async function listCommand(ctx: Context, api: VaultApi, token: string): Promise<CommandResult> {

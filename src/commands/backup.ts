@@ -7,7 +7,8 @@ import { freshSnapshotPath } from '../backup/names.ts';
 import { checksumFile, saveSnapshot } from '../backup/snapshot.ts';
 import { afterSave, backupMode, backupToken, schedulePlan } from './backup-schedule.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
-import { openTarget, requireUnsealed, resolveTarget } from '../services/target.ts';
+import { connect, openTarget, requireUnsealed, resolveTarget } from '../services/target.ts';
+import type { VaultApi } from '../services/vault-api.ts';
 import { bool, str } from '../options/flags.ts';
 import { checkSignInFlags } from '../auth/sign-in.ts';
 import type { CommandResult, Invocation } from '../invocation.ts';
@@ -36,10 +37,14 @@ export async function backup({ flags, positionals }: Invocation, ctx: Context): 
     }
     requireUnsealed(seal, target.address, { suffix: ': there is nothing to back up yet', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
     await using session = await backupToken(ctx, api, flags, target.dir, 'take a snapshot (read on sys/storage/raft/snapshot)');
-    ctx.output.info(`Saving a raft snapshot of ${target.address} to ${file} ...`);
-    const saved = await saveSnapshot(api, session.token, file);
+    // A cluster's standby answers a snapshot request with a redirect: the snapshot is taken from the leader, over
+    // TLS with the cluster CA on its private address.
+    const source = target.record?.cluster === undefined ? undefined : await leaderOf(ctx, api, target.caCert);
+    const from = source ?? api;
+    ctx.output.info(`Saving a raft snapshot of ${from.address}${source === undefined ? '' : ' (the cluster\'s leader)'} to ${file} ...`);
+    const saved = await saveSnapshot(from, session.token, file).finally(() => source?.close());
     const extras = await afterSave(plan, file, saved.sha256, ctx);
-    const data = { file, checksum_file: checksumFile(file), sha256: saved.sha256, bytes: saved.bytes, server: seal.version, address: target.address, ...extras.data };
+    const data = { file, checksum_file: checksumFile(file), sha256: saved.sha256, bytes: saved.bytes, server: seal.version, address: target.address, ...(source === undefined ? {} : { leader: source.address }), ...extras.data };
     ctx.output.info('The snapshot is encrypted by the server\'s keyring: it opens only with this cluster\'s unseal keys. Keep it off this host too.');
     return {
       data,
@@ -48,4 +53,12 @@ export async function backup({ flags, positionals }: Invocation, ctx: Context): 
   } finally {
     close();
   }
+}
+
+/** The leader's API when this node is a standby (sys/leader needs no token); undefined when this node leads. */
+async function leaderOf(ctx: Context, api: VaultApi, caCert: string | undefined): Promise<VaultApi | undefined> {
+  const res = await api.request<{ is_self?: boolean; leader_address?: string }>('GET', 'sys/leader');
+  const leader = res.body?.leader_address;
+  if (res.body?.is_self === true || typeof leader !== 'string' || !leader.startsWith('https://')) return undefined;
+  return connect(ctx, leader, caCert);
 }

@@ -25,6 +25,10 @@ import { type ConfigureOptions, checkBeforeInit, configurePhase } from '../tasks
 import { type DeployState, LOOK_ONLY_TASKS, type TlsSource, deployTasks, newDeployState } from '../tasks/deploy.tasks.ts';
 import { runTasks } from '../tasks/listr.ts';
 import { validSan } from '../tls/self-signed.ts';
+import { type ClusterCa, nodeSans } from '../tls/cluster-ca.ts';
+import { checkAdvertise, nodeApi } from '../cluster/advertise.ts';
+import { PKI_MOUNT, setupClusterPki } from '../cluster/pki.ts';
+import type { TlsMode } from '../deployment/record.ts';
 import { bool, duration, int, list, oneOf, str } from '../options/flags.ts';
 import { refuseCeremonyNobodySees } from './init-preflight.ts';
 import type { CommandResult, Flags, Invocation } from '../invocation.ts';
@@ -37,6 +41,12 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
   const dir = path.resolve(str(flags, 'dir') ?? defaultDir(ctx.env));
   const port = int(flags, 'port', 8200, { min: 1, max: 65535 });
   const name = projectName(str(flags, 'name') ?? layout.defaultName);
+  const advertise = str(flags, 'advertise') === undefined ? undefined : checkAdvertise(str(flags, 'advertise') as string);
+  if (advertise !== undefined && existing !== undefined && existing.record.cluster === undefined) {
+    throw usageError(`${dir} is a single-node deployment: this release cannot yet turn an existing node into the first node of a cluster`, 'back it up (vault-setup backup), make the first node in a new --dir with --advertise, and restore the snapshot into it (docs/cluster.md)');
+  }
+  // The cluster CA made for a new first node: its key stays in memory until the cluster's PKI engine holds it.
+  let clusterCa: ClusterCa | undefined;
   const options = {
     dir,
     layout,
@@ -45,7 +55,8 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
     port,
     storage: oneOf(flags, 'storage', ['raft', 'file'] as const, 'raft'),
     raftMultiplier: int(flags, 'raft-multiplier', 1, { min: 1, max: 10 }),
-    tls: tlsSource(flags),
+    tls: advertise === undefined ? tlsSource(flags) : clusterTls(flags, advertise, (ca) => (clusterCa = ca)),
+    cluster: advertise === undefined ? undefined : { advertise, nodeId: existing?.record.nodeId ?? `${name}-1`, join: [] },
     force: bool(flags, 'force'),
     waitMs: duration(flags, 'wait', '90s'),
     memory: str(flags, 'memory') === undefined ? undefined : parseMemory(str(flags, 'memory') as string),
@@ -78,8 +89,9 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
     await runTasks(ctx, tasks, state);
   }
   const server = state.server as ServerIdentity;
-  const settings = { flavor, image: options.image, name, port, storage: options.storage, tls: options.tls?.kind ?? ('off' as const) };
-  await saveRecord(dir, existing, { settings, flags, server });
+  const settings = { flavor, image: options.image, name, port, storage: options.storage, tls: tlsMode(options.tls) };
+  const clusterRecord = options.cluster === undefined ? undefined : { advertise: options.cluster.advertise, nodes: [{ id: options.cluster.nodeId, api: nodeApi(options.cluster.advertise, port) }] };
+  await saveRecord(dir, existing, { settings, flags, server, cluster: clusterRecord });
 
   const caCert = await readIfExists(state.paths.caCert);
   const api = connect(ctx, address, options.tls === undefined ? undefined : caCert);
@@ -98,6 +110,15 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
       });
     }
     const ceremony = deployOnly ? await deployOnlyOutcome(api, dir) : await ceremonyPhase(ctx, { ...common, options: ceremonyOpts, plan: ceremonyPlan, rerun });
+    if (options.cluster !== undefined && ceremony.unsealed && ceremony.rootToken !== undefined) {
+      // The cluster CA's key goes into the cluster's PKI engine (inside the barrier), then out of memory.
+      const outcome = await setupClusterPki(api, ceremony.rootToken, clusterCa).catch((error: unknown) => {
+        throw ceremony.init === undefined ? error : withResult(error, { init: ceremony.init });
+      });
+      ctx.output.info(outcome === 'done' ? `Cluster CA handed to the PKI engine ${PKI_MOUNT}/ (joining nodes' certificates are signed there); autopilot configured.` : `Cluster CA: the PKI engine ${PKI_MOUNT}/ holds it.`);
+      ceremony.steps.push({ id: 'cluster-ca', status: outcome, detail: `${PKI_MOUNT}/` });
+    }
+    clusterCa?.drop();
     // --quorum: the share holders make a root token for configure; it is revoked when this run ends (also on Ctrl-C).
     const useQuorum = quorum && ceremony.unsealed && !deployOnly && ceremony.rootToken === undefined;
     await using session = useQuorum
@@ -114,7 +135,7 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
     if (session !== undefined && (configure?.data.rootToken as { status?: string } | undefined)?.status === 'revoked') session.gone();
     const seal = await handOver(api.sealStatus());
     const skippedFields = configure === undefined ? undefined : skippedNow(existing, catalog, configure);
-    if (seal.initialized) await handOver(saveRecord(dir, existing, { settings, flags, server, shares: seal.n, threshold: seal.t, skippedFields }));
+    if (seal.initialized) await handOver(saveRecord(dir, existing, { settings, flags, server, shares: seal.n, threshold: seal.t, skippedFields, cluster: clusterRecord }));
     const steps = [...state.steps, ...ceremony.steps, ...(configure?.steps ?? [])];
     const changed = steps.filter((s) => s.status === 'done' && !['engine', 'port', 'api'].includes(s.id));
     const data = {
@@ -212,7 +233,7 @@ function quorumOption(flags: Flags, dir: string): boolean {
 }
 
 /** The deployment flags a resumed `init` must repeat (with --dir), as the operator gave them. */
-const RERUN_FLAGS = ['flavor', 'image', 'name', 'port', 'storage', 'tls'];
+const RERUN_FLAGS = ['flavor', 'image', 'name', 'port', 'storage', 'tls', 'advertise'];
 
 /** The ceremony flags init was given; on a server initialised before, they have no effect and init says so. */
 const CEREMONY_FLAGS = ['shares', 'threshold', 'pgp-keys', 'root-token-pgp-key', 'keys-out', 'print-keys'];
@@ -253,6 +274,25 @@ async function deployOnlyOutcome(api: VaultApi, dir: string): Promise<CeremonyOu
   const seal = await api.sealStatus();
   const resume = seal.initialized ? undefined : `run \`vault-setup init --dir ${dir}\` without --deploy-only (it resumes with the recorded settings) for the key ceremony`;
   return { steps: [], unsealed: false, resume };
+}
+
+/** The first node of a cluster: TLS from the cluster CA, always (the API leaves the host). */
+function clusterTls(flags: Flags, advertise: string, made: (ca: ClusterCa) => void): TlsSource {
+  if (str(flags, 'tls-cert') !== undefined || str(flags, 'tls-key') !== undefined || str(flags, 'tls-ca') !== undefined) {
+    throw usageError('--advertise issues every node\'s certificate from the cluster\'s own CA: drop --tls-cert, --tls-key and --tls-ca', 'docs/cluster.md explains the cluster CA');
+  }
+  const mode = str(flags, 'tls');
+  if (mode !== undefined && mode !== 'self-signed') throw usageError(`--tls must be "self-signed", got "${mode}"`);
+  if (oneOf(flags, 'storage', ['raft', 'file'] as const, 'raft') !== 'raft') throw usageError('--advertise needs raft storage: a cluster is raft\'s', 'drop --storage file');
+  const sans = list(flags, 'tls-san');
+  for (const san of sans) if (!validSan(san)) throw usageError(`--tls-san "${san}" is neither an IP address nor a DNS name`);
+  return { kind: 'cluster', sans: [...nodeSans(advertise), ...sans], made };
+}
+
+function tlsMode(tls: TlsSource | undefined): TlsMode {
+  if (tls === undefined) return 'off';
+  if (tls.kind === 'issued') return 'cluster';
+  return tls.kind;
 }
 
 /** --tls self-signed, or the operator's --tls-cert/--tls-key (and --tls-ca); nothing means plain http. */

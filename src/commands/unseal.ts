@@ -23,6 +23,11 @@ export async function unseal({ flags, positionals }: Invocation, ctx: Context): 
   const fromStdin = bool(flags, 'stdin');
   const reset = bool(flags, 'reset');
   const waitMs = duration(flags, 'wait', '90s');
+  if (bool(flags, 'cluster')) {
+    if (reset || str(flags, 'addr') !== undefined) throw new VaultSetupError('E_USAGE', '--cluster unseals the nodes the deployment knows: drop --reset and --addr', { hint: 'vault-setup unseal --cluster --dir DIR' });
+    const { unsealCluster } = await import('../cluster/unseal-command.ts');
+    return unsealCluster(ctx, { dir: str(flags, 'dir'), fromStdin, waitMs: str(flags, 'wait') === undefined ? 60_000 : waitMs });
+  }
   if (fromStdin && ctx.stdin.isTTY === true) {
     throw new VaultSetupError('E_USAGE', '--stdin reads shares from a pipe, but standard input is a terminal (the share would be echoed)', {
       hint: 'run without --stdin to be asked with hidden input, or pipe the share: gpg -d share-1.asc | vault-setup unseal --stdin',

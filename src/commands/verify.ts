@@ -19,6 +19,7 @@ import { HARDENING_CHECKS } from '../verify/checks/hardening.ts';
 import { HYGIENE_CHECKS } from '../verify/checks/hygiene.ts';
 import { RUNTIME_CHECKS } from '../verify/checks/runtime.ts';
 import { oneShotLeftovers } from '../verify/checks/leftovers.ts';
+import { CLUSTER_CHECKS } from '../verify/checks/cluster.ts';
 import { Probe } from '../verify/probe.ts';
 import { type CheckFn, exitCodeFor, render, runChecks, summarise, verdict } from '../verify/report.ts';
 import type { CheckGroup } from '../verify/types.ts';
@@ -61,10 +62,13 @@ export async function verify({ flags }: Invocation, ctx: Context): Promise<Comma
   const address = addr ?? deployment?.address ?? 'http://127.0.0.1:8200';
   const caCert = deployment?.tls ? await readIfExists(paths.caCert) : undefined;
 
-  const probe = new Probe({ ctx, paths: hasDir ? paths : undefined, deployment, address, caCert, token: undefined, tokenSource: '', app, catalog });
+  const probe = new Probe({ ctx, paths: hasDir ? paths : undefined, deployment, address, caCert, token: undefined, tokenSource: '', clusterAdvertise: recorded?.cluster?.advertise, app, catalog });
   try {
     await resolveToken(ctx, probe, str(flags, 'token-file'));
-    const results = await runChecks(probe, CHECK_GROUPS, ctx.redactor);
+    // A cluster node gets the cluster's checks too (a single node's report is unchanged).
+    const cluster = recorded?.cluster;
+    const groups: [CheckGroup, CheckFn[]][] = cluster === undefined ? CHECK_GROUPS : [...CHECK_GROUPS, ['cluster', CLUSTER_CHECKS.map((check) => (p: Probe) => check(p, { record: cluster, caCert }))]];
+    const results = await runChecks(probe, groups, ctx.redactor);
     const summary = summarise(results);
     const exitCode = exitCodeFor(summary, strict);
     const stdout = ctx.output.streams.stdout as NodeJS.WritableStream & { isTTY?: boolean; columns?: number };

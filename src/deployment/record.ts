@@ -11,7 +11,20 @@ import type { Storage } from '../services/templates.ts';
 export const RECORD_FILE = 'vault-setup.json';
 export const RECORD_FORMAT = 1;
 
-export type TlsMode = 'off' | 'self-signed' | 'files';
+export type TlsMode = 'off' | 'self-signed' | 'files' | 'cluster';
+
+/** A node of a multi-node cluster: its private address and the cluster's nodes as last seen (docs/cluster.md). */
+export interface ClusterRecord {
+  advertise: string;
+  nodes: ClusterNode[];
+}
+
+export interface ClusterNode {
+  /** raft node_id */
+  id: string;
+  /** The node's API on its private address, e.g. https://10.0.0.2:8200 */
+  api: string;
+}
 
 export interface CatalogRecord {
   /** The catalog file init seeded from (absolute), null for the built-in playbook catalog, "none" for `--secrets none`. */
@@ -38,6 +51,8 @@ export interface DeploymentRecordFile {
   agents: string[];
   grants: Grant[];
   skippedFields: string[];
+  /** Present on a node of a multi-node cluster. */
+  cluster?: ClusterRecord | undefined;
 }
 
 /**
@@ -113,7 +128,7 @@ export function parseRecord(text: string, file: string): DeploymentRecordFile {
     port,
     storage: str('storage', (v) => v === 'raft' || v === 'file', '"raft" or "file"') as Storage,
     nodeId: str('nodeId'),
-    tls: str('tls', (v) => v === 'off' || v === 'self-signed' || v === 'files', '"off", "self-signed" or "files"') as TlsMode,
+    tls: str('tls', (v) => v === 'off' || v === 'self-signed' || v === 'files' || v === 'cluster', '"off", "self-signed", "files" or "cluster"') as TlsMode,
     catalog: parseCatalogRecord(file, o.catalog),
     app: o.app === null || o.app === undefined ? null : str('app', (v) => NAME.test(v), 'an app name or null'),
     shares: intOrNull('shares', 1, 255),
@@ -121,6 +136,7 @@ export function parseRecord(text: string, file: string): DeploymentRecordFile {
     agents: strings('agents'),
     grants: parseGrants(file, o.grants),
     skippedFields: strings('skippedFields'),
+    ...(o.cluster === undefined || o.cluster === null ? {} : { cluster: parseClusterRecord(file, o.cluster) }),
   };
   if (record.shares !== null && record.threshold !== null && record.threshold > record.shares) throw fieldError(file, 'threshold', `at most shares (${record.shares})`, record.threshold);
   return record;
@@ -139,6 +155,30 @@ function parseCatalogRecord(file: string, v: unknown): CatalogRecord | null {
     return { path: e.path, fields: e.fields as string[] };
   });
   return { file: typeof c.file === 'string' ? c.file : null, paths };
+}
+
+function parseClusterRecord(file: string, v: unknown): ClusterRecord {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw fieldError(file, 'cluster', 'an object or null', v);
+  const c = v as Record<string, unknown>;
+  if (typeof c.advertise !== 'string' || c.advertise === '') throw fieldError(file, 'cluster.advertise', 'an address', c.advertise);
+  if (!Array.isArray(c.nodes)) throw fieldError(file, 'cluster.nodes', 'a list', c.nodes);
+  const nodes = c.nodes.map((n, i) => {
+    const e = n as Record<string, unknown> | null;
+    if (e === null || typeof e !== 'object' || typeof e.id !== 'string' || e.id === '') throw fieldError(file, `cluster.nodes[${i}].id`, 'a node id', e?.id);
+    if (typeof e.api !== 'string' || !/^https:\/\/\S+$/.test(e.api)) throw fieldError(file, `cluster.nodes[${i}].api`, 'an https:// address', e.api);
+    return { id: e.id, api: e.api };
+  });
+  return { advertise: c.advertise, nodes };
+}
+
+/** Notes the cluster's nodes as last seen in the record, if there is one and it is a cluster node's. */
+export async function noteClusterNodes(dir: string | undefined, nodes: ClusterNode[]): Promise<void> {
+  if (dir === undefined) return;
+  const record = await readRecord(dir);
+  if (record?.cluster === undefined) return;
+  const sorted = [...nodes].sort((a, b) => a.id.localeCompare(b.id));
+  if (JSON.stringify(sorted) === JSON.stringify(record.cluster.nodes)) return;
+  await writeRecord(dir, { ...record, cluster: { ...record.cluster, nodes: sorted } });
 }
 
 function parseGrants(file: string, v: unknown): Grant[] {

@@ -11,7 +11,7 @@ import { NO_CATALOG, loadCatalog } from '../config/catalog.ts';
 import type { ServerIdentity } from '../services/docker.ts';
 import { readIfExists } from '../services/files.ts';
 import { VaultApi } from '../services/vault-api.ts';
-import { type DeploymentRecordFile, RECORD_FILE, type TlsMode, readRecord, writeRecord } from './record.ts';
+import { type ClusterRecord, type DeploymentRecordFile, RECORD_FILE, type TlsMode, readRecord, writeRecord } from './record.ts';
 
 export interface Existing {
   record: DeploymentRecordFile;
@@ -95,6 +95,7 @@ export async function resumeFlags(ctx: Context, dir: string, flags: Flags): Prom
   fill('port', String(r.port));
   const tlsGiven = ['tls', 'tls-cert', 'tls-key', 'tls-ca', 'tls-san'].some((f) => flags[f] !== undefined);
   if (!tlsGiven && r.tls === 'self-signed') filled.tls = 'self-signed';
+  if (r.cluster !== undefined) fill('advertise', r.cluster.advertise);
   if (!tlsGiven && r.tls === 'files') {
     // The operator's certificate as deployed: rewriting it from itself changes nothing.
     const p = deploymentPaths(dir);
@@ -160,7 +161,7 @@ export interface DeployedSettings {
 export async function saveRecord(
   dir: string,
   previous: Existing | undefined,
-  now: { settings: DeployedSettings; flags: Flags; server: ServerIdentity; shares?: number | undefined; threshold?: number | undefined; skippedFields?: string[] | undefined },
+  now: { settings: DeployedSettings; flags: Flags; server: ServerIdentity; shares?: number | undefined; threshold?: number | undefined; skippedFields?: string[] | undefined; cluster?: ClusterRecord | undefined },
 ): Promise<void> {
   const f = now.flags;
   const s = (name: string): string | undefined => (typeof f[name] === 'string' ? (f[name] as string) : undefined);
@@ -186,11 +187,19 @@ export async function saveRecord(
     agents: keep?.agents ?? [],
     grants: keep?.grants ?? [],
     skippedFields: now.skippedFields ?? keep?.skippedFields ?? [],
+    ...(now.cluster === undefined ? (keep?.cluster === undefined ? {} : { cluster: keep.cluster }) : { cluster: mergeNodes(keep?.cluster, now.cluster) }),
   };
   const file = path.join(path.resolve(dir), RECORD_FILE);
   const before = await readIfExists(file);
   if (before !== undefined && before === `${JSON.stringify(record, null, 2)}\n`) return;
   await writeRecord(dir, record);
+}
+
+/** The nodes known before stay known (a re-run of init must not forget the nodes cluster status saw). */
+function mergeNodes(before: ClusterRecord | undefined, now: ClusterRecord): ClusterRecord {
+  const nodes = new Map((before?.nodes ?? []).map((n) => [n.id, n]));
+  for (const n of now.nodes) nodes.set(n.id, n);
+  return { advertise: now.advertise, nodes: [...nodes.values()].sort((a, b) => a.id.localeCompare(b.id)) };
 }
 
 async function catalogRecord(file: string | undefined): Promise<DeploymentRecordFile['catalog']> {

@@ -20,16 +20,44 @@ export interface DeploymentSpec {
   memory?: string | undefined;
   /** raft's performance_multiplier: 1 is the fastest timing, 10 the most tolerant of a slow disk. */
   raftMultiplier?: number;
+  /** A node of a multi-node raft cluster (docs/cluster.md); undefined for a single node on loopback. */
+  cluster?: ClusterShape | undefined;
 }
+
+export interface ClusterShape {
+  /** The host's private address (WireGuard, Tailscale, VPC): API on PORT and the cluster port PORT+1 listen there. */
+  advertise: string;
+  /** raft node_id; a single node's is NAME-1. */
+  nodeId: string;
+  /** API addresses of the nodes to join (retry_join); empty for the first node. */
+  join: string[];
+}
+
+/** The cluster port on a node's private address: the API's port plus one (8201 beside 8200), as the servers default. */
+export const clusterPort = (port: number): number => port + 1;
+
+/** host:port, with brackets around an IPv6 address. */
+export const hostPort = (host: string, port: number): string => `${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 const TEMPLATE_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
 
-/** A mustache subset: {{name}}, {{#flag}}...{{/flag}}. Values are inserted as HCL string contents. */
+/**
+ * A mustache subset: {{name}}, {{#flag}}...{{/flag}}. Values are inserted as HCL string contents; {{{name}}} inserts
+ * HCL that this module built itself (every value in it already quoted).
+ */
 export function renderTemplate(template: string, view: Record<string, string | boolean>): string {
-  const sections = template.replace(/^\{\{#(\w+)\}\}\n([\s\S]*?)^\{\{\/\1\}\}\n/gm, (_, key: string, body: string) =>
-    view[key] === true ? body : '',
-  );
-  return sections.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+  // Sections may nest (join inside raft): resolved from the outside in until none is left.
+  let sections = template;
+  for (let previous = ''; previous !== sections; ) {
+    previous = sections;
+    sections = sections.replace(/^\{\{#(\w+)\}\}\n([\s\S]*?)^\{\{\/\1\}\}\n/gm, (_, key: string, body: string) => (view[key] === true ? body : ''));
+  }
+  const raw = sections.replace(/\{\{\{(\w+)\}\}\}/g, (_, key: string) => {
+    const value = view[key];
+    if (typeof value !== 'string') throw new Error(`template value ${key} is missing`);
+    return value;
+  });
+  return raw.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     const value = view[key];
     if (typeof value !== 'string') throw new Error(`template value ${key} is missing`);
     return JSON.stringify(value).slice(1, -1);
@@ -39,24 +67,37 @@ export function renderTemplate(template: string, view: Record<string, string | b
 export function renderServerConfig(spec: DeploymentSpec): string {
   const template = readFileSync(`${TEMPLATE_DIR}vault.hcl.tmpl`, 'utf8');
   const scheme = spec.tls ? 'https' : 'http';
+  const cluster = spec.cluster;
+  if (cluster !== undefined && (!spec.tls || spec.storage !== 'raft')) throw new Error('a cluster node needs raft storage and TLS');
+  const advertiseCluster = cluster === undefined ? '' : hostPort(cluster.advertise, clusterPort(spec.port));
   return renderTemplate(template, {
     serverName: `${spec.server.product === 'openbao' ? 'OpenBao' : 'Vault'} ${spec.server.version}`,
     home: spec.layout.home,
     raft: spec.storage === 'raft',
     file: spec.storage === 'file',
-    nodeId: `${spec.name}-1`,
+    nodeId: cluster?.nodeId ?? `${spec.name}-1`,
     raftMultiplier: String(spec.raftMultiplier ?? 1),
-    clusterAddr: `${scheme}://${clusterListen(spec.port)}`,
+    join: cluster !== undefined && cluster.join.length > 0,
+    retryJoin: (cluster?.join ?? []).map((leader) => retryJoinBlock(leader, `${spec.layout.home}/config/tls/ca.crt`)).join('\n'),
+    cluster: cluster !== undefined,
+    advertiseListen: cluster === undefined ? '' : hostPort(cluster.advertise, spec.port),
+    advertiseCluster,
+    clusterAddr: cluster === undefined ? `${scheme}://${clusterListen(spec.port)}` : `https://${advertiseCluster}`,
     apiListen: `127.0.0.1:${spec.port}`,
     uid: String(spec.layout.uid),
     gid: String(spec.layout.gid),
     clusterListen: clusterListen(spec.port),
     tlsOff: !spec.tls,
     tlsOn: spec.tls,
-    apiAddr: `${scheme}://127.0.0.1:${spec.port}`,
+    apiAddr: cluster === undefined ? `${scheme}://127.0.0.1:${spec.port}` : `https://${hostPort(cluster.advertise, spec.port)}`,
     vault: spec.server.product === 'vault',
     openbao: spec.server.product === 'openbao',
   }).replace(/\n{3,}/g, '\n\n');
+}
+
+/** One retry_join stanza: the leader's API address and the cluster CA it must present a certificate from. */
+function retryJoinBlock(leader: string, caFile: string): string {
+  return `  retry_join {\n    leader_api_addr     = ${JSON.stringify(leader)}\n    leader_ca_cert_file = ${JSON.stringify(caFile)}\n  }`;
 }
 
 /**

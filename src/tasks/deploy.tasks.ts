@@ -9,7 +9,8 @@ import type { ContainerSummary, ServerIdentity } from '../services/docker.ts';
 import { assertSafeDir, makeDir, recheckBeforeRoot } from '../services/dir-safety.ts';
 import { ensureWritableDir, readIfExists, refuseSymlink, writeAtomic } from '../services/files.ts';
 import { conflictDetail } from '../services/file-diff.ts';
-import { type DeploymentSpec, SERVICE, type Storage, renderCompose, renderServerConfig } from '../services/templates.ts';
+import { type ClusterShape, type DeploymentSpec, SERVICE, type Storage, renderCompose, renderServerConfig } from '../services/templates.ts';
+import type { ClusterCa } from '../tls/cluster-ca.ts';
 import { compareVersions } from '../config/versions.ts';
 import { assertPortFree, identifyFromApi, waitForApi } from '../services/readiness.ts';
 import type { HealthStatus } from '../services/vault-api.ts';
@@ -28,6 +29,8 @@ export interface DeployOptions {
   force: boolean;
   waitMs: number;
   memory?: string | undefined;
+  /** A node of a multi-node cluster: listeners on its private address, retry_join (docs/cluster.md). */
+  cluster?: ClusterShape | undefined;
 }
 
 export interface DeployState {
@@ -49,7 +52,13 @@ interface PlannedFile {
   mode?: number;
 }
 
-export type TlsSource = { kind: 'self-signed'; sans: string[] } | { kind: 'files'; cert: string; key: string; ca?: string };
+export type TlsSource =
+  | { kind: 'self-signed'; sans: string[] }
+  | { kind: 'files'; cert: string; key: string; ca?: string }
+  /** The first node of a cluster: a new cluster CA in memory (handed to `made`), unless the files exist already. */
+  | { kind: 'cluster'; sans: string[]; made(ca: ClusterCa): void }
+  /** A joining node: its own key and the certificate the cluster signed, in memory. */
+  | { kind: 'issued'; cert: string; key: string; ca: string };
 
 /** The first tasks of deployTasks only look (engine, image, port): nothing in the directory is written before them. */
 export const LOOK_ONLY_TASKS = 3;
@@ -132,6 +141,7 @@ export function deployTasks(ctx: Context, options: DeployOptions): ListrTask<Dep
           tls: options.tls !== undefined,
           memory: options.memory,
           ...(options.raftMultiplier === undefined ? {} : { raftMultiplier: options.raftMultiplier }),
+          cluster: options.cluster,
         };
         const planned: PlannedFile[] = [];
         for (const [file, content] of [
@@ -264,8 +274,16 @@ async function planTls(paths: DeploymentPaths, tls: TlsSource): Promise<PlannedF
       return text;
     };
     material = { cert: await read(tls.cert, 'cert'), key: await read(tls.key, 'key'), ca: tls.ca === undefined ? undefined : await read(tls.ca, 'ca') };
+  } else if (tls.kind === 'issued') {
+    material = { cert: tls.cert, key: tls.key, ca: tls.ca };
   } else if (existingCrt !== undefined && existingKey !== undefined && existingCa !== undefined) {
     material = { cert: existingCrt, key: existingKey, ca: existingCa };
+  } else if (tls.kind === 'cluster') {
+    const { makeClusterCa } = await import('../tls/cluster-ca.ts');
+    const ca = await makeClusterCa();
+    const node = await ca.issue(tls.sans);
+    tls.made(ca);
+    material = { cert: node.cert, key: node.key, ca: ca.caCert };
   } else {
     const { makeSelfSigned } = await import('../tls/self-signed.ts');
     const made = await makeSelfSigned(tls.sans);

@@ -72,6 +72,7 @@ export interface ProbeInput {
   caCert: string | undefined;
   token: string | undefined;
   tokenSource: string;
+  clusterAdvertise?: string | undefined;
   app: string;
   catalog: CatalogPaths;
 }
@@ -86,6 +87,8 @@ export class Probe {
   /** Set once, before the checks run (a prompt may need the server's state first). */
   token: string | undefined;
   tokenSource: string;
+  /** A cluster node's private address (--advertise): reached from the private network by design. */
+  clusterAdvertise: string | undefined;
   readonly app: string;
   readonly catalog: CatalogPaths;
   readonly #memo = new Map<string, Promise<unknown>>();
@@ -98,6 +101,7 @@ export class Probe {
     this.address = input.address;
     this.token = input.token;
     this.tokenSource = input.tokenSource;
+    this.clusterAdvertise = input.clusterAdvertise;
     this.app = input.app;
     this.catalog = input.catalog;
     this.api = connect(undefined, input.address, input.caCert, { attempts: 1, timeoutMs: 5000 });

@@ -4,7 +4,7 @@
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
-export type CheckGroup = 'files' | 'hygiene' | 'runtime' | 'config' | 'hardening';
+export type CheckGroup = 'files' | 'hygiene' | 'runtime' | 'config' | 'hardening' | 'cluster';
 
 export interface CheckResult {
   id: string;

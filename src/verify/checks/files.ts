@@ -71,7 +71,7 @@ export async function port(p: Probe): Promise<CheckResult> {
   const exposed: string[] = [];
   const config = await p.config();
   const hostNetwork = service?.network_mode === 'host' || (lookup.kind === 'found' && lookup.container.networkMode === 'host');
-  if (hostNetwork) exposed.push(...hostNetworkExposure(config.ok ? config.value : undefined));
+  if (hostNetwork) exposed.push(...hostNetworkExposure(config.ok ? config.value : undefined, p.clusterAdvertise));
   for (const raw of (service?.ports as unknown[] | undefined) ?? []) {
     const e = parsePortEntry(raw);
     if (e !== undefined && !isLoopback(e.hostIp)) exposed.push(`docker-compose.yml publishes ${e.target} on ${e.hostIp === '0.0.0.0' || e.hostIp === '' ? '0.0.0.0 (all interfaces)' : e.hostIp}`);
@@ -93,6 +93,7 @@ export async function port(p: Probe): Promise<CheckResult> {
     return fail(id, `${[...new Set(exposed)].join('; ')}: the API is reachable from the network`, `publish it as "127.0.0.1:<port>:8200"${where} and recreate the container (docker compose up -d), then unseal`);
   }
   if (published8201) return warn(id, 'the cluster port 8201 is published', 'remove the 8201 mapping: a single node needs no cluster traffic from outside');
+  if (hostNetwork && p.clusterAdvertise !== undefined) return pass(id, `API on 127.0.0.1:${p.deployment?.port ?? 8200} and the cluster's private address ${p.clusterAdvertise} only (host network)`);
   if (hostNetwork) return pass(id, `API on 127.0.0.1:${p.deployment?.port ?? 8200} only (host network, every tcp listener on loopback)`);
   const e = parsePortEntry(((service?.ports as unknown[] | undefined) ?? [])[0]);
   return pass(id, `API published on ${e ? `${e.hostIp}:${e.published}` : 'loopback'} only`);

@@ -21,10 +21,11 @@ export function tcpListenAddresses(body: HclBody): string[] {
  * What a host-network deployment exposes: with network_mode: host the listeners bind the host's own
  * interfaces, so every tcp listener must be on loopback.
  */
-export function hostNetworkExposure(body: HclBody | undefined): string[] {
+export function hostNetworkExposure(body: HclBody | undefined, privateAddress?: string): string[] {
   if (body === undefined) return ['docker-compose.yml uses network_mode: host and config/vault.hcl cannot be read'];
+  // A cluster node's private address (--advertise) is meant to be reached from the private network (docs/cluster.md).
   return tcpListenAddresses(body)
-    .filter((host) => !isLoopback(host))
+    .filter((host) => !isLoopback(host) && host.replace(/^\[|\]$/g, '') !== privateAddress)
     .map((host) => `network_mode: host with a listener on ${host === '' || host === '0.0.0.0' || host === '[::]' ? 'every interface' : host}`);
 }
 
@@ -40,7 +41,8 @@ async function targets(p: Probe): Promise<Target[] | string> {
   const containerIps = Object.values(info.NetworkSettings?.Networks ?? {})
     .map((n) => n.IPAddress)
     .filter((ip): ip is string => typeof ip === 'string' && ip !== '');
-  const hosts = [...new Set([...hostAddresses(), ...containerIps])];
+  // A cluster node's private address is the cluster's way in, by design; its own checks look at it (cluster-port).
+  const hosts = [...new Set([...hostAddresses(), ...containerIps])].filter((h) => h !== p.clusterAdvertise);
   return hosts.flatMap((host) => ports.map((port) => ({ host, port })));
 }
 

@@ -1,0 +1,88 @@
+// `vault-setup cluster status|remove`: the cluster as its servers see it (raft's members, autopilot's health and
+// failure tolerance), and removing a node that is gone for good, refused when it would cost the cluster its quorum.
+import { checkSignInFlags, signIn } from '../auth/sign-in.ts';
+import { type ClusterView, readCluster, recordNodes, removalVerdict } from '../cluster/members.ts';
+import { issuedNodes, revokeNode } from '../cluster/pki.ts';
+import type { Context } from '../context.ts';
+import { noteClusterNodes } from '../deployment/record.ts';
+import { VaultSetupError, usageError } from '../errors.ts';
+import type { CommandResult, Invocation } from '../invocation.ts';
+import { bool, str } from '../options/flags.ts';
+import { openTarget, requireUnsealed } from '../services/target.ts';
+
+export async function cluster({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
+  const [action, node, ...rest] = positionals;
+  if (action !== 'status' && action !== 'remove' && action !== 'reissue') throw usageError(`cluster needs an action: status, remove NODE or reissue${action === undefined ? '' : `, got "${action.slice(0, 30)}"`}`, 'vault-setup cluster status --json');
+  if (action === 'remove' && node === undefined) throw usageError('cluster remove needs the node id', 'the ids are in `vault-setup cluster status`');
+  if (rest.length > 0 || (action !== 'remove' && node !== undefined)) throw usageError(`cluster ${action} takes ${action === 'remove' ? 'one node id' : 'no argument'}`);
+  const signInFlags = { operator: str(flags, 'operator'), passwordStdin: bool(flags, 'password-stdin'), tokenFile: str(flags, 'token-file') };
+  checkSignInFlags(signInFlags);
+  using open = await openTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
+  const { api, target } = open;
+  requireUnsealed(await api.sealStatus(), target.address, {
+    suffix: '',
+    sealedHint: 'unseal the cluster first: vault-setup unseal --cluster',
+    uninitialisedHint: 'a node that has not joined yet: unseal it with the cluster\'s shares (vault-setup unseal --cluster)',
+  });
+  await using session = await signIn(ctx, api, { ...signInFlags, purpose: action === 'status' ? "read the cluster's members and autopilot state" : `remove ${node} from the cluster` });
+  const view = await readCluster(api, session.token);
+  if (action === 'reissue') {
+    if (target.dir === undefined || target.record === undefined) throw usageError('cluster reissue runs on the node itself: give its --dir, not --addr');
+    const { reissueNodeCertificate } = await import('../cluster/reissue.ts');
+    const done = await reissueNodeCertificate(ctx, api, session.token, target.dir, target.record);
+    await session.end().catch(() => undefined);
+    return {
+      data: { dir: target.dir, nodeId: target.record.nodeId, ca: `${target.dir}/ca.crt`, sealed: true, next: done.next },
+      human: [`Node ${target.record.nodeId} has a new certificate from the cluster's CA (now ${target.dir}/ca.crt: clients pin this one) and restarted sealed.`, `Next: ${done.next}`].join('\n'),
+    };
+  }
+  if (action === 'status') {
+    // Given a certificate but not in raft yet: joined, waiting for the shares (unseal --cluster).
+    const pending = (await issuedNodes(api, session.token).catch(() => [])).filter((n) => !view.nodes.some((m) => m.id === n.id)).map((n) => ({ id: n.id, api: n.api }));
+    await noteClusterNodes(target.dir, [...recordNodes(view), ...pending]);
+    return { data: { ...statusData(view), pending }, human: [statusText(view), ...pending.map((n) => `    ${n.id.padEnd(28)} ${n.api.padEnd(28)} pending: unseal it with the cluster's shares (vault-setup unseal --cluster)`)].join('\n') };
+  }
+  const id = node as string;
+  const member = view.nodes.find((n) => n.id === id);
+  if (member === undefined) {
+    // A node given a certificate that never joined (or one of a cluster whose snapshot was restored here): only its
+    // certificate is left to revoke.
+    const revoked = await revokeNode(api, session.token, id);
+    if (revoked > 0) {
+      const pendingNodes = (await issuedNodes(api, session.token)).filter((n) => !view.nodes.some((m) => m.id === n.id)).map((n) => ({ id: n.id, api: n.api }));
+      await noteClusterNodes(target.dir, [...recordNodes(view), ...pendingNodes]);
+      return { data: { removed: id, pendingOnly: true, ...statusData(view), pending: pendingNodes }, human: [`Removed ${id}: it had a certificate but was not in raft; the certificate is revoked.`, statusText(view)].join('\n') };
+    }
+    throw new VaultSetupError('E_USAGE', `the cluster has no node "${id.slice(0, 60)}"`, { hint: `its nodes: ${view.nodes.map((n) => n.id).join(', ')}` });
+  }
+  const verdict = removalVerdict(view, id);
+  if (!verdict.ok && (verdict.lastVoter || !bool(flags, 'allow-quorum-loss'))) {
+    throw new VaultSetupError('E_QUORUM', `refused: ${verdict.reason}; nothing was changed`, {
+      hint: verdict.lastVoter ? 'a cluster keeps at least one voter; to retire it, back it up and stop it instead' : 'bring the other nodes back first (vault-setup unseal --cluster), or add --allow-quorum-loss if they are gone for good',
+    });
+  }
+  await api.request('POST', 'sys/storage/raft/remove-peer', { token: session.token, body: { server_id: id } });
+  // Its certificate goes too: the node no longer counts as one of the cluster's (unseal --cluster, join).
+  await revokeNode(api, session.token, id);
+  const after = await readCluster(api, session.token);
+  await noteClusterNodes(target.dir, recordNodes(after));
+  return {
+    data: { removed: id, ...statusData(after) },
+    human: [`Removed ${id} from the cluster. Its data no longer counts; to bring a host back, join it afresh (an empty --dir).`, statusText(after)].join('\n'),
+  };
+}
+
+function statusData(view: ClusterView): Record<string, unknown> {
+  return {
+    nodes: view.nodes.map((n) => ({ id: n.id, address: n.address, api: n.api, voter: n.voter, leader: n.leader, healthy: n.healthy, lastContact: n.lastContact, status: n.status, version: n.version })),
+    leader: view.leader,
+    voters: view.voters,
+    failureTolerance: view.failureTolerance,
+    autopilot: view.autopilot,
+  };
+}
+
+function statusText(view: ClusterView): string {
+  const rows = view.nodes.map((n) => `  ${n.leader ? '*' : ' '} ${n.id.padEnd(28)} ${n.api.padEnd(28)} ${n.voter ? 'voter    ' : 'non-voter'} ${n.healthy === null ? '?' : n.healthy ? 'healthy' : 'UNHEALTHY'}${n.lastContact === null ? '' : `  last contact ${n.lastContact}s`}`);
+  return [`${view.nodes.length} nodes, ${view.voters} voters, leader ${view.leader ?? 'none'}, failure tolerance ${view.failureTolerance ?? '?'}`, ...rows].join('\n');
+}
