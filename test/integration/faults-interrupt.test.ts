@@ -123,12 +123,12 @@ for (const { label, flavor, image } of serverImages()) {
       await t.test('SIGTERM once the app token is written: exit 130; the token is in its file, only one exists', async () => {
         const before = await versions();
         // Deterministic: every connection of this run goes through the fault proxy, which holds the first request
-        // after the app token was written and shown (retiring the root token starts with sys/generate-root/attempt).
+        // after the app token was written and shown (retiring the root token: auth/token/revoke-self).
         // SIGTERM lands while the run waits there, whatever the machine's load; the root token is not revoked yet.
         await using proxy = await faultProxy(d.address);
-        proxy.inject({ method: 'GET', path: /^sys\/generate-root\/attempt$/, hang: true });
+        proxy.inject({ method: 'POST', path: /^auth\/token\/revoke-self$/, hang: true });
         const cli = liveCli(args, { env: { VAULT_TOKEN: root() }, entry: dialedThrough(proxy.address) });
-        await eventually('init waits at the root token step', async () => (proxy.count(/^sys\/generate-root\/attempt$/, 'GET') > 0 ? true : undefined), { timeoutMs: 180_000 });
+        await eventually('init waits at the root token step', async () => (proxy.count(/^auth\/token\/revoke-self$/, 'POST') > 0 ? true : undefined), { timeoutMs: 180_000 });
         cli.signal('SIGTERM');
         const code = await cli.exited;
         assert.equal(code, 130, cli.stderr());
