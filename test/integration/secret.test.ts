@@ -26,7 +26,7 @@ for (const { label, flavor, image } of SERVERS) {
     await t.test('put --stdin: the value arrives byte-exact (one trailing line break dropped), created with cas 0', async () => {
       const run = await runCli(['secret', 'put', 'secret/openrouter', 'api_key', '--stdin', ...dir, '--json'], { env, input: `${piped}\n` });
       assert.equal(run.code, 0, run.stderr);
-      assert.deepEqual(run.json(), { path: 'secret/openrouter', fields: ['api_key'], version: 1, created: true });
+      assert.deepEqual(run.json(), { path: 'secret/openrouter', fields: ['api_key'], kept: [], version: 1, created: true });
       assert.deepEqual((await read('openrouter')).data, { api_key: piped });
       assert.ok(!run.stdout.includes('sk-"pipe"') && !run.stderr.includes('sk-"pipe"'));
     });
@@ -62,6 +62,7 @@ for (const { label, flavor, image } of SERVERS) {
       assert.deepEqual(one.json().kept, ['host', 'port']);
       assert.deepEqual((await read('database')).data, { host: 'db.internal', port: '5432', password: 'new-db-password' });
       assert.ok(!one.stdout.includes('db.internal') && !one.stderr.includes('old-db-password'), 'kept values are not shown');
+      assert.equal((await call(server, 'DELETE', 'secret/metadata/database', { token: root })).status, 204);
     });
 
     await t.test('no terminal and no --stdin/--from-env: one line saying how, nothing written', async () => {
