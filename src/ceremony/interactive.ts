@@ -86,7 +86,8 @@ async function showAndConfirm(ctx: Context, plan: CeremonyPlan, shares: string[]
     `  Root token: ${rootToken}`,
     '',
     `  ${s.yellow('Save them now, before you go on:')}`,
-    '  - Give each share to a different holder (e.g. 2 for you, 2 for a co-admin, 1 in a safe). No one should hold',
+    // The example only where it holds: 2 + 2 + 1 leaves nobody with 3 of 5.
+    `  - Give each share to a different holder${plan.shares === 5 && plan.threshold === 3 ? ' (e.g. 2 for you, 2 for a co-admin, 1 in a safe)' : ''}. No one should hold`,
     `    ${plan.threshold} on their own unless they may open the server alone.`,
     '  - Keep them OUTSIDE this server: a password manager, a printed copy in a safe. Never in a file, a script or',
     '    the shell history here: whoever takes this server and its shares reads every secret.',
