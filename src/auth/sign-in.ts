@@ -75,8 +75,7 @@ export async function signIn(ctx: Context, api: VaultApi, options: SignInOptions
   }
   if (options.operator === undefined) {
     const token = await obtainToken(ctx, { tokenFile: options.tokenFile, purpose: options.purpose });
-    const held: Session = { token, via: 'token', end: async () => ({ revoked: false }), gone: () => {}, [Symbol.asyncDispose]: async () => {} };
-    return held;
+    return heldSession(token, 'token');
   }
   const name = validateOperatorName(options.operator);
   const password = options.password ?? (await operatorPassword(ctx, name, options.passwordStdin === true));
@@ -90,6 +89,11 @@ export async function signIn(ctx: Context, api: VaultApi, options: SignInOptions
   const token = String(res.body?.auth?.client_token ?? '');
   ctx.redactor.add(token);
   return tokenSession(ctx, api, token, `operator ${name}`, 'operator');
+}
+
+/** A token this command did not make (one the operator holds, a backup identity's login): left alone at the end. */
+export function heldSession(token: string, via: string): Session {
+  return { token, via, end: async () => ({ revoked: false }), gone: () => {}, [Symbol.asyncDispose]: async () => {} };
 }
 
 /** A token this command made (an operator login, a quorum's root token): revoked when the command ends. */

@@ -7,7 +7,7 @@ import { defaultDir } from '../deployment.ts';
 import { EXIT, usageError } from '../errors.ts';
 import { type Flags, bool, int, str } from '../options/flags.ts';
 import { obtainToken } from '../services/token.ts';
-import { type Session, checkSignInFlags, signIn } from '../auth/sign-in.ts';
+import { type Session, checkSignInFlags, heldSession, signIn } from '../auth/sign-in.ts';
 import { VaultApi } from '../services/vault-api.ts';
 import type { CommandResult } from '../invocation.ts';
 import { type CopyTarget, copySnapshot, describeTarget, parseCopyTarget } from '../backup/copy.ts';
@@ -83,12 +83,10 @@ export async function backupToken(ctx: Context, api: VaultApi, flags: Flags, dir
   const explicit = str(flags, 'identity');
   const tokenGiven = str(flags, 'token-file') !== undefined || (ctx.env.VAULT_TOKEN ?? '').trim() !== '' || (ctx.env.BAO_TOKEN ?? '').trim() !== '';
   const file = explicit !== undefined ? path.resolve(explicit) : !tokenGiven && dir !== undefined ? path.join(dir, IDENTITY_FILE) : undefined;
-  if (file !== undefined && (explicit !== undefined || (await exists(file)))) return held(await loginIdentity(api, file, ctx.redactor), `identity ${file}`);
+  if (file !== undefined && (explicit !== undefined || (await exists(file)))) return heldSession(await loginIdentity(api, file, ctx.redactor), `identity ${file}`);
   return signIn(ctx, api, { tokenFile: str(flags, 'token-file'), purpose });
 }
 
-/** The identity's login: left to expire (its TTL is short), as before. */
-const held = (token: string, via: string): Session => ({ token, via, end: async () => ({ revoked: false }), gone: () => {}, [Symbol.asyncDispose]: async () => undefined });
 
 /** Retention and the off-host copy after a snapshot was saved. */
 export async function afterSave(plan: SchedulePlan, file: string, sha256: string, ctx: Context): Promise<{ data: Record<string, unknown>; lines: string[] }> {
