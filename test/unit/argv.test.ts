@@ -3,26 +3,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { closestOption } from '../../src/argv.ts';
-import { main } from '../../src/cli.ts';
+import { runInProcess } from '../helpers/in-process.ts';
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-argv-'));
 after(() => fs.rmSync(home, { recursive: true, force: true }));
 
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const stdin = Object.assign(new PassThrough(), { isTTY: false });
-  stdin.end();
-  const code = await main({ argv, env: { PATH: process.env.PATH, HOME: home, NO_COLOR: '1' }, stdout, stderr, stdin });
-  return { code, stdout: out, stderr: err };
-}
+/** vault-setup ARGV in this process, with this file's HOME (the in-process layer's runner). */
+const cli = (argv: string[]) => runInProcess(argv, { env: { HOME: home } });
 
 describe('init with nobody to show the shares to', () => {
   it('no terminal, no --yes/--print-keys/--pgp-keys, a fresh directory: exit 15 before any file is written', async () => {
