@@ -2,10 +2,7 @@
 // node's certificate with it and hands the key to the cluster's own PKI engine once the server is unsealed; the key
 // is never written to disk. A joining node makes its own key and a certificate request (CSR) here; the cluster signs
 // the request, so no node's private key ever leaves the host it serves.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { isIP } from 'node:net';
-
-const DAY = 86_400_000;
+import { type KeyPair, altNames, issueServer, keyPair, makeAuthority } from './x509.ts';
 
 export interface ClusterCa {
   caCert: string;
@@ -26,37 +23,12 @@ async function forge() {
   return (await import('node-forge')).default;
 }
 
-function keyPair(pki: any) {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return {
-    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    privateKey: pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()),
-    publicKey: pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
-  };
-}
-
-const serial = () => `01${randomBytes(15).toString('hex')}`;
-const altNames = (sans: string[]) => sans.map((san) => (isIP(san) ? { type: 7, ip: san } : { type: 2, value: san }));
 
 export async function makeClusterCa(now = new Date()): Promise<ClusterCa> {
   const f = await forge();
-  const { pki } = f;
-  let keys: ReturnType<typeof keyPair> | undefined = keyPair(pki);
-  const ca = pki.createCertificate();
-  ca.publicKey = keys.publicKey;
-  ca.serialNumber = serial();
-  ca.validity.notBefore = new Date(now.getTime() - 60_000);
-  ca.validity.notAfter = new Date(now.getTime() + 10 * 365 * DAY);
-  const name = [{ name: 'commonName', value: CA_NAME }, { name: 'organizationName', value: 'vault-setup' }];
-  ca.setSubject(name);
-  ca.setIssuer(name);
-  ca.setExtensions([
-    { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
-    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-    { name: 'subjectKeyIdentifier' },
-  ]);
-  ca.sign(keys.privateKey, f.md.sha256.create());
-  const caCert = pki.certificateToPem(ca);
+  const authority = makeAuthority(f, CA_NAME, 10, now);
+  let keys: KeyPair | undefined = authority.keys;
+  const caCert = f.pki.certificateToPem(authority.cert);
   const held = () => {
     if (keys === undefined) throw new Error('the cluster CA key was already handed over');
     return keys;
@@ -65,23 +37,7 @@ export async function makeClusterCa(now = new Date()): Promise<ClusterCa> {
     caCert,
     bundle: () => `${held().privatePem}${caCert}`,
     async issue(sans) {
-      const node = keyPair(pki);
-      const cert = pki.createCertificate();
-      cert.publicKey = node.publicKey;
-      cert.serialNumber = serial();
-      cert.validity.notBefore = new Date(now.getTime() - 60_000);
-      cert.validity.notAfter = new Date(now.getTime() + 365 * DAY);
-      cert.setSubject([{ name: 'commonName', value: 'localhost' }]);
-      cert.setIssuer(name);
-      cert.setExtensions([
-        { name: 'basicConstraints', cA: false, critical: true },
-        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-        { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
-        { name: 'subjectAltName', altNames: altNames(sans) },
-        { name: 'authorityKeyIdentifier', keyIdentifier: ca.generateSubjectKeyIdentifier().getBytes() },
-      ]);
-      cert.sign(held().privateKey, f.md.sha256.create());
-      return { cert: pki.certificateToPem(cert), key: node.privatePem };
+      return issueServer(f, { cert: authority.cert, name: authority.name, privateKey: held().privateKey }, sans, now, { clientAuth: true });
     },
     drop() {
       keys = undefined;
