@@ -51,10 +51,10 @@ log "images: $openbao_image $vault_layout_image"
 compose_v2=""
 if [ "${RIG_COMPOSE_V2:-0}" = 1 ]; then compose_v2=$(scripts/build-compose-v2.sh | tail -1); fi
 
-# HashiCorp Vault from source: 1.17.6 (the playbook's, the newest open-source 1.17) is the matrix's Vault (vaultImage,
-# also vault117Image); 1.21.4 (RIG_VAULT_NEXT, the default image's release line) is built too, for the upgrade test and
-# the 1.21 smoke test (vaultNextImage). RIG_VAULT_NEXT= (empty) skips it. 1.21.4 builds from its Go module with two
-# small patches (scripts/patches/vault-1.21.4, explained in build-vault.sh).
+# HashiCorp Vault from source: 1.21.4 (the default image's release line) is the matrix's Vault (vaultImage, also
+# vaultNextImage); 1.17.6 (the playbook's, the newest open-source 1.17) is built too, for the Vault 1.17, upgrade,
+# migrate and adopt tests (vault117Image). RIG_VAULT_NEXT= (empty) skips 1.21.4, and the matrix falls back to 1.17.6.
+# 1.21.4 builds from its Go module with two small patches (scripts/patches/vault-1.21.4, explained in build-vault.sh).
 VAULT_117_VERSION=1.17.6
 vault_image=""
 vault_117_image=""
@@ -65,9 +65,10 @@ if [ "${RIG_VAULT:-1}" != 0 ] && [ -x scripts/build-vault.sh ]; then
     built=$("$vault_bin" version | sed -E 's/^Vault v([0-9.]+).*/\1/')
     scripts/build-test-image.sh vault "$vault_bin" "vault-setup-test/vault:$built" >/dev/null
     log "image: vault-setup-test/vault:$built"
-    if [ "$v" = "$VAULT_117_VERSION" ]; then vault_image=vault-setup-test/vault:$built; vault_117_image=$vault_image
+    if [ "$v" = "$VAULT_117_VERSION" ]; then vault_117_image=vault-setup-test/vault:$built
     else vault_next_image=vault-setup-test/vault:$built; fi
   done
+  vault_image=${vault_next_image:-$vault_117_image}
 fi
 
 mkdir -p .rig

@@ -7,11 +7,11 @@ export interface Rig {
   bao: string;
   openbaoImage: string;
   vaultLayoutImage: string;
-  /** The matrix's HashiCorp Vault (1.17.6). */
+  /** The matrix's HashiCorp Vault (1.21.4; 1.17.6 when the rig was told not to build 1.21). */
   vaultImage: string;
-  /** HashiCorp Vault 1.17.6 (the playbook's): the Vault-specific, upgrade and adopt tests. */
+  /** HashiCorp Vault 1.17.6 (the playbook's): the Vault 1.17, upgrade, migrate and adopt tests. */
   vault117Image: string;
-  /** HashiCorp Vault 1.21.4 (the default image's release line): the upgrade and 1.21 tests. */
+  /** HashiCorp Vault 1.21.4 (the default image's release line): the matrix's Vault and the upgrade's target. */
   vaultNextImage: string;
   composeV2: string;
 }

@@ -16,7 +16,7 @@ import { findLeaks } from '../helpers/leaks.ts';
 import { runInProcess, scriptedPrompter } from '../helpers/in-process.ts';
 import { call, unseal, waitActive, type Server } from '../helpers/day2.ts';
 import { docker, freePort, removeContainers } from '../helpers/deployment.ts';
-import { rig } from '../helpers/rig.ts';
+import { rig, vault117Image } from '../helpers/rig.ts';
 
 // Step 10's secrets, with values in place of the placeholders (quotes, a colon, a long one).
 const SECRETS: Record<string, Record<string, string>> = {
@@ -180,7 +180,7 @@ async function assertAdopted(p: Playbook, out: any, tokenFile: string, skipped: 
 }
 
 test('adopt: a playbook deployment (Vault 1.17.6, file storage, root token in use) becomes the hardened shape', { timeout: 10 * 60_000 }, async (t) => {
-  const p = await playbookDeployment(t, rig().vaultImage);
+  const p = await playbookDeployment(t, vault117Image());
   const { dir, home, root, name, server, keys, rootToken, oldAppToken, script, appEnv } = p;
 
   const report = await runCli(['adopt', '--dir', dir, '--report-only', '--json'], { env: { VAULT_TOKEN: rootToken, HOME: home } });
@@ -208,7 +208,7 @@ test('adopt: a playbook deployment (Vault 1.17.6, file storage, root token in us
   }
 
   const appToken = await assertAdopted(p, out, tokenFile);
-  assert.equal(fs.readFileSync(path.join(dir, 'docker-compose.yml.pre-adopt'), 'utf8'), playbookCompose(rig().vaultImage, name, p.port), 'the original is kept');
+  assert.equal(fs.readFileSync(path.join(dir, 'docker-compose.yml.pre-adopt'), 'utf8'), playbookCompose(vault117Image(), name, p.port), 'the original is kept');
 
   // The old tokens: root revoked, the -policy=default app token revoked as asked; the app that read root is named.
   assert.equal((await call(server, 'GET', 'auth/token/lookup-self', { token: rootToken })).status, 403, 'the root token is revoked');
@@ -273,7 +273,7 @@ test('adopt: OpenBao 2.6.2, the root token on stdin, --keep-old-tokens, no opera
 });
 
 test('adopt: each step waits for its confirmation; a "no" stops there, and the next run goes on from there', { timeout: 10 * 60_000 }, async (t) => {
-  const p = await playbookDeployment(t, rig().vaultImage);
+  const p = await playbookDeployment(t, vault117Image());
   const composeBefore = fs.readFileSync(path.join(p.dir, 'docker-compose.yml'), 'utf8');
   const containerBefore = docker('inspect', '-f', '{{.Id}}', p.name).trim();
   const env = { VAULT_TOKEN: p.rootToken, HOME: p.home };

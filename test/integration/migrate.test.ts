@@ -13,7 +13,7 @@ import { runCli } from '../helpers/cli.ts';
 import { findLeaks } from '../helpers/leaks.ts';
 import { call, mintToken, putPolicy, putSecret, readyServer, unseal, type Initialised, type Server } from '../helpers/day2.ts';
 import { docker, testDeployment } from '../helpers/deployment.ts';
-import { ROOT, rig } from '../helpers/rig.ts';
+import { ROOT, rig, vault117Image } from '../helpers/rig.ts';
 
 const POLICY = 'path "secret/data/app/*" {\n  capabilities = ["read"]\n}\n';
 const NO_FILE = 'vault-setup-test/openbao-no-file-storage:2.7.2';
@@ -118,7 +118,7 @@ test('migrate --storage raft: file storage to raft, every secret, policy and tok
   const r = rig();
   const cases = [
     { label: 'OpenBao 2.6.2 (Vault layout)', image: r.vaultLayoutImage, interrupt: false },
-    { label: 'Vault 1.17.6, interrupted during operator migrate and resumed', image: r.vaultImage, interrupt: true },
+    { label: 'Vault 1.17.6, interrupted during operator migrate and resumed', image: vault117Image(), interrupt: true },
   ];
   for (const c of cases) {
     await t.test(c.label, async () => {
