@@ -33,15 +33,20 @@ export const serial = (): string => `01${randomBytes(15).toString('hex')}`;
 
 export const altNames = (sans: string[]) => sans.map((san) => (isIP(san) ? { type: 7, ip: san } : { type: 2, value: san }));
 
-/** A CA certificate, self-signed, that signs server certificates only (path length 0). */
-export function makeAuthority(forge: Forge, commonName: string, years: number, now: Date): Authority {
-  const { pki } = forge;
+/** A certificate with a new key pair and serial, valid from a minute ago (clock skew) for `years` years; unsigned. */
+function newCertificate(pki: Forge['pki'], now: Date, years: number): { keys: KeyPair; cert: any } {
   const keys = keyPair(pki);
   const cert = pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();
   cert.validity.notBefore = new Date(now.getTime() - 60_000);
   cert.validity.notAfter = new Date(now.getTime() + years * 365 * DAY);
+  return { keys, cert };
+}
+
+/** A CA certificate, self-signed, that signs server certificates only (path length 0). */
+export function makeAuthority(forge: Forge, commonName: string, years: number, now: Date): Authority {
+  const { keys, cert } = newCertificate(forge.pki, now, years);
   const name = [{ name: 'commonName', value: commonName }, { name: 'organizationName', value: 'vault-setup' }];
   cert.setSubject(name);
   cert.setIssuer(name);
@@ -57,12 +62,7 @@ export function makeAuthority(forge: Forge, commonName: string, years: number, n
 /** A one-year server certificate for these names, with a new key, signed with the authority's key. */
 export function issueServer(forge: Forge, ca: { cert: any; name: Authority['name']; privateKey: any }, sans: string[], now: Date, options: { clientAuth?: boolean } = {}): { cert: string; key: string } {
   const { pki } = forge;
-  const keys = keyPair(pki);
-  const cert = pki.createCertificate();
-  cert.publicKey = keys.publicKey;
-  cert.serialNumber = serial();
-  cert.validity.notBefore = new Date(now.getTime() - 60_000);
-  cert.validity.notAfter = new Date(now.getTime() + 365 * DAY);
+  const { keys, cert } = newCertificate(pki, now, 1);
   cert.setSubject([{ name: 'commonName', value: 'localhost' }]);
   cert.setIssuer(ca.name);
   cert.setExtensions([
