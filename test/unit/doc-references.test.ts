@@ -85,4 +85,16 @@ describe('documentation references', () => {
     // A fence left open by a moved section would turn the rest of its page into code.
     for (const file of markdownFiles()) assert.equal(read(file).split('\n').filter((l) => l.startsWith('```')).length % 2, 0, `${file}: a code fence is not closed`);
   });
+
+  it("every check verify can report has a row in docs/commands/verify.md's table", () => {
+    const ids = new Set<string>();
+    for (const file of sourceFiles('src/verify')) {
+      const text = read(file);
+      for (const m of text.matchAll(/\b(?:id|[a-z]+Id) = '([a-z0-9-]+)'/g)) ids.add(m[1] as string);
+      for (const m of text.matchAll(/\b(?:pass|warn|fail|skip)\('([a-z0-9-]+)'/g)) ids.add(m[1] as string);
+    }
+    assert.ok(ids.size > 45, `check ids found in src/verify (${ids.size})`);
+    const rows = new Set([...read('docs/commands/verify.md').matchAll(/^\| [a-z]+ \| `([a-z0-9-]+)` \|/gm)].map((m) => m[1] as string));
+    assert.deepEqual([...ids].filter((id) => !rows.has(id)).sort(), [], 'checks with no row in the table');
+  });
 });
