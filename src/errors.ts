@@ -30,6 +30,7 @@ export const EXIT = {
   cluster: 24,
   quorum: 25,
   clusterPartial: 26,
+  notFound: 27,
   interrupted: 130,
 } as const;
 
@@ -72,7 +73,8 @@ export type ErrorCode =
   | 'E_NO_FILE_STORAGE'
   | 'E_CLUSTER'
   | 'E_QUORUM'
-  | 'E_CLUSTER_PARTIAL';
+  | 'E_CLUSTER_PARTIAL'
+  | 'E_NOT_FOUND';
 
 const DEFAULT_EXIT: Record<ErrorCode, ExitCode> = {
   E_USAGE: EXIT.usage,
@@ -112,6 +114,7 @@ const DEFAULT_EXIT: Record<ErrorCode, ExitCode> = {
   E_CLUSTER: EXIT.cluster,
   E_QUORUM: EXIT.quorum,
   E_CLUSTER_PARTIAL: EXIT.clusterPartial,
+  E_NOT_FOUND: EXIT.notFound,
 };
 
 export class VaultSetupError extends Error {

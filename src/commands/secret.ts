@@ -239,7 +239,7 @@ async function listSecrets(api: VaultApi, token: string, base: string): Promise<
     }
   }
   found.sort((a, b) => a.path.localeCompare(b.path));
-  if (found.length === 0 && base !== '') throw new VaultSetupError('E_USAGE', `there is nothing at ${KV_MOUNT}/${base}`, { hint: 'see all paths with `vault-setup secret list`' });
+  if (found.length === 0 && base !== '') throw new VaultSetupError('E_NOT_FOUND', `there is nothing at ${KV_MOUNT}/${base}`, { hint: 'see all paths with `vault-setup secret list`' });
   const human = found.length === 0 ? `No secrets under ${KV_MOUNT}/ yet: vault-setup secret put ${KV_MOUNT}/PATH FIELD` : found.map((s) => `${s.path}  ${s.fields.length > 0 ? s.fields.join(', ') : '(deleted)'}`).join('\n');
   return { data: { secrets: found }, human };
 }
@@ -256,12 +256,12 @@ async function get(ctx: Context, api: VaultApi, token: string, plan: Extract<Pla
   const full = `${KV_MOUNT}/${plan.path}`;
   const res = await api.request<any>('GET', `${KV_MOUNT}/data/${plan.path}`, { token, accept: [404] });
   const data = res.status === 404 ? undefined : (res.body?.data?.data as Record<string, string> | null | undefined);
-  if (data === undefined || data === null) throw new VaultSetupError('E_USAGE', `there is no secret at ${full}`, { hint: 'see the paths with `vault-setup secret list`' });
+  if (data === undefined || data === null) throw new VaultSetupError('E_NOT_FOUND', `there is no secret at ${full}`, { hint: 'see the paths with `vault-setup secret list`' });
   for (const v of Object.values(data)) ctx.redactor.add(String(v));
   const fields = Object.keys(data).sort();
   const version = Number(res.body?.data?.metadata?.version ?? 0);
   if (plan.field !== undefined) {
-    if (!Object.hasOwn(data, plan.field)) throw new VaultSetupError('E_USAGE', `${full} has no field ${plan.field}`, { hint: `its fields: ${fields.join(', ')}` });
+    if (!Object.hasOwn(data, plan.field)) throw new VaultSetupError('E_NOT_FOUND', `${full} has no field ${plan.field}`, { hint: `its fields: ${fields.join(', ')}` });
     const value = String(data[plan.field]);
     // The value alone, byte for byte, with one line break (as `vault kv get -field` prints it).
     if (!ctx.output.json) ctx.output.revealToStdout(`${value}\n`);

@@ -97,8 +97,11 @@ for (const { label, flavor, image } of SERVERS) {
       const all = await runCli(['secret', 'get', 'secret/team/api', '--show-values', ...dir, '--json'], { env });
       assert.deepEqual(all.json().data, { token: fromEnv, url: 'https://example.test' });
       const missing = await runCli(['secret', 'get', 'secret/team/api', '--field', 'nope', ...dir], { env });
-      assert.equal(missing.code, 2);
+      assert.equal(missing.code, 27, missing.stderr);
       assert.match(missing.stderr, /secret\/team\/api has no field nope/);
+      const absent = await runCli(['secret', 'get', 'secret/team/nope', ...dir], { env });
+      assert.equal(absent.code, 27, absent.stderr);
+      assert.match(absent.stderr, /there is no secret at secret\/team\/nope/);
     });
   });
 }
