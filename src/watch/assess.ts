@@ -43,7 +43,7 @@ export function assess(o: Observation, options: AssessOptions): Assessment {
   let state: WatchState;
   if (!o.reachable) {
     state = 'unreachable';
-    problems.push({ id: 'unreachable', level: 'fail', message: o.error ?? `the server at ${o.address} does not answer`, fix: cmd('unseal') });
+    problems.push(unreachable(o, cmd));
   } else if (o.initialized === false) {
     state = 'uninitialised';
     problems.push({ id: 'uninitialised', level: 'fail', message: `the server at ${o.address} is not initialised`, fix: cmd('init') });
@@ -82,6 +82,23 @@ export function assess(o: Observation, options: AssessOptions): Assessment {
         ? `degraded: ${problems.map((p) => p.message).join('; ')}`
         : (worst?.message ?? state);
   return { state, level, summary, fix: worst?.fix ?? '', problems, signature: [state, ...problems.map((p) => p.id).filter((id) => id !== state).sort()].join(' '), role };
+}
+
+/** Nothing answers: the container's own state says why, when Docker could be asked (stopped, restarting, gone). */
+function unreachable(o: Observation, cmd: (c: string) => string): Problem {
+  const c = o.container;
+  const silent = `nothing answers at ${o.address}`;
+  if (c?.status === 'missing') {
+    return { id: 'container-missing', level: 'fail', message: `the container ${c.name} does not exist: ${silent}`, fix: `${cmd('init')} with the flags it was made with (the data directory is kept)` };
+  }
+  if (c !== undefined && 'exitCode' in c && c.status === 'restarting') {
+    return { id: 'container-restarting', level: 'fail', message: `the container ${c.name} keeps restarting (last exit code ${c.exitCode}): ${silent}`, fix: `docker logs ${c.name} shows why` };
+  }
+  if (c !== undefined && 'exitCode' in c && c.status !== 'running') {
+    // `unseal` starts a stopped container before it asks for shares.
+    return { id: 'container-stopped', level: 'fail', message: `the container ${c.name} is ${c.status} (exit code ${c.exitCode}): ${silent}`, fix: cmd('unseal') };
+  }
+  return { id: 'unreachable', level: 'fail', message: o.error ?? `the server at ${o.address} does not answer`, fix: cmd('unseal') };
 }
 
 /**

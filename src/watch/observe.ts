@@ -26,11 +26,15 @@ export interface Observation {
   version?: string | undefined;
   /** When the container last started (Docker), to tell a restart from an operator's seal. */
   containerStartedAt?: string | undefined;
+  /** The deployment's container as Docker sees it (undefined with --addr, or when Docker cannot be asked). */
+  container?: ContainerView | undefined;
   certificate?: { notAfter: string } | { error: string } | undefined;
   /** Newest *.snap in the backups directory; undefined when there is none yet. */
   snapshot?: { file: string; at: number } | undefined;
   verifyFailures: { id: string; finding: string; fix: string }[];
 }
+
+export type ContainerView = { name: string; status: 'missing' } | { name: string; status: string; exitCode: number; startedAt?: string | undefined };
 
 export interface WatchTarget {
   dir: string | undefined;
@@ -57,13 +61,13 @@ export async function observe(ctx: Context, target: WatchTarget, checks: [CheckG
   });
   try {
     const at = ctx.clock.now();
-    const [health, started, certificate, snapshot] = await Promise.all([
+    const [health, container, certificate, snapshot] = await Promise.all([
       health_(probe),
-      containerStartedAt(ctx, target.name),
+      containerView(ctx, target.name),
       target.address.startsWith('https:') ? servedCertificate(target.address, target.caCert) : Promise.resolve(undefined),
       target.backupsDir === undefined ? Promise.resolve(undefined) : newestSnapshot(target.backupsDir),
     ]);
-    const base: Observation = { at, host: os.hostname(), address: target.address, reachable: health.ok, verifyFailures: [], containerStartedAt: started, certificate, snapshot };
+    const base: Observation = { at, host: os.hostname(), address: target.address, reachable: health.ok, verifyFailures: [], container, containerStartedAt: container !== undefined && 'startedAt' in container ? container.startedAt : undefined, certificate, snapshot };
     if (!health.ok) return { ...base, error: health.error };
     const h = health.health;
     const observation: Observation = { ...base, initialized: h.initialized, sealed: h.sealed, role: h.standby ? 'standby' : 'active', version: h.version };
@@ -88,14 +92,13 @@ async function health_(probe: Probe): Promise<{ ok: true; health: HealthStatus }
   }
 }
 
-async function containerStartedAt(ctx: Context, name: string | undefined): Promise<string | undefined> {
+async function containerView(ctx: Context, name: string | undefined): Promise<ContainerView | undefined> {
   if (name === undefined) return undefined;
   try {
     const found = await ctx.docker.findService(name, SERVICE);
-    if (found === undefined) return undefined;
-    const client = await ctx.docker.client();
-    const info = await client.getContainer(found.id).inspect();
-    return info.State.Running ? info.State.StartedAt : undefined;
+    if (found === undefined) return { name, status: 'missing' };
+    const info = await ctx.docker.inspect(found.id);
+    return { name: info.name, status: info.state, exitCode: info.exitCode, startedAt: info.running ? info.startedAt : undefined };
   } catch {
     return undefined;
   }

@@ -170,6 +170,16 @@ for (const { label, flavor, image } of serverImages()) {
       assert.equal(JSON.parse(fs.readFileSync(path.join(d.dir, '.vault-setup-watch.json'), 'utf8')).seal, undefined);
     });
 
+    await t.test('a stopped container is named as stopped, with the command that starts it', async () => {
+      docker('stop', d.name);
+      const stopped = await watch(13);
+      assert.equal(stopped.state, 'unreachable');
+      assert.equal(stopped.problems[0].id, 'container-stopped');
+      assert.match(stopped.summary, new RegExp(`^the container ${d.name} is exited \\(exit code \\d+\\): nothing answers at `));
+      assert.equal(stopped.fix, `vault-setup unseal --dir ${d.dir}`);
+      assert.equal(hooks().at(-1).state, 'unreachable');
+    });
+
     await t.test('no share, root token or bot token in a message, an output or a file', async () => {
       const messages = rx.got.map((r) => r.body).join('\n');
       assert.deepEqual(secretsIn(messages, [...secrets, botToken]), []);

@@ -19,6 +19,16 @@ describe('watch: assess', () => {
     const sealed = assess(base({ sealed: true }), opts);
     assert.deepEqual([sealed.state, sealed.level, sealed.fix], ['sealed', 'fail', 'vault-setup unseal --dir /srv/vault']);
     assert.equal(assess(base({ reachable: false, error: 'ECONNREFUSED' }), opts).state, 'unreachable');
+    const running = assess(base({ reachable: false, error: 'ECONNREFUSED', container: { name: 'vault', status: 'running', exitCode: 0 } }), opts);
+    assert.deepEqual([running.problems[0]?.id, running.summary], ['unreachable', 'ECONNREFUSED']);
+    const stopped = assess(base({ reachable: false, error: 'ECONNREFUSED', container: { name: 'vault', status: 'exited', exitCode: 137 } }), opts);
+    assert.deepEqual(
+      [stopped.state, stopped.problems[0]?.id, stopped.summary, stopped.fix],
+      ['unreachable', 'container-stopped', 'the container vault is exited (exit code 137): nothing answers at http://127.0.0.1:8200', 'vault-setup unseal --dir /srv/vault'],
+    );
+    assert.notEqual(stopped.signature, running.signature, 'a stopped container is another situation than a silent running one');
+    assert.equal(assess(base({ reachable: false, container: { name: 'vault', status: 'restarting', exitCode: 1 } }), opts).fix, 'docker logs vault shows why');
+    assert.match(assess(base({ reachable: false, container: { name: 'vault', status: 'missing' } }), opts).summary, /^the container vault does not exist/);
     assert.equal(assess(base({ initialized: false }), opts).fix, 'vault-setup init --dir /srv/vault');
   });
 
