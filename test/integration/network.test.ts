@@ -19,8 +19,8 @@ import { rig } from '../helpers/rig.ts';
 import { check } from '../helpers/verify-fixture.ts';
 
 const composeCmd = fs.existsSync('/usr/bin/docker-compose') ? ['docker-compose'] : ['docker', 'compose'];
-const compose = (dir: string, project: string, args: string[], input?: string) =>
-  execFileSync(composeCmd[0] as string, [...composeCmd.slice(1), '-p', project, ...args], { cwd: dir, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], input, timeout: 120_000 });
+const compose = (dir: string, project: string, args: string[], env: Record<string, string> = {}) =>
+  execFileSync(composeCmd[0] as string, [...composeCmd.slice(1), '-p', project, ...args], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, timeout: 120_000 });
 
 /** Until sys/seal-status answers (the server is up, whatever its state); bounded. */
 async function answering(address: string): Promise<void> {
@@ -118,21 +118,23 @@ test('network: the API is out of a neighbour\'s reach, containers on the host st
     // The snippet as printed, with an image, a non-root user and no network: the socket is the only way in.
     const agentDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-net-agent-'));
     const project = `${d.name}-agent`;
+    // The role_id from the snippet; the wrapped secret_id from the operator's shell, as agent add says.
+    assert.equal(service.environment.VAULT_ROLE_ID, out.role_id);
+    assert.ok(!out.compose_snippet.includes(out.wrapped_secret_id), 'the wrapping token is not in the snippet');
     const script = [
-      'read ROLE; read WRAPPED',
-      'SID=$(BAO_TOKEN="$WRAPPED" bao unwrap -field=secret_id) || exit 3',
-      'TOKEN=$(printf \'{"role_id":"%s","secret_id":"%s"}\' "$ROLE" "$SID" | bao write -field=token auth/approle/login -) || exit 4',
+      'SID=$(BAO_TOKEN="$VAULT_WRAPPED_SECRET_ID" bao unwrap -field=secret_id) || exit 3',
+      'TOKEN=$(printf \'{"role_id":"%s","secret_id":"%s"}\' "$VAULT_ROLE_ID" "$SID" | bao write -field=token auth/approle/login -) || exit 4',
       'BAO_TOKEN="$TOKEN" bao kv get -field=api_key secret/openrouter',
     ].join('\n');
     snippet.services.bot = { ...service, image, user: '65534', network_mode: 'none', entrypoint: ['/bin/sh', '-c', script.replace(/\$/g, '$$$$')], environment: { ...service.environment, HOME: '/tmp' } };
     fs.writeFileSync(path.join(agentDir, 'docker-compose.yml'), YAML.stringify(snippet));
     try {
-      const read = compose(agentDir, project, ['run', '--rm', '-T', 'bot'], `${out.role_id}\n${out.wrapped_secret_id}\n`);
+      const read = compose(agentDir, project, ['run', '--rm', '-T', 'bot'], { VAULT_WRAPPED_SECRET_ID: out.wrapped_secret_id });
       assert.equal(read.trim(), 'sk-or-net-1');
       // Without the server's group the socket refuses the same container.
       const denied = { ...snippet.services.bot, group_add: [] };
       fs.writeFileSync(path.join(agentDir, 'docker-compose.yml'), YAML.stringify({ services: { bot: denied } }));
-      assert.throws(() => compose(agentDir, project, ['run', '--rm', '-T', 'bot'], 'x\ny\n'), /permission denied/);
+      assert.throws(() => compose(agentDir, project, ['run', '--rm', '-T', 'bot'], { VAULT_WRAPPED_SECRET_ID: 'x' }), /permission denied/);
     } finally {
       removeContainers(project);
       fs.rmSync(agentDir, { recursive: true, force: true });

@@ -40,6 +40,16 @@ describe('agent compose snippet', () => {
     assert.equal(doc.services.bot.environment.VAULT_ADDR, 'unix:///run/vault-setup/server.sock');
     assert.equal(doc.services.bot.environment.BAO_ADDR, 'unix:///run/vault-setup/server.sock');
   });
+
+  it('the role_id written in; the wrapped secret_id taken from the shell at start, never written; or the --out-dir file mounted', () => {
+    const wrapped = parse(agentComposeSnippet('bot', '/srv/vault/run', 1000, 'role-1', { wrapped: true })).services.bot;
+    assert.equal(wrapped.environment.VAULT_ROLE_ID, 'role-1');
+    assert.equal(wrapped.environment.VAULT_WRAPPED_SECRET_ID, '${VAULT_WRAPPED_SECRET_ID:-}');
+    const filed = parse(agentComposeSnippet('bot', '/srv/vault/run', 1000, 'role-1', { file: '/etc/bot/secret_id' })).services.bot;
+    assert.deepEqual(filed.volumes, ['/srv/vault/run:/run/vault-setup:ro', '/etc/bot:/run/vault-setup-agent:ro']);
+    assert.equal(filed.environment.VAULT_SECRET_ID_FILE, '/run/vault-setup-agent/secret_id');
+    assert.equal(filed.environment.VAULT_WRAPPED_SECRET_ID, undefined);
+  });
 });
 
 describe('the deployment record of a host-network deployment', () => {
