@@ -2,7 +2,8 @@
 // The pattern: unwrap the secret_id once, log in, read only its own paths, keep secrets in memory only,
 // renew the token, and fail closed: no secret, no work (never a fallback key).
 // Node 22+, no dependencies:   node agent.ts [--once]
-//   VAULT_ADDR               https://127.0.0.1:8200 (with TLS: NODE_EXTRA_CA_CERTS=~/docker/vault/ca.crt)
+//   VAULT_ADDR               https://127.0.0.1:8200 (with TLS: NODE_EXTRA_CA_CERTS=~/docker/vault/ca.crt); a cluster's
+//                            nodes comma-separated, as `agent add` lists them: the next is tried when one does not answer
 //   VAULT_ROLE_ID            from `agent add` (not secret)
 //   VAULT_WRAPPED_SECRET_ID  the single-use wrapping token from `agent add` (or VAULT_SECRET_ID_FILE from --out-dir)
 //   VAULT_SECRET_PATHS       openrouter,github  (paths under secret/)
@@ -15,18 +16,30 @@ const fail = (message: string): never => {
   throw new FailClosed(message);
 };
 
+const addresses = (): string[] => env('VAULT_ADDR').split(',').map((a) => a.trim()).filter(Boolean);
+let current = 0; // the node that answered last
+
 async function vault(method: 'GET' | 'POST', path: string, options: { token?: string; body?: unknown } = {}): Promise<any> {
-  let res: Response;
-  try {
-    res = await fetch(`${env('VAULT_ADDR')}/v1/${path}`, {
-      method,
-      headers: options.token ? { 'X-Vault-Token': options.token } : {},
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: AbortSignal.timeout(5000),
-    });
-  } catch (error) {
-    return fail(`the server is unreachable (${(error as Error).cause ?? (error as Error).message})`);
+  const all = addresses();
+  let res: Response | undefined;
+  const unreachable: string[] = [];
+  // A node that does not answer is skipped; an answer, even an error, is final (a standby forwards to the leader).
+  for (let i = 0; i < all.length && res === undefined; i++) {
+    const addr = all[(current + i) % all.length] as string;
+    try {
+      res = await fetch(`${addr}/v1/${path}`, {
+        method,
+        headers: options.token ? { 'X-Vault-Token': options.token } : {},
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: AbortSignal.timeout(5000),
+      });
+      current = (current + i) % all.length;
+    } catch (error) {
+      unreachable.push(`${addr}: ${(error as Error).cause ?? (error as Error).message}`);
+      if (i + 1 < all.length) console.error(`${addr} does not answer; trying the next node`);
+    }
   }
+  if (res === undefined) return fail(`the server is unreachable (${unreachable.join('; ')})`);
   const body = (await res.json().catch(() => ({}))) as { errors?: string[] };
   if (!res.ok) fail(`${path}: ${res.status} ${(body.errors ?? []).join('; ')}`);
   return body;

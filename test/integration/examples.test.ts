@@ -73,6 +73,14 @@ for (const { label, flavor, image } of serverImages()) {
         assert.match(run.stderr, /^fail closed: /m);
       });
 
+      await t.test(`${example.name}: a cluster's node list: one that does not answer is skipped, the next serves`, async () => {
+        const gone = `https://127.0.0.1:${await freePort()}`;
+        const run = await runExample(example, { ...base(add.json().role_id), VAULT_ADDR: `${gone},${server.address}`, VAULT_WRAPPED_SECRET_ID: await wrapped('example'), VAULT_SECRET_PATHS: 'openrouter' });
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.stdout, 'ok: read secret/openrouter (fields: api_key)\nok: token renewed (ttl 3600s)\n');
+        assert.match(run.stderr, new RegExp(`^${gone.replace(/[.]/g, '\\.')} does not answer; trying the next node$`, 'm'));
+      });
+
       await t.test(`${example.name}: a secret_id file from --out-dir`, async () => {
         const out = path.join(d.dir, `creds-${example.file}`);
         const rotate = await runCli(['agent', 'rotate', 'example', '--dir', d.dir, '--out-dir', out], { env });
