@@ -75,12 +75,21 @@ export async function generateRoot(ctx: Context, target: Target, shares: HeldSha
   }
   const original = await fs.readFile(file);
   let state: 'original' | 'edited' | 'restarted-with-option' = 'original';
+  // A server that was restarted with the option runs with it until it restarts without it, sealed or not: restore
+  // restarts it whatever happens next, and says so when the shares then do not unseal it.
   const restore = async (): Promise<void> => {
     if (state === 'original') return;
     await fs.writeFile(file, original);
     const wasRestarted = state === 'restarted-with-option';
     state = 'original';
-    if (wasRestarted) await restartAndUnseal(ctx, target, shares);
+    if (!wasRestarted) return;
+    await restart(ctx, target);
+    try {
+      await unsealWith(ctx, target, shares);
+    } catch (error) {
+      if (isVaultSetupError(error) && error.code === 'E_UNSEAL_FAILED') throw new SealedWithoutOption();
+      throw error;
+    }
   };
   // SIGINT/SIGTERM: put the config back, then bring the server to "unsealed, option off" whatever step the round
   // was at (a restart may be under way: wait for it, unseal if sealed, restart once more if the option is loaded).
@@ -114,8 +123,10 @@ export async function generateRoot(ctx: Context, target: Target, shares: HeldSha
       await fs.writeFile(file, withOption(original.toString('utf8')));
       state = 'edited';
     });
-    await step(() => restartAndUnseal(ctx, target, shares));
-    state = 'restarted-with-option';
+    await step(async () => {
+      state = 'restarted-with-option';
+      await restartAndUnseal(ctx, target, shares);
+    });
     const result = await step(async () => {
       const api2 = apiFor(target, ctx);
       try {
@@ -132,6 +143,12 @@ export async function generateRoot(ctx: Context, target: Target, shares: HeldSha
     try {
       await restore();
     } catch (second) {
+      if (second instanceof SealedWithoutOption) {
+        const why = isVaultSetupError(error) ? error.message : String((error as Error)?.message ?? error);
+        throw new VaultSetupError('E_UNSEAL_FAILED', `${why}; ${file} is as it was and the server was restarted without ${OPTION}: it is sealed`, {
+          hint: `each holder checks their share, then: vault-setup unseal --dir ${target.dir}`,
+        });
+      }
       throw new VaultSetupError('E_SERVER', `${isVaultSetupError(error) ? error.message : String((error as Error)?.message ?? error)}; and putting things back failed too`, { hint: leftStateText(file, second) });
     }
     throw error;
@@ -207,13 +224,20 @@ async function settle(ctx: Context, target: Target, shares: HeldShares): Promise
   if (open) await restartAndUnseal(ctx, target, shares);
 }
 
-async function restartAndUnseal(ctx: Context, target: Target, shares: HeldShares): Promise<void> {
+/** Putting things back restarted the server without the option, and the shares held did not unseal it. */
+class SealedWithoutOption extends Error {}
+
+async function restart(ctx: Context, target: Target): Promise<void> {
   const name = target.name as string;
   const found = await ctx.docker.findService(name, SERVICE);
   if (found === undefined) throw new VaultSetupError('E_NOT_DEPLOYED', `no container for ${name}`, { hint: `vault-setup status --dir ${target.dir}` });
   await ctx.docker.stop(found.id);
   await ctx.docker.start(found.id);
   await waitForApi(ctx, target.address, name, 90_000, target.caCert);
+}
+
+async function restartAndUnseal(ctx: Context, target: Target, shares: HeldShares): Promise<void> {
+  await restart(ctx, target);
   await unsealWith(ctx, target, shares);
 }
 

@@ -3,11 +3,12 @@
 // byte-identical, the server unsealed; SIGTERM in the middle still puts the config back and unseals.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
-import { call, readyServer } from '../helpers/day2.ts';
+import { call, readyServer, unseal } from '../helpers/day2.ts';
 import { testDeployment } from '../helpers/deployment.ts';
 import { ROOT, serverImages } from '../helpers/rig.ts';
 
@@ -85,6 +86,21 @@ for (const { label, flavor, image } of SERVERS) {
     });
 
     if (refuses) {
+      await t.test('a wrong share: exit 10, the config as it was and the server restarted without the option (sealed, and said so)', async () => {
+        // Well-formed (32 bytes and an x coordinate no real share has) but from no server: the unseal after the
+        // restart with the option fails. The server must not keep running with unauthenticated generate-root on.
+        const foreign = Buffer.concat([randomBytes(32), Buffer.from([0xf0])]).toString('hex');
+        const run = await runCli(['generate-root', '--stdin', '--dir', d.dir], { input: `${server.keys[0]}\n${server.keys[1]}\n${foreign}\n`, timeoutMs: 240_000 });
+        assert.equal(run.code, 10, run.stderr);
+        assert.match(run.stderr, new RegExp(`is as it was and the server was restarted without ${OPTION}: it is sealed`));
+        assert.match(run.stderr, /vault-setup unseal --dir /);
+        assert.ok(fs.readFileSync(config).equals(before), 'config/vault.hcl not restored');
+        assert.equal((await call(server, 'GET', 'sys/seal-status')).body.sealed, true);
+        assert.notEqual((await call(server, 'GET', 'sys/generate-root/attempt')).status, 200, 'the running server still serves unauthenticated generate-root');
+        await unseal(server, server.keys.slice(0, 3));
+        assert.notEqual((await call(server, 'GET', 'sys/generate-root/attempt')).status, 200);
+      });
+
       await t.test('SIGTERM while the option is on: the config is put back and the server unsealed', async () => {
         const child = spawn(process.execPath, [`${ROOT}src/cli.ts`, 'generate-root', '--stdin', '--dir', d.dir], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
         let stderr = '';
