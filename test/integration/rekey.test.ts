@@ -12,6 +12,8 @@ import { test } from 'node:test';
 import { call, readyServer, unseal, waitSealed } from '../helpers/day2.ts';
 import { testDeployment } from '../helpers/deployment.ts';
 import { gpgHome } from '../helpers/gpg.ts';
+import { runInProcess } from '../helpers/in-process.ts';
+import type { Prompter } from '../../src/services/prompter.ts';
 import { ROOT, serverImages } from '../helpers/rig.ts';
 
 /**
@@ -144,8 +146,8 @@ test(`rekey 5/3 -> 4/2 with --pgp-keys: shares encrypted to the new holders, dec
     await unseal(server, server.keys.slice(2, 5));
   });
 
+  let decrypted: string[] = [];
   await t.test('a right type-back of decrypted shares: the encrypted ones on stdout, the new shares unseal, the old ones no longer do', async () => {
-    let decrypted: string[] = [];
     const run = await rekeyRun(base, server.rootToken, server.keys.slice(1, 4), (fresh) => {
       decrypted = fresh.map((b64) => gpg.decrypt(Buffer.from(b64, 'base64')).trim());
       return decrypted.slice(2, 4);
@@ -164,6 +166,35 @@ test(`rekey 5/3 -> 4/2 with --pgp-keys: shares encrypted to the new holders, dec
     assert.equal(old.sealed, true, 'the old shares do not unseal');
     await call(server, 'PUT', 'sys/unseal', { body: { reset: true } });
     await unseal(server, decrypted.slice(0, 2));
+  });
+
+  await t.test('at the masked prompts: the current holders, then each new holder types the share gpg decrypted from --keys-out', async () => {
+    const keysOut = path.join(d.dir, 'prompted');
+    const current = decrypted.slice(1, 3);
+    const asked: string[] = [];
+    const prompter: Prompter = {
+      interactive: true,
+      secret: async (message, options) => {
+        asked.push(message);
+        const typeBack = /^Decrypted new share typed back (\d) of 2$/.exec(message);
+        const answer = typeBack === null ? (current.shift() as string) : gpg.decrypt(path.join(keysOut, `share-${Number(typeBack[1]) + 1}.asc`)).trim();
+        assert.equal(options?.validate?.(answer), true, `the prompt takes the answer to "${message}"`);
+        return answer;
+      },
+      confirm: async (message) => assert.fail(`unexpected question: ${message}`),
+      input: async (message) => assert.fail(`unexpected question: ${message}`),
+    };
+    const run = await runInProcess(['rekey', '--dir', d.dir, '--threshold', '2', '--pgp-keys', keyFiles.join(','), '--keys-out', keysOut], { env: { VAULT_TOKEN: server.rootToken }, prompter });
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(asked, ['Current share 1 of 2', 'Current share 2 of 2', 'Decrypted new share typed back 1 of 2', 'Decrypted new share typed back 2 of 2']);
+    assert.match(run.stderr, /gpg -d .*prompted\/share-N\.asc\); 2 of them type it back/);
+    assert.match(run.stdout, /Rekeyed: 4 new shares, 2 unseal/);
+    await sealWith(server, server.rootToken);
+    // Two shares are a whole round here: it fails (an error, not a seal status); the server stays sealed.
+    await unsealOutcome(server, decrypted.slice(0, 2));
+    assert.equal((await call(server, 'GET', 'sys/seal-status')).body.sealed, true, 'the shares of the previous rekey no longer unseal');
+    await call(server, 'PUT', 'sys/unseal', { body: { reset: true } });
+    await unseal(server, [1, 4].map((n) => gpg.decrypt(path.join(keysOut, `share-${n}.asc`)).trim()));
   });
 });
 }
