@@ -18,7 +18,8 @@ import { afterInit, handOverOnSignal, initJson, initServer } from './init-server
 import { unsealFromMemory } from './from-memory.ts';
 import { interactiveCeremony } from './interactive.ts';
 import { armor } from './pgp.ts';
-import { type CeremonyInput, type CeremonyOutcome, type CeremonyPlan, ROOT_TOKEN_FILE, SHARE_FILE, planCeremony } from './plan.ts';
+import { type CeremonyInput, type CeremonyOutcome, type CeremonyPlan, ROOT_TOKEN_FILE, planCeremony } from './plan.ts';
+import { withComment, writeShareFiles } from './share-files.ts';
 import { resumeInitialised, resumeText, waitForHolders } from './resume.ts';
 import { progressText, waitUntilActive } from './unseal-round.ts';
 import { warnIfKeysGoToFile } from './keys-destination.ts';
@@ -82,14 +83,7 @@ async function pgpCeremony(ctx: Context, input: CeremonyInput, plan: CeremonyPla
   const init = initJson(plan, response);
   const written: string[] = [];
   if (plan.keysOut !== undefined) {
-    const fs = await import('node:fs/promises');
-    await fs.mkdir(plan.keysOut, { recursive: true, mode: 0o700 });
-    for (const [i, b64] of response.keys_base64.entries()) {
-      const file = path.join(plan.keysOut, SHARE_FILE(i + 1));
-      const holder = path.basename(plan.pgpKeys[i]?.file ?? '');
-      await writeAtomic(file, withComment(armor(Buffer.from(b64, 'base64')), `share ${i + 1} of ${plan.shares} (threshold ${plan.threshold}), encrypted to ${holder}`), { mode: 0o600, exclusive: true });
-      written.push(file);
-    }
+    written.push(...(await writeShareFiles(plan.keysOut, response.keys_base64, plan.pgpKeys, plan.threshold)));
     if (plan.rootTokenKey !== undefined) {
       const file = path.join(plan.keysOut, ROOT_TOKEN_FILE);
       await writeAtomic(file, withComment(armor(Buffer.from(response.root_token, 'base64')), `root token, encrypted to ${path.basename(plan.rootTokenKey.file)}`), { mode: 0o600, exclusive: true });
@@ -110,5 +104,3 @@ async function pgpCeremony(ctx: Context, input: CeremonyInput, plan: CeremonyPla
   record(steps, 'unseal', 'skipped', `waiting for holders (${progressText(status)})`);
   return { ...outcome, unsealed: false, resume: resumeText(input, status, plan.keysOut, plan.rootTokenKey !== undefined) };
 }
-
-const withComment = (armored: string, comment: string): string => armored.replace(/^(-----BEGIN [^\n]+-----\n)\n/, `$1Comment: ${comment.replace(/[\r\n]/g, ' ')}\n\n`);

@@ -92,7 +92,8 @@ export async function planCeremony(ctx: Pick<Context, 'prompter'>, options: Cere
   return { mode, ...counts, pgpKeys, rootTokenKey, keysOut: keysOut === undefined ? undefined : path.resolve(keysOut), printKeys, waitUnsealMs };
 }
 
-async function checkKeysOut(dir: string, shares: number, rootToken: boolean): Promise<void> {
+/** --keys-out must not hold share files already (they may be another server's), nor be a symlink. */
+export async function checkKeysOut(dir: string, shares: number, rootToken: boolean, untouched = 'nothing was initialised'): Promise<void> {
   await refuseSymlink(path.resolve(dir));
   const fs = await import('node:fs/promises');
   const names = [...Array.from({ length: shares }, (_, i) => SHARE_FILE(i + 1)), ...(rootToken ? [ROOT_TOKEN_FILE] : [])];
@@ -107,7 +108,7 @@ async function checkKeysOut(dir: string, shares: number, rootToken: boolean): Pr
   }
   if (existing.length > 0) {
     throw new VaultSetupError('E_FILE_CONFLICT', `--keys-out ${dir} already holds ${existing.join(', ')}`, {
-      hint: 'those may be shares of another server: move them away or choose another directory (nothing was initialised)',
+      hint: `those may be shares of another server: move them away or choose another directory (${untouched})`,
     });
   }
 }

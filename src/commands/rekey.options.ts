@@ -2,14 +2,16 @@
 import { COMMON, ADDR, TOKEN, type CommandSpec } from '../options/spec.ts';
 
 export const spec: CommandSpec = {
-  usage: 'vault-setup rekey --shares N --threshold T [--dir DIR | --addr URL] [--stdin] [--cancel] [--json]',
+  usage: 'vault-setup rekey --shares N --threshold T [--pgp-keys F1,...,FN [--keys-out DIR]] [--dir DIR | --addr URL] [--stdin] [--cancel] [--json]',
   options: {
     ...COMMON,
     ...ADDR,
     ...TOKEN,
-    shares: { type: 'string', arg: 'N', help: 'how many new shares (default: as many as now)' },
+    shares: { type: 'string', arg: 'N', help: 'how many new shares (default: as many as now, or the number of --pgp-keys)' },
     threshold: { type: 'string', arg: 'T', help: 'how many new shares unseal (default: as many as now)' },
-    stdin: { type: 'boolean', help: 'old shares, then the typed-back new ones, from standard input, one per line; the new shares go to standard output' },
+    'pgp-keys': { type: 'string', arg: 'F1,...,FN', help: 'public key files, one per new holder (as init): the new shares are encrypted to them' },
+    'keys-out': { type: 'string', arg: 'DIR', help: 'with --pgp-keys: write the encrypted new shares there (safe at rest) instead of stdout' },
+    stdin: { type: 'boolean', help: 'old shares, then the typed-back (decrypted) new ones, from standard input, one per line; the new shares go to standard output' },
     cancel: { type: 'boolean', help: 'discard a rekey in progress (the current shares stay valid)' },
   },
 };

@@ -2,11 +2,18 @@
 // (`require_verification`) keeps the old shares valid until the new threshold of new shares was typed back, so a
 // share mis-copied at the ceremony never locks the server. The token-authenticated form is used when the server
 // asks for it (OpenBao >= 2.5, Vault 2.x), decided by its answer.
+// With --pgp-keys the server encrypts each new share to its holder (as init does); the holders decrypt theirs with
+// their own gpg and type it back, so verification still proves the new shares reached the people who hold them.
+import path from 'node:path';
 import readline from 'node:readline';
 import type { Context } from '../context.ts';
+import { showHolders } from '../ceremony/holders.ts';
+import { type PublicKeyFile, readPublicKeyFile } from '../ceremony/pgp.ts';
+import { checkKeysOut } from '../ceremony/plan.ts';
+import { writeShareFiles } from '../ceremony/share-files.ts';
 import { checkShare, resolveCounts, shareOrThrow } from '../ceremony/shares.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
-import { bool, str } from '../options/flags.ts';
+import { type Flags, bool, list, str } from '../options/flags.ts';
 import { openTarget, requireUnsealed } from '../services/target.ts';
 import { obtainToken } from '../services/token.ts';
 import type { VaultApi } from '../services/vault-api.ts';
@@ -20,21 +27,53 @@ interface RekeyStatus {
   progress: number;
   required: number;
   verification_required?: boolean;
+  pgp_fingerprints?: string[] | null;
 }
 interface RekeyUpdate {
   complete: boolean;
   nonce: string;
   progress?: number;
   keys?: string[];
+  keys_base64?: string[];
+  pgp_fingerprints?: string[] | null;
   verification_required?: boolean;
   verification_nonce?: string;
 }
+
+/** The new holders' public keys (--pgp-keys) and where their encrypted shares go (--keys-out, else stdout). */
+export interface NewHolders {
+  keys: PublicKeyFile[];
+  keysOut: string | undefined;
+}
+
+/**
+ * --pgp-keys and --keys-out, checked before the server is touched or a holder types a share: the file format and
+ * checks are init's (every packet checked for secret-key material), and the count must match --shares.
+ */
+export async function planNewHolders(flags: Flags): Promise<NewHolders | undefined> {
+  const files = list(flags, 'pgp-keys');
+  const keysOut = str(flags, 'keys-out');
+  if (files.length === 0) {
+    if (keysOut !== undefined) throw usageError('--keys-out writes PGP-encrypted shares only; vault-setup never writes an unencrypted share to a file', 'add --pgp-keys F1,...,FN (one public key per new holder)');
+    return undefined;
+  }
+  // --threshold's default is the server's, known later; here only what the flags alone decide.
+  const { shares } = resolveCounts({ shares: str(flags, 'shares'), threshold: str(flags, 'threshold') }, files.length);
+  const keys = await Promise.all(files.map((f) => readPublicKeyFile(f)));
+  if (keysOut !== undefined) await checkKeysOut(keysOut, shares, false, 'no rekey was started');
+  return { keys, keysOut: keysOut === undefined ? undefined : path.resolve(keysOut) };
+}
+
+/** The server's fingerprints (lower-case hex) are ours, in --pgp-keys order: every new share is encrypted to its holder. */
+const encryptedToHolders = (holders: NewHolders, answer: string[] | null | undefined): boolean =>
+  Array.isArray(answer) && answer.length === holders.keys.length && answer.every((f, i) => f.toUpperCase() === holders.keys[i]?.fingerprint);
 
 export async function rekey({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
   if (positionals.length > 0) throw usageError('`vault-setup rekey` takes no arguments: shares are never accepted on the command line', 'run it to be asked (hidden), or pipe them with --stdin');
   const fromStdin = bool(flags, 'stdin');
   if (fromStdin && ctx.stdin.isTTY === true) throw usageError('--stdin reads shares from a pipe, but standard input is a terminal (the share would be echoed)');
   const cancel = bool(flags, 'cancel');
+  const holders = cancel ? undefined : await planNewHolders(flags);
   if (!cancel && !fromStdin && !ctx.prompter.interactive) {
     throw new VaultSetupError('E_NEEDS_ANSWER', 'there is no terminal to ask for shares', { hint: 'pipe the current shares with --stdin; the new shares are then written to standard output and read back from standard input' });
   }
@@ -42,7 +81,7 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
   try {
     const seal = await api.sealStatus();
     requireUnsealed(seal, target.address, { suffix: ': a rekey needs an open server', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
-    const counts = resolveCounts({ shares: str(flags, 'shares') ?? String(seal.n), threshold: str(flags, 'threshold') ?? String(seal.t) });
+    const counts = resolveCounts({ shares: str(flags, 'shares') ?? String(holders?.keys.length ?? seal.n), threshold: str(flags, 'threshold') ?? String(seal.t) }, holders?.keys.length);
     const call = authenticated(ctx, api, str(flags, 'token-file'));
     const status = await call<RekeyStatus>('GET', 'sys/rekey/init');
     if (cancel) {
@@ -54,7 +93,19 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
         hint: 'discard it with `vault-setup rekey --cancel` (the current shares stay valid), then run rekey again',
       });
     }
-    const started = await call<RekeyStatus>('PUT', 'sys/rekey/init', { secret_shares: counts.shares, secret_threshold: counts.threshold, require_verification: true });
+    // Before the rekey starts, the operator sees whose keys the new shares will be encrypted to.
+    if (holders !== undefined) showHolders(ctx, { pgpKeys: holders.keys });
+    const started = await call<RekeyStatus>('PUT', 'sys/rekey/init', {
+      secret_shares: counts.shares,
+      secret_threshold: counts.threshold,
+      require_verification: true,
+      ...(holders === undefined ? {} : { pgp_keys: holders.keys.map((k) => k.base64) }),
+    });
+    // A server that does not echo the holders' keys would hand out plain shares: stop before anyone types a share.
+    if (holders !== undefined && !encryptedToHolders(holders, started.pgp_fingerprints)) {
+      await call('DELETE', 'sys/rekey/init');
+      throw notEncrypted('the server did not take the PGP keys for the rekey');
+    }
     const say = (line: string) => ctx.output.info(line);
     const lines = fromStdin ? readline.createInterface({ input: ctx.stdin, crlfDelay: Number.POSITIVE_INFINITY, terminal: false })[Symbol.asyncIterator]() : undefined;
     let lineNo = 0;
@@ -82,30 +133,48 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
       const key = await next(`Current share ${i} of ${started.required}`, seal.n);
       update = await call<RekeyUpdate>('PUT', 'sys/rekey/update', { key, nonce: started.nonce });
     }
-    const fresh = update.keys ?? [];
-    ctx.redactor.add(...fresh);
-    for (const key of fresh) ctx.redactor.addShare(key);
-    if (update.verification_required !== true || update.verification_nonce === undefined) {
-      throw new VaultSetupError('E_SERVER', 'the server finished the rekey without verification: the new shares are already the only valid ones', { hint: 'distribute them now; this server ignored require_verification' });
+    // Encrypted shares are safe to show (init treats them alike); anything else the server returned is a secret.
+    const encrypted = holders !== undefined && encryptedToHolders(holders, update.pgp_fingerprints);
+    const fresh = (encrypted ? update.keys_base64 : update.keys) ?? [];
+    if (!encrypted) {
+      ctx.redactor.add(...fresh, ...(update.keys_base64 ?? []));
+      for (const key of fresh) ctx.redactor.addShare(key);
     }
-    // Shown once: to stdout for a pipe (the caller asked for --stdin), to the terminal otherwise.
-    if (lines !== undefined) ctx.output.revealToStdout(`${JSON.stringify({ new_shares: fresh, threshold: counts.threshold })}\n`);
-    else fresh.forEach((key, i) => ctx.output.revealToTerminal(`New share ${i + 1} of ${fresh.length}: ${key}\n`));
+    const pending = update.verification_required === true && update.verification_nonce !== undefined;
+    if (holders !== undefined && !encrypted && pending) {
+      // Verification is pending, so the old shares are still the valid ones: discard the plain new ones unseen.
+      await call('DELETE', 'sys/rekey/init');
+      throw notEncrypted('the server returned the new shares without encrypting them to the PGP keys');
+    }
+    // Delivered before anything can fail: without verification these are already the only valid shares.
+    const printed = await deliver(ctx, call, { holders: encrypted ? holders : undefined, fresh, threshold: counts.threshold, pending, toStdout: lines !== undefined });
+    if (!pending) {
+      throw new VaultSetupError('E_SERVER', 'the server finished the rekey without verification: the new shares are already the only valid ones', { hint: 'distribute the new shares just delivered now; this server ignored require_verification' });
+    }
     say(`The old shares stay valid until ${counts.threshold} of the new ones are typed back.`);
     let verified: { complete?: boolean } = {};
     for (let i = 1; verified.complete !== true; i++) {
-      const key = await next(`New share typed back ${i} of ${counts.threshold}`, counts.shares);
+      const key = await next(`${holders === undefined ? 'New' : 'Decrypted new'} share typed back ${i} of ${counts.threshold}`, counts.shares);
       try {
-        verified = await call<{ complete?: boolean }>('PUT', 'sys/rekey/verify', { key, nonce: update.verification_nonce });
+        verified = await call<{ complete?: boolean }>('PUT', 'sys/rekey/verify', { key, nonce: update.verification_nonce as string });
       } catch (error) {
+        const voided = holders?.keysOut === undefined ? 'the new shares shown are void' : `the share files in ${holders.keysOut} are void: remove them before the next rekey`;
         throw new VaultSetupError('E_BAD_SHARE', 'the typed-back shares do not match the new ones: the rekey is not complete and the old shares stay valid', {
-          hint: 'run `vault-setup rekey --cancel` and start again (the new shares shown are void)',
+          hint: `run \`vault-setup rekey --cancel\` and start again (${voided})`,
           cause: error,
         });
       }
     }
     return {
-      data: { address: target.address, shares: counts.shares, threshold: counts.threshold, verified: true },
+      data: {
+        address: target.address,
+        shares: counts.shares,
+        threshold: counts.threshold,
+        verified: true,
+        // As init's --json `init` member: the encrypted shares, in --pgp-keys order.
+        ...(holders === undefined ? {} : { new_shares: fresh, pgp_fingerprints: holders.keys.map((k) => k.fingerprint) }),
+      },
+      humanToStderr: printed,
       human: [
         `Rekeyed: ${counts.shares} new shares, ${counts.threshold} unseal. The old shares no longer unseal this server.`,
         // A snapshot carries the keyring as it was: restoring one made before today needs the shares of its time.
@@ -116,6 +185,48 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
     close();
   }
 }
+
+type Call = ReturnType<typeof authenticated>;
+
+/**
+ * Hands the new shares over once. Encrypted (holders given): to --keys-out, else one JSON line on stdout, as init
+ * does; plain: one JSON line on stdout for a pipe, the terminal otherwise. True when stdout now holds that line alone.
+ */
+async function deliver(ctx: Context, call: Call, o: { holders: NewHolders | undefined; fresh: string[]; threshold: number; pending: boolean; toStdout: boolean }): Promise<boolean> {
+  const { holders, fresh, threshold } = o;
+  if (holders === undefined) {
+    if (o.toStdout) ctx.output.revealToStdout(`${JSON.stringify({ new_shares: fresh, threshold })}\n`);
+    else fresh.forEach((key, i) => ctx.output.revealToTerminal(`New share ${i + 1} of ${fresh.length}: ${key}\n`));
+    return false;
+  }
+  const where = holders.keysOut === undefined ? 'base64 -d | gpg -d, from new_shares on stdout' : `gpg -d ${path.join(holders.keysOut, 'share-N.asc')}`;
+  const next = `Each new holder decrypts their share with their own key (${where}); ${threshold} of them type it back.`;
+  if (holders.keysOut === undefined) {
+    ctx.output.revealToStdout(`${JSON.stringify({ new_shares: fresh, threshold })}\n`);
+    ctx.output.info(next);
+    return true;
+  }
+  let written: string[];
+  try {
+    written = await writeShareFiles(holders.keysOut, fresh, holders.keys, threshold);
+  } catch (error) {
+    if (!o.pending) throw error;
+    // Unverified, the new shares are void anyway: discard the rekey so nothing is left pending.
+    await call('DELETE', 'sys/rekey/init');
+    throw new VaultSetupError('E_DIR_NOT_WRITABLE', `cannot write the encrypted new shares to ${holders.keysOut} (${(error as NodeJS.ErrnoException).code ?? 'error'}): the rekey was discarded and the current shares stay valid`, {
+      hint: 'choose a writable --keys-out with no share-N.asc files in it (remove any written there now: they are void), then run rekey again',
+      cause: error,
+    });
+  }
+  ctx.output.info(`Wrote the encrypted new shares to ${holders.keysOut} (0600): ${written.map((f) => path.basename(f)).join(', ')}.`);
+  ctx.output.info(next);
+  return false;
+}
+
+const notEncrypted = (what: string) =>
+  new VaultSetupError('E_SERVER', `${what}: the rekey was discarded and the current shares stay valid`, {
+    hint: 'this server cannot encrypt new shares to PGP keys; rekey without --pgp-keys at a terminal, where the new shares are shown once',
+  });
 
 /**
  * The rekey endpoints, decided by the server's answers: the classic unauthenticated sys/rekey/* where the server

@@ -309,7 +309,7 @@ export const MAX_BODY_BYTES = 8 * 1024 * 1024;
  * Endpoints whose answers carry shares, tokens or secret_ids: their bodies never go into an error, whatever
  * shape they have (a proxy's page, a half-written JSON), because nothing has registered those secrets yet.
  */
-const SENSITIVE = /^(sys\/(init|unseal|generate-root|rekey|rekey-recovery-key|wrapping\/(unwrap|wrap|rewrap))|auth\/token\/create|auth\/[^?]*\/login|auth\/approle\/role\/[^/?]+\/(secret-id|custom-secret-id|role-id)|secret\/data\/)/;
+const SENSITIVE = /^(sys\/(init|unseal|generate-root|rekey|rekey-recovery-key|rotate\/root|wrapping\/(unwrap|wrap|rewrap))|auth\/token\/create|auth\/[^?]*\/login|auth\/approle\/role\/[^/?]+\/(secret-id|custom-secret-id|role-id)|secret\/data\/)/;
 
 export const isSensitivePath = (path: string): boolean => SENSITIVE.test(path.replace(/^\/+/, '').replace(/^v1\//, ''));
 
