@@ -1,6 +1,8 @@
 // Who is in the cluster, as the servers say: raft's configuration (members, voters, leader) and autopilot's state
 // (health, last contact, failure tolerance). Both need a token that may read them (the operator login may).
+import type { Context } from '../context.ts';
 import type { ClusterNode } from '../deployment/record.ts';
+import { connect } from '../services/target.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 
 export interface Member {
@@ -75,6 +77,31 @@ export function seconds(text: string): number | null {
 
 export const recordNodes = (view: ClusterView): ClusterNode[] => view.nodes.map((n) => ({ id: n.id, api: n.api }));
 
+/**
+ * Autopilot notices a node that went down only after its last-contact threshold (seconds): each voter is also asked
+ * directly, over TLS with the cluster CA on its private address, and one that does not answer or is sealed counts as
+ * unhealthy whatever autopilot still says.
+ */
+export async function probeVoters(ctx: Context, view: ClusterView, caCert: string | undefined): Promise<ClusterView> {
+  // Without the cluster's CA (--addr alone) no node's TLS can be checked: autopilot's word stands.
+  if (caCert === undefined) return view;
+  const nodes = await Promise.all(
+    view.nodes.map(async (n): Promise<Member> => {
+      if (!n.voter) return n;
+      const api = connect(ctx, n.api, caCert, { attempts: 1, timeoutMs: 3000 });
+      try {
+        const s = await api.sealStatus();
+        return s.sealed ? { ...n, healthy: false, status: 'sealed' } : n;
+      } catch {
+        return { ...n, healthy: false, status: 'unreachable' };
+      } finally {
+        api.close();
+      }
+    }),
+  );
+  return { ...view, nodes };
+}
+
 /** Quorum after removing a node: refused when fewer healthy voters than a majority of the new voters would remain. */
 export function removalVerdict(view: ClusterView, id: string): { ok: true } | { ok: false; lastVoter: boolean; reason: string } {
   const target = view.nodes.find((n) => n.id === id);
@@ -84,7 +111,8 @@ export function removalVerdict(view: ClusterView, id: string): { ok: true } | { 
   const healthy = remaining.filter((n) => n.healthy !== false).length;
   const quorum = Math.floor(remaining.length / 2) + 1;
   if (healthy < quorum) {
-    return { ok: false, lastVoter: false, reason: `after removing ${id}, ${healthy} healthy voter${healthy === 1 ? '' : 's'} of ${remaining.length} would remain; raft needs ${quorum} to elect a leader and accept writes` };
+    const down = remaining.filter((n) => n.healthy === false).map((n) => `${n.id}${n.status === 'unreachable' || n.status === 'sealed' ? ` (${n.status})` : ''}`);
+    return { ok: false, lastVoter: false, reason: `after removing ${id}, ${healthy} healthy voter${healthy === 1 ? '' : 's'} of ${remaining.length} would remain (not healthy: ${down.join(', ')}); raft needs ${quorum} to elect a leader and accept writes` };
   }
   return { ok: true };
 }

@@ -1,7 +1,7 @@
 // `vault-setup cluster status|remove`: the cluster as its servers see it (raft's members, autopilot's health and
 // failure tolerance), and removing a node that is gone for good, refused when it would cost the cluster its quorum.
 import { checkSignInFlags, signIn } from '../auth/sign-in.ts';
-import { type ClusterView, readCluster, recordNodes, removalVerdict } from '../cluster/members.ts';
+import { type ClusterView, probeVoters, readCluster, recordNodes, removalVerdict } from '../cluster/members.ts';
 import { issuedNodes, revokeNode } from '../cluster/pki.ts';
 import type { Context } from '../context.ts';
 import { noteClusterNodes } from '../deployment/record.ts';
@@ -55,13 +55,19 @@ export async function cluster({ flags, positionals }: Invocation, ctx: Context):
     }
     throw new VaultSetupError('E_USAGE', `the cluster has no node "${id.slice(0, 60)}"`, { hint: `its nodes: ${view.nodes.map((n) => n.id).join(', ')}` });
   }
-  const verdict = removalVerdict(view, id);
+  const verdict = removalVerdict(await probeVoters(ctx, view, target.caCert), id);
   if (!verdict.ok && (verdict.lastVoter || !bool(flags, 'allow-quorum-loss'))) {
     throw new VaultSetupError('E_QUORUM', `refused: ${verdict.reason}; nothing was changed`, {
       hint: verdict.lastVoter ? 'a cluster keeps at least one voter; to retire it, back it up and stop it instead' : 'bring the other nodes back first (vault-setup unseal --cluster), or add --allow-quorum-loss if they are gone for good',
     });
   }
-  await api.request('POST', 'sys/storage/raft/remove-peer', { token: session.token, body: { server_id: id } });
+  await api.request('POST', 'sys/storage/raft/remove-peer', { token: session.token, body: { server_id: id } }).catch((error: unknown) => {
+    // The leader may have lost its quorum meanwhile (another node went down): whether the peer went is unknown.
+    throw new VaultSetupError('E_SERVER', `removing ${id} failed: ${error instanceof Error ? error.message : String(error)}`, {
+      hint: `vault-setup cluster status shows whether ${id} is still a member and whether the cluster has a leader; its certificate was not revoked`,
+      cause: error,
+    });
+  });
   // Its certificate goes too: the node no longer counts as one of the cluster's (unseal --cluster, join).
   await revokeNode(api, session.token, id);
   const after = await readCluster(api, session.token);

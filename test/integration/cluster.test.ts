@@ -174,6 +174,13 @@ for (const server of SERVERS) {
         // A write through the follower is forwarded to the new leader.
         const write = await call(follower.api, ca, 'POST', 'secret/data/after-failover', { token, body: { data: { value: 'written-while-the-old-leader-was-down' } } });
         assert.equal(write.status, 200, JSON.stringify(write.body));
+        // Seconds after the leader went down autopilot may still count it healthy: removing the follower now would
+        // leave one live voter of two. Refused, the down node named, nothing changed.
+        const followerId = before.nodes.find((n: { api: string }) => n.api === follower.api).id as string;
+        const risky = await runCli(['cluster', 'remove', followerId, '--dir', successor.d.dir, ...OPERATOR, '--json'], { input });
+        assert.equal(risky.code, EXIT.quorum, risky.stderr);
+        assert.match(risky.stderr, new RegExp(`1 healthy voter of 2 would remain \\(not healthy: \\S+ \\(unreachable\\)\\)`));
+        assert.equal((await status(successor.d)).nodes.length, 3, 'nothing was removed');
         // A node that is down is reported and skipped, not waited on: exit 25, each node's outcome in the result.
         const partial = await unsealCluster(d1);
         assert.equal(partial.code, EXIT.clusterPartial, partial.stderr);

@@ -42,8 +42,8 @@ describe('a cluster node\'s vault.hcl', () => {
   });
 });
 
-const view = (nodes: { id: string; voter?: boolean; healthy?: boolean | null }[]): ClusterView => ({
-  nodes: nodes.map((n, i) => ({ id: n.id, address: `10.0.0.${i + 1}:8201`, api: `https://10.0.0.${i + 1}:8200`, voter: n.voter ?? true, leader: i === 0, healthy: n.healthy ?? true, lastContact: 0, status: null, version: null })),
+const view = (nodes: { id: string; voter?: boolean; healthy?: boolean | null; status?: string }[]): ClusterView => ({
+  nodes: nodes.map((n, i) => ({ id: n.id, address: `10.0.0.${i + 1}:8201`, api: `https://10.0.0.${i + 1}:8200`, voter: n.voter ?? true, leader: i === 0, healthy: n.healthy ?? true, lastContact: 0, status: n.status ?? null, version: null })),
   leader: nodes[0]?.id ?? null,
   voters: nodes.filter((n) => n.voter !== false).length,
   failureTolerance: null,
@@ -62,7 +62,9 @@ describe('cluster remove: quorum', () => {
   it('a healthy node while another is down: one healthy voter of two remains, no quorum', () => {
     const v = removalVerdict(view([{ id: 'a' }, { id: 'b' }, { id: 'c', healthy: false }]), 'b');
     assert.equal(v.ok, false);
-    assert.match(!v.ok ? v.reason : '', /1 healthy voter of 2 would remain; raft needs 2/);
+    assert.match(!v.ok ? v.reason : '', /1 healthy voter of 2 would remain \(not healthy: c\); raft needs 2/);
+    const probed = removalVerdict(view([{ id: 'a' }, { id: 'b' }, { id: 'c', healthy: false, status: 'unreachable' }]), 'b');
+    assert.match(!probed.ok ? probed.reason : '', /\(not healthy: c \(unreachable\)\)/);
   });
   it('a non-voter is always removable', () => {
     assert.deepEqual(removalVerdict(view([{ id: 'a' }, { id: 'n', voter: false }]), 'n'), { ok: true });
