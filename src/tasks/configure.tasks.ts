@@ -59,7 +59,7 @@ export async function configurePhase(ctx: Context, input: ConfigureInput): Promi
     skippedFields: skipped,
     policy: { name: options.app, status: state.policy, paths: plan.policy.paths },
   };
-  const human: string[] = [summaryLines(state, options, catalog, input.paths)];
+  const human: string[] = [summaryLines(state, options, catalog, input.paths, plan.policy.paths)];
   if (skipped.length > 0) human.push(...skippedLines(state, catalog));
 
   data.appToken = revealAppToken(ctx, state, options, delivery, minted, human);

@@ -83,11 +83,12 @@ export async function retireRoot(ctx: Context, input: ConfigureInput, options: C
 /** One short line: the command that makes a new root token from the shares, on either server. */
 const NEW_ROOT_HINT = 'To get a new one when needed: vault-setup generate-root, with a threshold of unseal shares (docs/day2.md).';
 
-export function summaryLines(state: ConfigureState, options: ConfigureOptions, catalog: Catalog, paths: DeploymentPaths): string {
+/** `policyPaths`: every path the app's policy reads (the catalog's and those granted with `secret put --grant`). */
+export function summaryLines(state: ConfigureState, options: ConfigureOptions, catalog: Catalog, paths: DeploymentPaths, policyPaths: string[]): string {
   const by = (s: SecretStatus) => state.secrets.filter((x) => x.status === s).map((x) => x.path);
   const parts = (['created', 'updated', 'kept', 'skipped'] as const).map((s) => (by(s).length > 0 ? `${s}: ${by(s).join(', ')}` : undefined)).filter(Boolean);
   const audit = state.audit as NonNullable<ConfigureState['audit']>;
-  const n = state.secrets.length;
+  const n = policyPaths.length;
   return [
     `Audit: ${audit.device} -> ${audit.filePath}, on the host ${path.join(paths.logsDir, path.basename(audit.filePath))} (${audit.status}${audit.via === 'config' ? ', declared in config/vault.hcl' : ''})`,
     `Secrets engine: KV v2 at ${KV_MOUNT}/ (${state.kv})`,
