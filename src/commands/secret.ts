@@ -1,7 +1,7 @@
 // `vault-setup secret put|list|get`: KV v2 secrets under secret/ after init. Values come from a hidden prompt,
 // standard input (one field) or a named environment variable, never from argv; list shows names and field names
 // only; get prints a value only when asked.
-import { noteWritten } from '../deployment/record.ts';
+import { type DeploymentRecordFile, noteGrant, noteWritten } from '../deployment/record.ts';
 import type { Context } from '../context.ts';
 import { normalisePath } from '../agents/approle.ts';
 import { checkSignInFlags, signIn } from '../auth/sign-in.ts';
@@ -12,7 +12,6 @@ import type { VaultApi } from '../services/vault-api.ts';
 import { openTarget } from '../services/target.ts';
 import { parseFields, parseFromEnv, readStdinText } from '../secrets/values.ts';
 import { type Grantee, type PreparedGrant, applyGrant, granteeText, grantPolicy, parseGrantee, prepareGrant } from '../secrets/grant.ts';
-import { noteGrant } from '../deployment/record.ts';
 import { bool, list, str } from '../options/flags.ts';
 import type { CommandResult, Flags, Invocation } from '../invocation.ts';
 
@@ -34,6 +33,9 @@ export async function secret({ flags, positionals }: Invocation, ctx: Context): 
         hint: seal.initialized ? 'unseal it first: vault-setup unseal' : 'run `vault-setup init` first',
       });
     }
+    // A grantee the deployment's record does not know is refused before a value or a share is asked (the quorum
+    // would restart an OpenBao server twice only to find no such policy). Without a record the server decides.
+    if (plan.kind === 'put' && target.record !== undefined) for (const who of plan.grants) refuseUnknownGrantee(who, target.record);
     // Values are collected before the login so that stdin has one reader and a typo costs no token.
     const values = plan.kind === 'put' ? await collectValues(ctx, plan) : undefined;
     const quorum = plan.kind === 'put' && plan.quorum ? { target, fromStdin: plan.stdin } : undefined;
@@ -186,6 +188,15 @@ async function currentFields(ctx: Context, api: VaultApi, token: string, path: s
   const data = res.status === 200 && typeof res.body?.data?.data === 'object' && res.body.data.data !== null ? (res.body.data.data as Record<string, unknown>) : {};
   for (const v of Object.values(data)) ctx.redactor.add(typeof v === 'string' ? v : JSON.stringify(v));
   return { ...data };
+}
+
+function refuseUnknownGrantee(who: Grantee, record: DeploymentRecordFile): void {
+  const known = who.kind === 'app' ? record.app === who.name : record.agents.includes(who.name);
+  if (known) return;
+  const has = [record.app === null ? undefined : `app ${record.app}`, record.agents.length > 0 ? `agents ${record.agents.join(', ')}` : 'no agents'].filter(Boolean).join('; ');
+  throw new VaultSetupError('E_USAGE', `--grant ${granteeText(who)}: this deployment has no ${who.kind} ${who.name} (${has}); nothing was asked or written`, {
+    hint: who.kind === 'agent' ? `create it first: vault-setup agent add ${who.name} --secret ${KV_MOUNT}/PATH --quorum (an agent made with --addr is not in this directory's record: add it again with --dir)` : `the app's policy is the one init made: --grant ${record.app ?? 'APP'}`,
+  });
 }
 
 /** Adds the secret's path to each policy, then notes each grant in the record so init and `agent add` keep it. */

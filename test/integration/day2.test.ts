@@ -97,9 +97,27 @@ for (const { label, flavor, image } of SERVERS) {
       const op = await operatorToken();
       const policy = async () => (await call(server, 'GET', 'sys/policies/acl/vault-setup-operator', { token: op })).body.data.policy as string;
       const before = await policy();
+      // Not the deployment's app: refused from the record before a share is asked (no quorum round, no restart).
       const run = await runCli(['secret', 'put', 'secret/op', 'key', '--from-env', 'key=V', '--grant', 'vault-setup-operator', '--quorum', '--stdin', ...dir], { env: { V: value('never-written') }, input: shares(1), timeoutMs: 240_000 });
       assert.equal(run.code, 2, run.stderr);
-      assert.match(run.stderr, /the policy vault-setup-operator was not written by vault-setup for vault-setup-operator; it is left alone and nothing was written/);
+      assert.match(run.stderr, /--grant vault-setup-operator: this deployment has no app vault-setup-operator \(app openclaw; .*\); nothing was asked or written/);
+      assert.doesNotMatch(run.stderr, /generate-root|restart/i);
+      const ghost = await runCli(['secret', 'put', 'secret/op', 'key', '--from-env', 'key=V', '--grant', 'agent:ghost', '--quorum', '--stdin', ...dir], { env: { V: value('never-written') }, input: shares(1) });
+      assert.equal(ghost.code, 2, ghost.stderr);
+      assert.match(ghost.stderr, /this deployment has no agent ghost/);
+      assert.match(ghost.stderr, /vault-setup agent add ghost --secret secret\/PATH --quorum/);
+      // A record that names it anyway (edited by hand): the policy on the server is not one vault-setup wrote for an
+      // app, and is left alone.
+      const recordFile = path.join(d.dir, 'vault-setup.json');
+      const kept = fs.readFileSync(recordFile);
+      fs.writeFileSync(recordFile, JSON.stringify({ ...record(), app: 'vault-setup-operator' }));
+      try {
+        const edited = await runCli(['secret', 'put', 'secret/op', 'key', '--from-env', 'key=V', '--grant', 'vault-setup-operator', '--quorum', '--stdin', ...dir], { env: { V: value('never-written') }, input: shares(1), timeoutMs: 240_000 });
+        assert.equal(edited.code, 2, edited.stderr);
+        assert.match(edited.stderr, /the policy vault-setup-operator was not written by vault-setup for vault-setup-operator; it is left alone and nothing was written/);
+      } finally {
+        fs.writeFileSync(recordFile, kept);
+      }
       assert.equal(await policy(), before);
       assert.equal((await read(op, 'op')).status, 404);
       assert.deepEqual(await rootTokens(), [], 'the quorum token of the refused run was revoked');
