@@ -49,7 +49,11 @@ export async function readState(dir: string): Promise<MigrateState | undefined> 
   }
 }
 
-export const writeState = (dir: string, state: MigrateState): Promise<void> => writeAtomic(path.join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+/** Records the stage done (atomically), then tells the context's checkpoint: a re-run resumes after it. */
+export async function writeState(ctx: Context, dir: string, state: MigrateState): Promise<void> {
+  await writeAtomic(path.join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  await ctx.checkpoint('migrate', state.stage);
+}
 export const clearState = (dir: string): Promise<void> => fs.rm(path.join(dir, STATE_FILE), { force: true });
 
 /** The `storage "file"` block of an HCL text: its text, where it is, and its path. Undefined when there is none. */

@@ -32,7 +32,11 @@ export async function readState(dir: string): Promise<UpgradeState | undefined> 
   }
 }
 
-export const writeState = (dir: string, state: UpgradeState): Promise<void> => writeAtomic(path.join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+/** Records the stage done (atomically), then tells the context's checkpoint: a re-run resumes after it. */
+export async function writeState(ctx: Context, dir: string, state: UpgradeState): Promise<void> {
+  await writeAtomic(path.join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  await ctx.checkpoint('upgrade', state.stage);
+}
 
 export async function clearState(dir: string): Promise<void> {
   const fs = await import('node:fs/promises');
