@@ -1,6 +1,8 @@
 // A crash at a recorded stage, in this process: the context's checkpoint (called right after a command wrote its
 // state file) never returns at the chosen stage, so nothing after it runs (no catch, no finally, no rollback), as
 // when the process dies there. The abandoned run's signal handlers are removed as the dead process's would be.
+// dockerEvents lets a test SIGKILL the real CLI the moment one of its one-shot containers starts.
+import { spawn } from 'node:child_process';
 import type { ContextOverrides } from '../../src/context.ts';
 import { runInProcess } from './in-process.ts';
 import type { CliRun } from './cli.ts';
@@ -45,4 +47,23 @@ export async function runUntilCrash(at: string, args: string[], options: { env?:
     for (const l of process.listeners(signal)) if (!listeners[signal].includes(l)) process.off(signal, l as () => void);
   }
   return { seen, stderr: () => stderr };
+}
+
+/** `docker events` with FILTERS, as a child: first(pattern) resolves on the first event line that matches. */
+export function dockerEvents(filters: string[]): { first(pattern: RegExp): Promise<void>; kill(): void } {
+  const child = spawn('docker', ['events', ...filters, '--format', '{{.Actor.Attributes.name}}'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let seen = '';
+  const waiters: (() => void)[] = [];
+  child.stdout.on('data', (chunk) => {
+    seen += chunk;
+    for (const w of [...waiters]) w();
+  });
+  return {
+    first: (pattern) =>
+      new Promise<void>((resolve) => {
+        const check = () => pattern.test(seen) && (resolve(), true);
+        if (!check()) waiters.push(check);
+      }),
+    kill: () => void child.kill(),
+  };
 }

@@ -5,11 +5,10 @@
 // One OpenBao deployment carried through: the same 2.7.2 image under two tags, so each stage is a real upgrade
 // (the image changes: snapshot, stop, copy, recreate, unseal) back and forth.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { runUntilCrash, recordStages } from '../helpers/crash.ts';
+import { dockerEvents, recordStages, runUntilCrash } from '../helpers/crash.ts';
 import { runInProcess } from '../helpers/in-process.ts';
 import { liveCli } from '../helpers/live-cli.ts';
 import { call, mintToken, putPolicy, putSecret, readyServer } from '../helpers/day2.ts';
@@ -23,25 +22,6 @@ const SECRETS: Record<string, Record<string, string>> = {
   'app/db': { user: 'oa_admin', password: 'p@ss "quoted" \\ back\ttab grüße ✓' },
 };
 const POLICY = 'path "secret/data/*" {\n  capabilities = ["read"]\n}\n';
-
-/** `docker events` with FILTERS, as a child: first(pattern) resolves on the first event line that matches. */
-function dockerEvents(filters: string[]): { first(pattern: RegExp): Promise<void>; kill(): void } {
-  const child = spawn('docker', ['events', ...filters, '--format', '{{.Actor.Attributes.name}}'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let seen = '';
-  const waiters: (() => void)[] = [];
-  child.stdout.on('data', (chunk) => {
-    seen += chunk;
-    for (const w of [...waiters]) w();
-  });
-  return {
-    first: (pattern) =>
-      new Promise<void>((resolve) => {
-        const check = () => pattern.test(seen) && (resolve(), true);
-        if (!check()) waiters.push(check);
-      }),
-    kill: () => void child.kill(),
-  };
-}
 
 test('upgrade: a crash at each recorded stage, then the same command: it resumes there and ends as an uninterrupted run', { timeout: 12 * 60_000 }, async (t) => {
   for (const tag of [A, B]) docker('tag', rig().openbaoImage, tag);
