@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Context } from '../context.ts';
 import { type HostScan, scanHost, shred } from '../adopt/scripts.ts';
-import { BACKUP_SUFFIX, adoptableProblem, applyShape, hardenedFiles, layoutOf, relative } from '../adopt/shape.ts';
+import { BACKUP_SUFFIX, adoptableProblem, applyShape, hardenedFiles, layoutOf, relative, startHardened } from '../adopt/shape.ts';
 import { validateOperatorName } from '../auth/sign-in.ts';
 import { shareOrThrow } from '../ceremony/shares.ts';
 import { validateAppName } from '../config/policy.ts';
@@ -25,6 +25,8 @@ import { bool, duration, str } from '../options/flags.ts';
 import { ensureRunning, identifyFromApi } from '../services/readiness.ts';
 import { type Target, connect } from '../services/target.ts';
 import { obtainToken } from '../services/token.ts';
+import { readIfExists } from '../services/files.ts';
+import { SERVICE } from '../services/templates.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { APP_META, configurePhase } from '../tasks/configure.tasks.ts';
 import { collectShares, unsealWith } from '../upgrade/shares.ts';
@@ -140,6 +142,19 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
         resume: `vault-setup adopt --dir ${dir}`,
       });
       deployment = (await loadDeployment(dir)) as DeploymentRecord;
+    }
+
+    // A run killed after the playbook's container was removed and before the hardened one was up leaves none
+    // running: the files say adopt wrote them (*.pre-adopt), so it is started (and unsealed) from them.
+    if (!reportOnly && (await readIfExists(`${deployment.paths.compose}${BACKUP_SUFFIX}`)) !== undefined) {
+      const container = await ctx.docker.findService(deployment.name, SERVICE);
+      if (container?.state !== 'running') {
+        say(`The hardened container is not running (an adopt was interrupted while it recreated it): starting it ...`);
+        await startHardened(ctx, deployment, layout);
+        await ensureRunning(ctx, targetOf(dir, deployment), waitMs);
+        const status = await api.sealStatus();
+        if (status.sealed) await unsealWith(ctx, api, await takeShares(status));
+      }
     }
 
     const seal = await api.sealStatus();
