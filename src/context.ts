@@ -21,6 +21,11 @@ export interface Context {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   /** Called when the process is asked to stop; the ceremony installs a handler that protects shown keys. */
   interrupts: InterruptGuard;
+  /**
+   * Called right after a resumable command durably recorded a stage (its state file written): from here a re-run
+   * resumes after that stage. A no-op; an embedding program (a test) may stop the run there, as a crash would.
+   */
+  checkpoint(command: string, stage: string): Promise<void>;
 }
 
 export class InterruptGuard {
@@ -46,7 +51,7 @@ export interface ContextOptions {
 }
 
 /** The services a caller (a test, an embedding program) may replace; the rest are built from the options. */
-export type ContextOverrides = Partial<Pick<Context, 'docker' | 'compose' | 'prompter' | 'clock' | 'redactor' | 'interrupts' | 'dial'>>;
+export type ContextOverrides = Partial<Pick<Context, 'docker' | 'compose' | 'prompter' | 'clock' | 'redactor' | 'interrupts' | 'dial' | 'checkpoint'>>;
 
 export function createContext(options: ContextOptions = {}, overrides: ContextOverrides = {}): Context {
   const env = options.env ?? process.env;
@@ -65,5 +70,6 @@ export function createContext(options: ContextOptions = {}, overrides: ContextOv
     dial: overrides.dial ?? ((address) => address),
     stdin,
     interrupts: overrides.interrupts ?? new InterruptGuard(),
+    checkpoint: overrides.checkpoint ?? (async () => undefined),
   };
 }

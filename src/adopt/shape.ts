@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Context } from '../context.ts';
 import { type Flavor, LAYOUTS, type Layout } from '../config/flavor.ts';
 import type { DeploymentRecord } from '../deployment.ts';
-import { oneShot } from '../deployment/ownership.ts';
+import { oneShot, removeInterruptedOneShots } from '../deployment/ownership.ts';
 import { VaultSetupError } from '../errors.ts';
 import type { ServerIdentity } from '../services/docker.ts';
 import { lineDiff, readIfExists, writeAtomic } from '../services/files.ts';
@@ -85,6 +85,15 @@ export async function applyShape(ctx: Context, deployment: DeploymentRecord, lay
   await old.stop().catch(() => undefined);
   await old.remove({ force: true }).catch(() => undefined);
   for (const f of files) await writeAtomic(f.path, f.after, { mode: 0o644 });
+  await startHardened(ctx, deployment, layout);
+}
+
+/**
+ * The hardened container from the files written: logs/ and run/ made, data/, logs/ and run/ given to the server's
+ * user, compose up. Also what a re-run does when a run was killed after the old container went and before this ended.
+ */
+export async function startHardened(ctx: Context, deployment: DeploymentRecord, layout: Layout): Promise<void> {
+  await removeInterruptedOneShots(ctx, deployment.name, 'chown');
   const { dataDir, logsDir, runDir } = deployment.paths;
   for (const d of [logsDir, runDir]) await fs.mkdir(d, { recursive: true, mode: 0o750 });
   const { home, uid, gid } = layout;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Context } from '../context.ts';
 import { type HostScan, scanHost, shred } from '../adopt/scripts.ts';
-import { BACKUP_SUFFIX, adoptableProblem, applyShape, hardenedFiles, layoutOf, relative } from '../adopt/shape.ts';
+import { BACKUP_SUFFIX, adoptableProblem, applyShape, hardenedFiles, layoutOf, relative, startHardened } from '../adopt/shape.ts';
 import { validateOperatorName } from '../auth/sign-in.ts';
 import { shareOrThrow } from '../ceremony/shares.ts';
 import { validateAppName } from '../config/policy.ts';
@@ -18,12 +18,15 @@ import { type DeploymentRecord, defaultDir, loadDeployment } from '../deployment
 import { readRecord } from '../deployment/record.ts';
 import { saveRecord } from '../deployment/resume.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
+import { type Step, STATE_FILE, clearState, readState as readAdoptState, writeState } from '../adopt/state.ts';
 import { readState } from '../migrate/host.ts';
 import { migrateToRaft, preflight } from '../migrate/run.ts';
 import { bool, duration, str } from '../options/flags.ts';
 import { ensureRunning, identifyFromApi } from '../services/readiness.ts';
 import { type Target, connect } from '../services/target.ts';
 import { obtainToken } from '../services/token.ts';
+import { readIfExists } from '../services/files.ts';
+import { SERVICE } from '../services/templates.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { APP_META, configurePhase } from '../tasks/configure.tasks.ts';
 import { collectShares, unsealWith } from '../upgrade/shares.ts';
@@ -70,13 +73,19 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
     throw new VaultSetupError('E_NOT_DEPLOYED', `no docker-compose.yml in ${dir}`, { hint: 'pass --dir where the playbook wrote docker-compose.yml (it uses ~/docker/vault)' });
   }
   const pending = await readState(dir);
-  if (pending !== undefined) {
+  const progress = await readAdoptState(dir);
+  // A migration adopt itself started is resumed below; one started by `migrate` is finished by `migrate`.
+  if (pending !== undefined && progress === undefined) {
     // The server may be down and sealed mid-migration: migrate resumes it on its own (its state file says where).
     throw new VaultSetupError('E_USAGE', `a storage migration was interrupted here (last stage: ${pending.stage})`, {
       hint: `finish it first: vault-setup migrate --storage raft --dir ${dir}${pending.migrateImage === pending.image ? '' : ` --image ${pending.migrateImage}`} (it resumes), then run adopt again`,
     });
   }
-  if ((await readRecord(dir)) !== undefined) {
+  if ((await readRecord(dir)) !== undefined && progress?.step === 'root-token') {
+    await clearState(dir);
+    return { data: { dir, changed: false, adopted: true }, human: `The interrupted adopt in ${dir} had done every step (the root token is revoked, vault-setup.json written): nothing left to do. Check it with vault-setup verify --dir ${dir}.` };
+  }
+  if ((await readRecord(dir)) !== undefined && progress === undefined) {
     return { data: { dir, changed: false, adopted: true }, human: `${dir} is a vault-setup deployment already (vault-setup.json): nothing to adopt. Check it with vault-setup verify --dir ${dir}.` };
   }
   const layout = await layoutOf(deployment);
@@ -96,6 +105,56 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
       ctx.redactor.add(token);
     } else {
       token = await obtainToken(ctx, { tokenFile, purpose: 'adopt the deployment (the playbook\'s root token)' });
+    }
+
+    if (progress !== undefined) say(`Resuming the adopt recorded in ${STATE_FILE} (last step done: ${progress.step}); steps already done are found done.`);
+    // The shares, once: the restarts below (new shape, raft) each come back sealed.
+    let shares: string[] | undefined;
+    const takeShares = async (seal: { t: number; n: number }): Promise<string[]> => {
+      if (shares !== undefined) return shares;
+      if (fromStdin) {
+        shares = [];
+        for (; next < lines.length && shares.length < seal.t; next++) {
+          const line = lines[next] as string;
+          if (line.trim() === '') continue;
+          const key = shareOrThrow(line, `line ${next + 1} of standard input`, seal.n);
+          ctx.redactor.addShare(key);
+          if (!shares.includes(key)) shares.push(key);
+        }
+        if (shares.length < seal.t) throw new VaultSetupError('E_NEEDS_ANSWER', `standard input held ${shares.length} distinct shares; ${seal.t} are needed (the server restarts sealed)`, { hint: `pipe ${seal.t} shares, one per line; nothing was changed` });
+        return shares;
+      }
+      if (!ctx.prompter.interactive) throw new VaultSetupError('E_NEEDS_ANSWER', 'there is no terminal to ask for the unseal shares the restarts need', { hint: 'pipe them with --stdin (after the root token unless VAULT_TOKEN is set); nothing was changed' });
+      shares = await collectShares(ctx, false, seal);
+      return shares;
+    };
+
+    // A migration this adopt started and a crash stopped (the server may be down or sealed): finished first, from
+    // its own state file, so the checks below find the server up, unsealed, on raft.
+    let migrated: Awaited<ReturnType<typeof migrateToRaft>> | undefined;
+    if (pending !== undefined && !reportOnly) {
+      say(`2/5 File storage to raft: resuming the migration recorded in migrate-state.json (last stage: ${pending.stage}) ...`);
+      migrated = await migrateToRaft(ctx, {
+        target: targetOf(dir, deployment), api, dir, deployment, token, shares: await takeShares(pending.seal), seal: pending.seal, waitMs,
+        migrateImage: pending.migrateImage,
+        image: pending.image,
+        server: pending.server,
+        resume: `vault-setup adopt --dir ${dir}`,
+      });
+      deployment = (await loadDeployment(dir)) as DeploymentRecord;
+    }
+
+    // A run killed after the playbook's container was removed and before the hardened one was up leaves none
+    // running: the files say adopt wrote them (*.pre-adopt), so it is started (and unsealed) from them.
+    if (!reportOnly && (await readIfExists(`${deployment.paths.compose}${BACKUP_SUFFIX}`)) !== undefined) {
+      const container = await ctx.docker.findService(deployment.name, SERVICE);
+      if (container?.state !== 'running') {
+        say(`The hardened container is not running (an adopt was interrupted while it recreated it): starting it ...`);
+        await startHardened(ctx, deployment, layout);
+        await ensureRunning(ctx, targetOf(dir, deployment), waitMs);
+        const status = await api.sealStatus();
+        if (status.sealed) await unsealWith(ctx, api, await takeShares(status));
+      }
     }
 
     const seal = await api.sealStatus();
@@ -125,22 +184,7 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
       };
     }
 
-    // The shares: the restarts below (new shape, raft) each come back sealed.
-    let shares: string[];
-    if (fromStdin) {
-      shares = [];
-      for (; next < lines.length && shares.length < seal.t; next++) {
-        const line = lines[next] as string;
-        if (line.trim() === '') continue;
-        const key = shareOrThrow(line, `line ${next + 1} of standard input`, seal.n);
-        ctx.redactor.addShare(key);
-        if (!shares.includes(key)) shares.push(key);
-      }
-      if (shares.length < seal.t) throw new VaultSetupError('E_NEEDS_ANSWER', `standard input held ${shares.length} distinct shares; ${seal.t} are needed (the server restarts sealed)`, { hint: `pipe ${seal.t} shares, one per line; nothing was changed` });
-    } else {
-      if (!ctx.prompter.interactive) throw new VaultSetupError('E_NEEDS_ANSWER', 'there is no terminal to ask for the unseal shares the restarts need', { hint: 'pipe them with --stdin (after the root token unless VAULT_TOKEN is set); nothing was changed' });
-      shares = await collectShares(ctx, false, seal);
-    }
+    const unsealShares = await takeShares(seal);
     const password = passwordStdin ? lines.slice(next).find((l) => l !== '') : undefined;
     if (passwordStdin && password === undefined) throw new VaultSetupError('E_NEEDS_ANSWER', '--password-stdin: no line for the operator\'s password after the shares', { hint: 'pipe the password as the line after the shares; nothing was changed' });
     if (password !== undefined) ctx.redactor.add(password);
@@ -152,6 +196,8 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
     };
     const steps: StepOutcome[] = [];
     const diffs: Record<string, string> = {};
+    // Each step, once done (or found done), is recorded: a re-run after a crash says where it resumes.
+    const done = (step: Step): Promise<void> => writeState(ctx, dir, { step });
 
     // 1. The compose file and vault.hcl as init writes them.
     const shape = await hardenedFiles(deployment, layout, server, deployment.storage);
@@ -166,20 +212,21 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
       await applyShape(ctx, deployment, layout, shape);
       deployment = (await loadDeployment(dir)) as DeploymentRecord;
       await ensureRunning(ctx, targetOf(dir, deployment), waitMs);
-      await unsealWith(ctx, api, shares);
+      await unsealWith(ctx, api, unsealShares);
       steps.push({ step: 'shape', status: 'done', detail: 'loopback listeners, host network, UI off, confinement; container recreated and unsealed' });
     }
+    await done('shape');
     const target = targetOf(dir, deployment);
 
     // 2. File storage to raft.
-    let migrated: Awaited<ReturnType<typeof migrateToRaft>> | undefined;
-    if (deployment.storage === 'file') {
+    if (migrated !== undefined) steps.push({ step: 'raft', status: 'done', detail: `resumed; ${migrated.keys} keys, ${migrated.policies} policies read back; snapshot ${migrated.snapshot}` });
+    else if (deployment.storage === 'file') {
       say('2/5 File storage to raft (operator migrate, offline; every key read back before the switch is kept):');
       await confirm('Stop the server, migrate file storage to raft, and take the first snapshot?');
       const migrateImage = str(flags, 'image') ?? deployment.image;
       await preflight(ctx, { target, api, dir, deployment }, migrateImage);
       migrated = await migrateToRaft(ctx, {
-        target, api, dir, deployment, token, shares, seal: { t: seal.t, n: seal.n }, waitMs, migrateImage,
+        target, api, dir, deployment, token, shares: unsealShares, seal: { t: seal.t, n: seal.n }, waitMs, migrateImage,
         image: deployment.image,
         server: server.raw,
         resume: `vault-setup adopt --dir ${dir}`,
@@ -188,6 +235,7 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
       deployment = (await loadDeployment(dir)) as DeploymentRecord;
       steps.push({ step: 'raft', status: 'done', detail: `${migrated.keys} keys, ${migrated.policies} policies read back; snapshot ${migrated.snapshot}` });
     } else steps.push({ step: 'raft', status: 'kept', detail: 'raft storage already' });
+    await done('raft');
 
     // 3. init's configure phase, with the root token kept until step 5.
     const oldAppTokens = await defaultPolicyTokens(api, token);
@@ -216,6 +264,7 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
       },
     });
     steps.push({ step: 'configure', status: 'done' });
+    await done('configured');
 
     // 4. The playbook's -policy=default app token: revoked only when asked.
     const revokedApp: string[] = [];
@@ -227,18 +276,10 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
       }
       steps.push({ step: 'old-app-token', status: 'done', detail: `revoked ${revokedApp.length}` });
     } else steps.push({ step: 'old-app-token', status: oldAppTokens.length === 0 ? 'kept' : 'skipped', detail: oldAppTokens.length === 0 ? 'none found' : 'still valid: pass --revoke-old-app-token once the app uses the new token' });
+    await done('old-app-token');
 
-    // 5. The old root token.
-    let rootStatus: 'revoked' | 'kept' = 'kept';
-    if (!keepOld) {
-      const broken = scan.holdingToken.length > 0 ? ` Apps reading it from ${scan.holdingToken.join(', ')} stop working until they take the new app token.` : '';
-      await confirm(`Revoke the playbook's root token?${broken}`);
-      await api.request('POST', 'auth/token/revoke-self', { token });
-      rootStatus = 'revoked';
-      steps.push({ step: 'root-token', status: 'done', detail: 'revoked' });
-    } else steps.push({ step: 'root-token', status: 'kept', detail: '--keep-old-tokens' });
-
-    // The unseal scripts: shredded when asked (on a terminal: asked now).
+    // The unseal scripts (shredded when asked; on a terminal: asked now) and the record, before the root token goes:
+    // a re-run after a crash past this point needs nothing the revoked token would have given it.
     for (const s of scripts) {
       const wanted = shredScripts || (ctx.prompter.interactive && !yes && (await ctx.prompter.confirm(`Shred ${s.file} (overwrite, then delete)? Rekey afterwards either way.`, { default: true })));
       if (wanted) {
@@ -254,6 +295,20 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
       shares: seal.n,
       threshold: seal.t,
     });
+    await done('recorded');
+
+    // 5. The old root token.
+    let rootStatus: 'revoked' | 'kept' = 'kept';
+    if (!keepOld) {
+      const broken = scan.holdingToken.length > 0 ? ` Apps reading it from ${scan.holdingToken.join(', ')} stop working until they take the new app token.` : '';
+      await confirm(`Revoke the playbook's root token?${broken}`);
+      await api.request('POST', 'auth/token/revoke-self', { token });
+      rootStatus = 'revoked';
+      steps.push({ step: 'root-token', status: 'done', detail: 'revoked' });
+      await done('root-token');
+    } else steps.push({ step: 'root-token', status: 'kept', detail: '--keep-old-tokens' });
+
+    await clearState(dir);
     const after = await report(ctx, deployment, app, catalogFile, rootStatus === 'revoked' ? undefined : token);
 
     const configureData = configured.data as Record<string, unknown>;

@@ -8,6 +8,7 @@ import type { Context } from '../context.ts';
 import { checksumFile, saveSnapshot } from '../backup/snapshot.ts';
 import { loadDeployment } from '../deployment.ts';
 import { noteChange } from '../deployment/record.ts';
+import { removeInterruptedOneShots } from '../deployment/ownership.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
 import { bool, duration, str } from '../options/flags.ts';
 import type { ServerIdentity } from '../services/docker.ts';
@@ -85,6 +86,11 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
 
     // The shares, before anything changes: the upgraded server and a rollback both open with them.
     const shares = await collectShares(ctx, fromStdin, seal);
+    if (state !== undefined) {
+      say(`Resuming the upgrade to ${state.to.image} recorded in ${STATE_FILE} (last stage: ${state.stage}).`);
+      // A run killed during a copy left its one-shot container, perhaps still copying: it must not race this run's.
+      await removeInterruptedOneShots(ctx, target.name as string, 'upgrade');
+    }
     state ??= { from: { image: deployment.image, version: current.version }, to: { image, version: to.version }, stage: 'snapshot', seal: { t: seal.t, n: seal.n } };
     const from = state.from;
     const where = (stage: string) => `${stage}; ${STATE_FILE} records it: re-run \`vault-setup upgrade --dir ${dir} --image ${image}\` to resume`;
@@ -95,7 +101,7 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
       say(`1/5 Snapshot of ${from.version}: ${snapshot} ...`);
       await saveSnapshot(api, token as string, snapshot);
       state = { ...state, stage: 'snapshot', snapshot };
-      await writeState(dir, state);
+      await writeState(ctx, dir, state);
     } else say(`1/5 Snapshot: already taken (${snapshot ?? 'see backups/'}).`);
 
     const container = await ctx.docker.findService(target.name as string, SERVICE);
@@ -103,35 +109,41 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
       say(`2/5 Stopping ${target.name} (it comes back sealed) ...`);
       if (container !== undefined) await ctx.docker.stop(container.id);
       state = { ...state, stage: 'stopped' };
-      await writeState(dir, state);
+      await writeState(ctx, dir, state);
     } else say('2/5 Container: already stopped.');
 
     if (!reached(state, 'copied')) {
       if (container !== undefined) await ctx.docker.stop(container.id);
       say(`3/5 Copying data/ to ${DATA_COPY}/ while the server is stopped (the way back needs no token) ...`);
-      await copyData(ctx, from.image, paths);
+      await copyData(ctx, from.image, paths, target.name as string);
       state = { ...state, stage: 'copied' };
-      await writeState(dir, state);
+      await writeState(ctx, dir, state);
     } else say(`3/5 ${DATA_COPY}/: already copied.`);
 
     let running: ServerIdentity | undefined;
     try {
-      say(`4/5 Starting ${image} on the same files ...`);
+      // Also when already switched: compose up starts a container that stopped since, and changes nothing else.
+      say(reached(state, 'switched') ? `4/5 ${image}: already switched; making sure it runs ...` : `4/5 Starting ${image} on the same files ...`);
       await setComposeImage(paths, image);
       await ctx.compose.up(dir, target.name as string);
-      state = { ...state, stage: 'switched' };
-      await writeState(dir, state);
+      if (!reached(state, 'switched')) {
+        state = { ...state, stage: 'switched' };
+        await writeState(ctx, dir, state);
+      }
       await ensureRunning(ctx, target, waitMs);
-      say(`5/5 Unsealing ${to.raw} with the shares in memory ...`);
-      await unsealWith(ctx, api, shares);
+      if (reached(state, 'unsealed') && !(await api.sealStatus()).sealed) say(`5/5 ${to.raw}: already unsealed.`);
+      else {
+        say(`5/5 Unsealing ${to.raw} with the shares in memory ...`);
+        await unsealWith(ctx, api, shares);
+      }
       running = await identifyFromApi(target.address, target.caCert);
       if (running?.version !== to.version) throw new VaultSetupError('E_SERVER', `after the restart the server says it is ${running?.raw ?? 'nothing'}, not ${to.raw}`);
     } catch (error) {
       throw await rollback(ctx, { target, api, dir, from, image, shares, waitMs, snapshot, cause: error, where });
     }
 
-    await writeState(dir, { ...state, stage: 'unsealed' });
-    await dropCopy(ctx, image, paths);
+    if (!reached(state, 'unsealed')) await writeState(ctx, dir, { ...state, stage: 'unsealed' });
+    await dropCopy(ctx, image, paths, target.name as string);
     await clearState(dir);
     // The record (when the deployment has one) names what runs now, so init and verify start from it.
     const recorded = await noteChange(dir, { image, server: (running ?? to).raw });
@@ -165,7 +177,7 @@ async function rollback(ctx: Context, p: RollbackPlan): Promise<VaultSetupError>
     const container = await ctx.docker.findService(p.target.name as string, SERVICE);
     if (container !== undefined) await ctx.docker.stop(container.id);
     stage = `putting ${DATA_COPY}/ back as data/`;
-    await restoreData(ctx, p.from.image, paths);
+    await restoreData(ctx, p.from.image, paths, p.target.name as string);
     stage = `switching docker-compose.yml back to ${p.from.image}`;
     await setComposeImage(paths, p.from.image);
     await ctx.compose.up(p.dir, p.target.name as string);
@@ -175,7 +187,7 @@ async function rollback(ctx: Context, p: RollbackPlan): Promise<VaultSetupError>
     // From here the old server runs on the data from before: the attempt is over, and a re-run starts afresh.
     await clearState(p.dir);
     await unsealWith(ctx, p.api, p.shares);
-    await dropCopy(ctx, p.from.image, paths);
+    await dropCopy(ctx, p.from.image, paths, p.target.name as string);
   } catch (error) {
     if (stage === `unsealing ${p.from.version}`) {
       return new VaultSetupError('E_UNSEAL_FAILED', `the upgrade to ${p.image} failed (${reason}); rolled back: ${p.from.image} (${p.from.version}) runs again on the data from before the upgrade, but the shares did not unseal it (${(error as Error).message})`, {

@@ -64,6 +64,19 @@ export async function removeLeftoverOneShots(ctx: Context, name: string): Promis
   return leftovers.length;
 }
 
+/**
+ * This deployment's one-shot containers for PURPOSE (`upgrade`, `migrate`), running or not: a run killed while one
+ * worked (a data copy, `operator migrate`) leaves it behind, still writing. Removed (stopped first) before a re-run
+ * does the same work again.
+ */
+export async function removeInterruptedOneShots(ctx: Context, name: string, purpose: string): Promise<number> {
+  const docker = await ctx.docker.client();
+  const listed = (await docker.listContainers({ all: true, filters: { label: [`${ONE_SHOT.project}=${name}`] } })) as unknown as Listed[];
+  const ours = listed.filter((c) => (c.Names[0] ?? '').startsWith(`/${name}-${purpose}-`));
+  for (const c of ours) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+  return ours.length;
+}
+
 /** Before deploy: the name is ours, and what an interrupted run of ours left behind is cleared. */
 export async function claimName(ctx: Context, name: string, dir: string): Promise<void> {
   await assertNameOwned(ctx, name, dir);

@@ -10,7 +10,7 @@ import type { DeploymentPaths } from '../deployment.ts';
 import { VaultSetupError } from '../errors.ts';
 import { readIfExists, writeAtomic } from '../services/files.ts';
 import { LABELS, SERVICE, renderTemplate } from '../services/templates.ts';
-import { ONE_SHOT, oneShot } from '../deployment/ownership.ts';
+import { oneShot, removeInterruptedOneShots } from '../deployment/ownership.ts';
 import type { Inventory } from './inventory.ts';
 
 export const STATE_FILE = 'migrate-state.json';
@@ -49,7 +49,11 @@ export async function readState(dir: string): Promise<MigrateState | undefined> 
   }
 }
 
-export const writeState = (dir: string, state: MigrateState): Promise<void> => writeAtomic(path.join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+/** Records the stage done (atomically), then tells the context's checkpoint: a re-run resumes after it. */
+export async function writeState(ctx: Context, dir: string, state: MigrateState): Promise<void> {
+  await writeAtomic(path.join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  await ctx.checkpoint('migrate', state.stage);
+}
 export const clearState = (dir: string): Promise<void> => fs.rm(path.join(dir, STATE_FILE), { force: true });
 
 /** The `storage "file"` block of an HCL text: its text, where it is, and its path. Undefined when there is none. */
@@ -121,13 +125,7 @@ async function inContainer(ctx: Context, image: string, paths: DeploymentPaths, 
 }
 
 /** One-shot containers of this deployment's migration that an interrupted run left, running or not: removed. */
-export async function removeMigrationLeftovers(ctx: Context, project: string): Promise<number> {
-  const docker = await ctx.docker.client();
-  const listed = await docker.listContainers({ all: true, filters: { label: [`${ONE_SHOT.project}=${project}`] } });
-  const ours = listed.filter((c) => (c.Names[0] ?? '').startsWith(`/${project}-migrate-`));
-  for (const c of ours) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
-  return ours.length;
-}
+export const removeMigrationLeftovers = (ctx: Context, project: string): Promise<number> => removeInterruptedOneShots(ctx, project, 'migrate');
 
 const lastLines = (output: string, n = 2): string => output.trim().split('\n').filter((l) => l.trim() !== '').slice(-n).join(' | ');
 

@@ -115,7 +115,7 @@ export async function migrateToRaft(ctx: Context, run: MigrateRun): Promise<Migr
       seal: run.seal,
       inventory: read.inventory,
     };
-    await writeState(dir, state);
+    await writeState(ctx, dir, state);
     say(`    ${read.inventory.keys.length} keys, ${read.inventory.policies.length} policies, ${read.inventory.accessors} token accessors.`);
   } else say(`1/6 Resuming the migration recorded in ${STATE_FILE} (last stage: ${state.stage}); the listing from before is kept there.`);
   const inventory = state.inventory;
@@ -125,7 +125,7 @@ export async function migrateToRaft(ctx: Context, run: MigrateRun): Promise<Migr
     say(`2/6 Stopping ${target.name} (file storage is copied offline) ...`);
     if (container !== undefined) await ctx.docker.stop(container.id);
     state = { ...state, stage: 'stopped' };
-    await writeState(dir, state);
+    await writeState(ctx, dir, state);
   } else say('2/6 Container: already stopped.');
 
   let migrateMs = 0;
@@ -137,7 +137,7 @@ export async function migrateToRaft(ctx: Context, run: MigrateRun): Promise<Migr
     await runMigration(ctx, state.migrateImage, paths, target.name as string, state.nodeId, state.clusterAddr, deployment.layout);
     migrateMs = ctx.clock.now() - t0;
     state = { ...state, stage: 'migrated' };
-    await writeState(dir, state);
+    await writeState(ctx, dir, state);
   } else say(`3/6 ${NEW_DATA}/: already migrated.`);
 
   let diff = '';
@@ -160,7 +160,7 @@ export async function migrateToRaft(ctx: Context, run: MigrateRun): Promise<Migr
       say(`    Unsealing with the same ${run.shares.length} shares (in memory) ...`);
       await unsealWith(ctx, api, run.shares);
       state = { ...state, stage: 'switched' };
-      await writeState(dir, state);
+      await writeState(ctx, dir, state);
     } else {
       say('4/6 Raft: already switched; starting and unsealing it ...');
       await ensureRunning(ctx, target, run.waitMs);
@@ -175,7 +175,7 @@ export async function migrateToRaft(ctx: Context, run: MigrateRun): Promise<Migr
       const difference = compareInventories(inventory, now.inventory, digests, now.digests);
       if (!isSame(difference)) throw new VaultSetupError('E_SERVER', `the migrated server does not hold what the old one did (${describeDifference(difference)})`);
       state = { ...state, stage: 'checked' };
-      await writeState(dir, state);
+      await writeState(ctx, dir, state);
     } else say('5/6 Read back: already checked.');
   } catch (error) {
     throw await rollback(ctx, run, state, error);
@@ -187,7 +187,7 @@ export async function migrateToRaft(ctx: Context, run: MigrateRun): Promise<Migr
     say(`6/6 The first raft snapshot: ${snapshot} ...`);
     await saveSnapshot(api, run.token, snapshot);
     state = { ...state, stage: 'snapshot', snapshot };
-    await writeState(dir, state);
+    await writeState(ctx, dir, state);
   } else say(`6/6 Snapshot: already taken (${snapshot}).`);
 
   await dropOldData(ctx, state.migrateImage, paths, target.name as string);

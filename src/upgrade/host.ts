@@ -6,6 +6,7 @@ import type { DeploymentPaths } from '../deployment.ts';
 import { VaultSetupError } from '../errors.ts';
 import { readIfExists, writeAtomic } from '../services/files.ts';
 import { SERVICE } from '../services/templates.ts';
+import { oneShot } from '../deployment/ownership.ts';
 
 export const STATE_FILE = 'upgrade-state.json';
 export const DATA_COPY = 'data.pre-upgrade';
@@ -32,7 +33,11 @@ export async function readState(dir: string): Promise<UpgradeState | undefined> 
   }
 }
 
-export const writeState = (dir: string, state: UpgradeState): Promise<void> => writeAtomic(path.join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+/** Records the stage done (atomically), then tells the context's checkpoint: a re-run resumes after it. */
+export async function writeState(ctx: Context, dir: string, state: UpgradeState): Promise<void> {
+  await writeAtomic(path.join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  await ctx.checkpoint('upgrade', state.stage);
+}
 
 export async function clearState(dir: string): Promise<void> {
   const fs = await import('node:fs/promises');
@@ -54,9 +59,10 @@ export async function setComposeImage(paths: DeploymentPaths, image: string): Pr
 }
 
 // data/ belongs to the server's user (uid 100) and may be unreadable to the operator: a one-shot container of the
-// deployment's own image, as root, with no network, does the copying. The server must be stopped.
-async function inContainer(ctx: Context, image: string, paths: DeploymentPaths, script: string, what: string): Promise<void> {
-  const run = await ctx.docker.runOnce({ image, entrypoint: ['/bin/sh', '-c'], cmd: [script], user: '0', binds: [`${paths.dir}:/deployment`], timeoutMs: 10 * 60_000 });
+// deployment's own image, as root, with no network, does the copying. The server must be stopped. Named and labelled
+// as the deployment's (`upgrade` in the name), so a re-run after a kill removes one still copying before it copies.
+async function inContainer(ctx: Context, image: string, paths: DeploymentPaths, project: string, script: string, what: string): Promise<void> {
+  const run = await ctx.docker.runOnce({ image, entrypoint: ['/bin/sh', '-c'], cmd: [script], user: '0', binds: [`${paths.dir}:/deployment`], timeoutMs: 10 * 60_000, ...oneShot(project, paths.dir, 'upgrade') });
   if (run.exitCode !== 0) {
     throw new VaultSetupError('E_SERVER', `${what} failed (exit ${run.exitCode}): ${run.output.trim().split('\n').slice(-2).join(' | ')}`, {
       hint: `check the free space and ${paths.dir}, then re-run the same command: it resumes`,
@@ -65,12 +71,12 @@ async function inContainer(ctx: Context, image: string, paths: DeploymentPaths, 
 }
 
 /** Copies data/ to data.pre-upgrade/ (a fresh copy: a partial one from an interrupted run is replaced). */
-export const copyData = (ctx: Context, image: string, paths: DeploymentPaths): Promise<void> =>
-  inContainer(ctx, image, paths, `set -e; cd /deployment; rm -rf ${DATA_COPY}.tmp; cp -a data ${DATA_COPY}.tmp; sync; rm -rf ${DATA_COPY}; mv ${DATA_COPY}.tmp ${DATA_COPY}`, `copying ${paths.dataDir} to ${DATA_COPY}`);
+export const copyData = (ctx: Context, image: string, paths: DeploymentPaths, project: string): Promise<void> =>
+  inContainer(ctx, image, paths, project, `set -e; cd /deployment; rm -rf ${DATA_COPY}.tmp; cp -a data ${DATA_COPY}.tmp; sync; rm -rf ${DATA_COPY}; mv ${DATA_COPY}.tmp ${DATA_COPY}`, `copying ${paths.dataDir} to ${DATA_COPY}`);
 
 /** Puts the copy back in place of data/ (the copy is kept until the rollback is unsealed). */
-export const restoreData = (ctx: Context, image: string, paths: DeploymentPaths): Promise<void> =>
-  inContainer(ctx, image, paths, `set -e; cd /deployment; test -d ${DATA_COPY}; rm -rf data.tmp; cp -a ${DATA_COPY} data.tmp; sync; if [ -d data ]; then rm -rf data.failed; mv data data.failed; fi; mv data.tmp data; rm -rf data.failed`, `putting ${DATA_COPY} back as data/`);
+export const restoreData = (ctx: Context, image: string, paths: DeploymentPaths, project: string): Promise<void> =>
+  inContainer(ctx, image, paths, project, `set -e; cd /deployment; test -d ${DATA_COPY}; rm -rf data.tmp; cp -a ${DATA_COPY} data.tmp; sync; if [ -d data ]; then rm -rf data.failed; mv data data.failed; fi; mv data.tmp data; rm -rf data.failed`, `putting ${DATA_COPY} back as data/`);
 
-export const dropCopy = (ctx: Context, image: string, paths: DeploymentPaths): Promise<void> =>
-  inContainer(ctx, image, paths, `rm -rf /deployment/${DATA_COPY}`, `removing ${DATA_COPY}`);
+export const dropCopy = (ctx: Context, image: string, paths: DeploymentPaths, project: string): Promise<void> =>
+  inContainer(ctx, image, paths, project, `rm -rf /deployment/${DATA_COPY}`, `removing ${DATA_COPY}`);

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { main } from '../../src/cli.ts';
+import type { ContextOverrides } from '../../src/context.ts';
 import type { Prompter } from '../../src/services/prompter.ts';
 import { type CliRun, cliRun } from './cli.ts';
 
@@ -33,11 +34,14 @@ export function scriptedPrompter(answers: (string | boolean)[]): Prompter & { as
 let home: string | undefined;
 
 /** vault-setup ARGS in this process. `env` is the command's whole environment (PATH and a private HOME, not this process's). */
-export async function runInProcess(args: string[], options: { env?: Record<string, string>; prompter?: Prompter; input?: string } = {}): Promise<CliRun> {
+export async function runInProcess(args: string[], options: { env?: Record<string, string>; prompter?: Prompter; input?: string; overrides?: ContextOverrides; onStderr?: (chunk: string) => void } = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const out = new PassThrough().on('data', (c) => (stdout += c));
-  const err = new PassThrough().on('data', (c) => (stderr += c));
+  const err = new PassThrough().on('data', (c) => {
+    stderr += c;
+    options.onStderr?.(String(c));
+  });
   const stdin = Object.assign(new PassThrough(), { isTTY: false });
   stdin.end(options.input ?? '');
   if (home === undefined) {
@@ -46,6 +50,7 @@ export async function runInProcess(args: string[], options: { env?: Record<strin
     home = made;
   }
   const env = { PATH: process.env.PATH ?? '', HOME: home, NO_COLOR: '1', ...options.env };
-  const code = await main({ argv: args, env, stdout: out, stderr: err, stdin, ...(options.prompter ? { overrides: { prompter: options.prompter } } : {}) });
+  const overrides: ContextOverrides = { ...options.overrides, ...(options.prompter ? { prompter: options.prompter } : {}) };
+  const code = await main({ argv: args, env, stdout: out, stderr: err, stdin, overrides });
   return cliRun(code, stdout, stderr);
 }

@@ -4,180 +4,18 @@
 // API (as the CLI does), KV v2 at secret/, the five `kv put`s, `token create -policy=default`, an unseal.sh with three
 // keys, and an app's .env holding the root token. Then `adopt --yes` with the shares and the operator's password on
 // stdin and the root token in VAULT_TOKEN; an independent client checks what the server holds afterwards.
+// The playbook deployment itself: test/helpers/playbook.ts.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
 import { findLeaks } from '../helpers/leaks.ts';
 import { runInProcess, scriptedPrompter } from '../helpers/in-process.ts';
-import { call, unseal, waitActive, type Server } from '../helpers/day2.ts';
-import { docker, freePort, removeContainers } from '../helpers/deployment.ts';
+import { call } from '../helpers/day2.ts';
+import { docker } from '../helpers/deployment.ts';
+import { PASSWORD, SECRETS, assertAdopted, playbookCompose, playbookDeployment } from '../helpers/playbook.ts';
 import { rig, vault117Image } from '../helpers/rig.ts';
-
-// Step 10's secrets, with values in place of the placeholders (quotes, a colon, a long one).
-const SECRETS: Record<string, Record<string, string>> = {
-  openrouter: { api_key: 'sk-or-v1-0123456789abcdef' },
-  telegram: { bot_token: '123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11', chat_id: '-1001234567890' },
-  github: { token: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789' },
-  database: { host: '127.0.0.1', port: '5432', name: 'oa_system', user: 'oa_admin', password: 'S7r0ng "pass" \\ word' },
-  cockpit: { jwt_secret: 'a'.repeat(64), admin_password: 'adm1n-p@ss' },
-};
-const PASSWORD = 'operator-password-for-adopt';
-
-const playbookCompose = (image: string, name: string, port: number) => `version: "3.8"
-
-services:
-  vault:
-    image: ${image}
-    container_name: ${name}
-    restart: unless-stopped
-    ports:
-      - "127.0.0.1:${port}:8200"
-    environment:
-      VAULT_ADDR: "http://127.0.0.1:8200"
-    cap_add:
-      - IPC_LOCK
-    volumes:
-      - ./config:/vault/config:ro
-      - ./data:/vault/data
-    command: server -config=/vault/config/vault.hcl
-    networks:
-      - vault-net
-
-networks:
-  vault-net:
-    driver: bridge
-`;
-
-const PLAYBOOK_HCL = `storage "file" {
-  path = "/vault/data"
-}
-
-listener "tcp" {
-  address     = "0.0.0.0:8200"
-  tls_disable = 1
-}
-
-api_addr = "http://127.0.0.1:8200"
-
-ui = true
-
-disable_mlock = true
-`;
-
-async function waitAnswering(server: Server): Promise<void> {
-  for (let i = 0; i < 150; i++) {
-    const res = await call(server, 'GET', 'sys/seal-status').catch(() => undefined);
-    if (res?.status === 200) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${server.address} never answered`);
-}
-
-interface Playbook {
-  dir: string;
-  home: string;
-  root: string;
-  name: string;
-  port: number;
-  server: Server;
-  keys: string[];
-  hexKeys: string[];
-  rootToken: string;
-  oldAppToken: string;
-  script: string;
-  appEnv: string;
-}
-
-/** A deployment made by the playbook's steps 1-12 (and the unseal.sh it forbids), with the given image. */
-async function playbookDeployment(t: { after(fn: () => void): void }, image: string, skip: string[] = []): Promise<Playbook> {
-  const name = `vstest-adopt-${randomBytes(3).toString('hex')}`;
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-adopt-'));
-  // ~/docker/vault: the directory's name is the compose project, as with `cd ~/docker/vault && docker compose up -d`.
-  const dir = path.join(root, 'docker', name);
-  const home = path.join(root, 'home');
-  t.after(() => {
-    removeContainers(name);
-    fs.rmSync(root, { recursive: true, force: true });
-  });
-  const port = await freePort();
-  const server: Server = { address: `http://127.0.0.1:${port}` };
-
-  // Steps 1-4: the files, the start, the ownership fix.
-  fs.mkdirSync(path.join(dir, 'config'), { recursive: true });
-  fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'docker-compose.yml'), playbookCompose(image, name, port));
-  fs.writeFileSync(path.join(dir, 'config', 'vault.hcl'), PLAYBOOK_HCL);
-  execFileSync('docker-compose', ['up', '-d'], { cwd: dir, stdio: 'ignore' });
-  docker('exec', name, 'chown', '-R', 'vault:vault', '/vault/data');
-  await waitAnswering(server);
-
-  // Steps 5-12 through the HTTP API, as the CLI's commands do.
-  const init = await call(server, 'PUT', 'sys/init', { body: { secret_shares: 5, secret_threshold: 3 } });
-  assert.equal(init.status, 200, JSON.stringify(init.body));
-  const keys = init.body.keys_base64 as string[];
-  const rootToken = init.body.root_token as string;
-  await unseal(server, keys.slice(0, 3));
-  await waitActive(server);
-  assert.equal((await call(server, 'POST', 'sys/mounts/secret', { token: rootToken, body: { type: 'kv', options: { version: '2' } } })).status, 204);
-  for (const [key, data] of Object.entries(SECRETS).filter(([k]) => !skip.includes(k))) {
-    for (let i = 0; ; i++) {
-      const res = await call(server, 'POST', `secret/data/${key}`, { token: rootToken, body: { data } });
-      if (res.status === 200) break;
-      assert.ok(i < 100 && JSON.stringify(res.body).includes('Upgrading'), JSON.stringify(res.body));
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  const created = await call(server, 'POST', 'auth/token/create', { token: rootToken, body: { display_name: 'openclaw-app', ttl: '720h', renewable: true, policies: ['default'] } });
-  assert.equal(created.status, 200);
-  // What the playbook warns against, and what people write anyway.
-  const script = path.join(dir, 'unseal.sh');
-  fs.writeFileSync(script, `#!/bin/sh\n${keys.slice(0, 3).map((k) => `docker exec -e VAULT_ADDR=http://127.0.0.1:8200 vault vault operator unseal ${k}`).join('\n')}\n`, { mode: 0o700 });
-  const appEnv = path.join(home, 'openclaw', '.env');
-  fs.mkdirSync(path.dirname(appEnv), { recursive: true });
-  fs.writeFileSync(appEnv, `VAULT_ADDR=http://127.0.0.1:${port}\nVAULT_TOKEN=${rootToken}\n`, { mode: 0o600 });
-  return { dir, home, root, name, port, server, keys, hexKeys: init.body.keys as string[], rootToken, oldAppToken: created.body.auth.client_token as string, script, appEnv };
-}
-
-/** What every adopted deployment holds: the hardened files, raft, audit, the scoped token reading every secret. */
-async function assertAdopted(p: Playbook, out: any, tokenFile: string, skipped: string[] = []): Promise<string> {
-  const hcl = fs.readFileSync(path.join(p.dir, 'config', 'vault.hcl'), 'utf8');
-  assert.match(hcl, /^ui = false$/m);
-  assert.match(hcl, new RegExp(`address += "127\\.0\\.0\\.1:${p.port}"`));
-  assert.doesNotMatch(hcl, /address\s*=\s*"0\.0\.0\.0/);
-  assert.match(hcl, /storage "raft" \{/);
-  assert.doesNotMatch(hcl, /storage "file"/);
-  const compose = fs.readFileSync(path.join(p.dir, 'docker-compose.yml'), 'utf8');
-  assert.match(compose, /network_mode: host/);
-  assert.doesNotMatch(compose, /ports:/);
-  assert.match(compose, /no-new-privileges:true/);
-  assert.ok(fs.existsSync(path.join(p.dir, 'data', 'raft', 'raft.db')), 'the data is raft now');
-  assert.ok(fs.statSync(out.migrate.snapshot).size > 0, 'the first snapshot exists');
-  assert.equal((await call(p.server, 'GET', 'sys/seal-status')).body.sealed, false);
-  // Audit on: the device writes the requests made since.
-  const audit = path.join(p.dir, 'logs', 'audit.log');
-  assert.ok(fs.existsSync(audit) && fs.statSync(audit).size > 0, 'the audit log is written');
-  // The scoped app token reads every secret, byte for byte, and nothing more.
-  const appToken = fs.readFileSync(tokenFile, 'utf8').trim();
-  assert.equal(fs.statSync(tokenFile).mode & 0o777, 0o600);
-  assert.deepEqual((await call(p.server, 'GET', 'auth/token/lookup-self', { token: appToken })).body.data.policies, ['openclaw']);
-  for (const [key, data] of Object.entries(SECRETS).filter(([k]) => !skipped.includes(k))) {
-    const res = await call(p.server, 'GET', `secret/data/${key}`, { token: appToken });
-    assert.equal(res.status, 200, key);
-    assert.deepEqual(res.body.data.data, data, `secret/${key} byte for byte`);
-  }
-  assert.equal((await call(p.server, 'POST', 'secret/data/openrouter', { token: appToken, body: { data: { api_key: 'x' } } })).status, 403, 'the app token cannot write');
-  const record = JSON.parse(fs.readFileSync(path.join(p.dir, 'vault-setup.json'), 'utf8'));
-  assert.equal(record.storage, 'raft');
-  assert.equal(record.name, p.name);
-  assert.equal(record.app, 'openclaw');
-  assert.equal(record.threshold, 3);
-  return appToken;
-}
 
 test('adopt: a playbook deployment (Vault 1.17.6, file storage, root token in use) becomes the hardened shape', { timeout: 10 * 60_000 }, async (t) => {
   const p = await playbookDeployment(t, vault117Image());
