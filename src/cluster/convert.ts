@@ -22,8 +22,8 @@ import { readIfExists, writeAtomic } from '../services/files.ts';
 import { collectShares } from '../services/quorum.ts';
 import { identifyFromApi } from '../services/readiness.ts';
 import { type Target, connect } from '../services/target.ts';
-import { type DeploymentSpec, clusterPort, hostPort } from '../services/templates.ts';
-import type { VaultApi } from '../services/vault-api.ts';
+import { type DeploymentSpec, SERVICE, clusterPort, hostPort } from '../services/templates.ts';
+import type { SealStatus, VaultApi } from '../services/vault-api.ts';
 import { poll } from '../services/wait.ts';
 import { deployTasks, newDeployState } from '../tasks/deploy.tasks.ts';
 import { runTasks } from '../tasks/listr.ts';
@@ -69,24 +69,28 @@ export async function convertToCluster(ctx: Context, options: ConvertOptions): P
   const say = (line: string): void => ctx.output.info(line);
   const { port, nodeId } = { port: record.port, nodeId: record.nodeId };
   const tlsBefore = state?.tlsBefore ?? record.tls;
-  const caBefore = deployment.tls ? await readIfExists(deployment.paths.caCert) : undefined;
-  let api = connect(ctx, deployment.address, caBefore);
+  // Stopped once the files were being replaced: the originals go back and the run starts over from them (the
+  // container may hold new files half written, e.g. a key not yet given to the server's user).
+  const rollBack = state !== undefined && (state.stage === 'files' || state.stage === 'unsealed');
+  if (rollBack) {
+    ctx.output.info(`A conversion stopped while replacing the files (stage "${state.stage}"): putting the originals (*${CONVERT_SUFFIX}) back and restarting the server to start over ...`);
+    await putOriginalsBack(ctx, dir, record.image, record.name);
+  }
+  // A resumed run may find the container stopped or half recreated, and the files old, new or in between.
+  const reached = await reachServer(ctx, dir, record.name, port, state !== undefined, rollBack, options.waitMs);
+  const caBefore = reached.caCert;
+  let api = reached.api;
   // The session's revoke goes to whichever client reaches the server now (the address and CA change on the way).
   const current = { request: ((...args: Parameters<VaultApi['request']>) => api.request(...args)) as VaultApi['request'] };
   try {
-    const seal = await api.sealStatus().catch((error: unknown) => {
-      throw new VaultSetupError('E_NOT_RUNNING', `the server in ${dir} does not answer at ${deployment.address}; nothing was changed`, {
-        hint: `start it (docker compose up -d in ${dir}) and unseal it (vault-setup unseal --dir ${dir}), then run cluster convert again`,
-        cause: error,
-      });
-    });
+    const seal = reached.seal;
     if (!seal.initialized) {
       throw new VaultSetupError('E_NOT_INITIALIZED', `the server in ${dir} is not initialised: there is nothing to keep; nothing was changed`, {
         hint: `initialise it as the first node of a cluster: vault-setup init --advertise ${advertise} --dir ${dir}`,
       });
     }
-    const server = await identifyFromApi(deployment.address, caBefore);
-    if (server === undefined) throw new VaultSetupError('E_SERVER_UNREACHABLE', `the server at ${deployment.address} does not say what it is`, { hint: 'check that it runs, then run cluster convert again' });
+    const server = await identifyFromApi(reached.address, caBefore);
+    if (server === undefined) throw new VaultSetupError('E_SERVER_UNREACHABLE', `the server at ${reached.address} does not say what it is`, { hint: 'check that it runs, then run cluster convert again' });
 
     // 1. The plan, as init --advertise would write it for this deployment (its image, name, port, limits, timing).
     const [compose, config] = await Promise.all([readIfExists(deployment.paths.compose), readIfExists(deployment.paths.config)]);
@@ -134,7 +138,7 @@ export async function convertToCluster(ctx: Context, options: ConvertOptions): P
       return await (async () => {
         if (seal.sealed) await unsealWith(ctx, api, shares.keys);
         // 2. A root token for this command only; the cluster CA into the server's PKI engine.
-        const target: Target = { dir, name: record.name, address: deployment.address, caCert: caBefore, image: record.image, record };
+        const target: Target = { dir, name: record.name, address: reached.address, caCert: caBefore, image: record.image, record };
         const root = await generateRoot(ctx, target, shares);
         await using session = quorumRootSession(ctx, current, root.token);
         const raft = await api.request<any>('GET', 'sys/storage/raft/configuration', { token: session.token });
@@ -189,7 +193,7 @@ export async function convertToCluster(ctx: Context, options: ConvertOptions): P
           cluster: { advertise, nodes: [{ id: nodeId, api: api2 }] },
         });
         await clearState(dir);
-        return done(ctx, { dir, advertise, nodeId, api: api2, tlsBefore, hadCa: tlsBefore === 'self-signed', handed, moved: move.kind === 'move' });
+        return done(ctx, { port, dir, advertise, nodeId, api: api2, tlsBefore, hadCa: tlsBefore === 'self-signed', handed, moved: move.kind === 'move' });
       })();
     } catch (error) {
       if (!(error instanceof VaultSetupError)) throw error;
@@ -206,7 +210,7 @@ export async function convertToCluster(ctx: Context, options: ConvertOptions): P
   }
 }
 
-function done(ctx: Context, r: { dir: string; advertise: string; nodeId: string; api: string; tlsBefore: string; hadCa: boolean; handed: 'done' | 'kept'; moved: boolean }): CommandResult {
+function done(ctx: Context, r: { port: number; dir: string; advertise: string; nodeId: string; api: string; tlsBefore: string; hadCa: boolean; handed: 'done' | 'kept'; moved: boolean }): CommandResult {
   const ca = path.join(r.dir, 'ca.crt');
   const old = r.hadCa ? `${ca}${CONVERT_SUFFIX}` : undefined;
   // Loud, whatever the flags: every client that pinned the old CA breaks until it takes the new one.
@@ -219,12 +223,50 @@ function done(ctx: Context, r: { dir: string; advertise: string; nodeId: string;
   return {
     data: { dir: r.dir, advertise: r.advertise, nodeId: r.nodeId, api: r.api, changed: true, ca, caBefore: old ?? null, clusterCa: r.handed, raftAddressMoved: r.moved, next: [next, 'vault-setup unseal --cluster'] },
     human: [
-      `${r.dir} is the first node of a cluster: ${r.nodeId} leads at ${r.api} (and https://127.0.0.1 on this host). Data, keys and tokens are as they were.`,
+      `${r.dir} is the first node of a cluster: ${r.nodeId} leads at ${r.api} (and https://127.0.0.1:${r.port} on this host). Data, keys and tokens are as they were.`,
       `Cluster CA: ${ca}${old === undefined ? '' : ` (the old CA: ${old})`}. Copy it to each new host, then there:`,
       `  ${next}`,
       '  vault-setup unseal --cluster',
     ].join('\n'),
   };
+}
+
+/**
+ * The server as it runs now. A first run talks to it as deployed (refused when it does not answer). A resumed run
+ * tries every way the files may have left it (https with the new CA or the old, plain http) and, when none answers,
+ * starts the container from the compose file on disk and tries again until --wait runs out.
+ */
+async function reachServer(ctx: Context, dir: string, name: string, port: number, resuming: boolean, restarted: boolean, waitMs: number): Promise<{ api: VaultApi; address: string; caCert: string | undefined; seal: SealStatus }> {
+  const deployment = (await loadDeployment(dir)) as NonNullable<Awaited<ReturnType<typeof loadDeployment>>>;
+  const now = deployment.tls ? await readIfExists(deployment.paths.caCert) : undefined;
+  const old = await readIfExists(`${deployment.paths.caCert}${CONVERT_SUFFIX}`);
+  const ways = resuming
+    ? [
+        ...[now, old].filter((ca): ca is string => ca !== undefined).map((caCert) => ({ address: `https://127.0.0.1:${port}`, caCert })),
+        { address: `http://127.0.0.1:${port}`, caCert: undefined },
+      ]
+    : [{ address: deployment.address, caCert: now }];
+  const attempt = async () => {
+    for (const way of ways) {
+      const api = connect(ctx, way.address, way.caCert, { attempts: 1, timeoutMs: 3000 });
+      const seal = await api.sealStatus().catch(() => undefined);
+      api.close();
+      if (seal !== undefined) return { ...way, seal, api: connect(ctx, way.address, way.caCert) };
+    }
+    return undefined;
+  };
+  let found = restarted ? await poll(attempt, { timeoutMs: waitMs, initialDelayMs: 500, maxDelayMs: 2000, clock: ctx.clock }) : await attempt();
+  if (found === undefined && resuming && !restarted) {
+    ctx.output.info(`The server does not answer: starting it from ${dir}/docker-compose.yml ...`);
+    await ctx.compose.up(dir, name);
+    found = await poll(attempt, { timeoutMs: waitMs, initialDelayMs: 500, maxDelayMs: 2000, clock: ctx.clock });
+  }
+  if (found === undefined) {
+    throw new VaultSetupError('E_NOT_RUNNING', `the server in ${dir} does not answer at ${deployment.address}; nothing was changed`, {
+      hint: `start it (docker compose up -d in ${dir}) and unseal it (vault-setup unseal --dir ${dir}), then run cluster convert again`,
+    });
+  }
+  return found;
 }
 
 function hostHasAddress(addr: string): boolean {
@@ -236,6 +278,24 @@ async function keepOriginals(ctx: Context, dir: string, image: string, name: str
   const script = `set -e; cd /deployment; for f in ${REPLACED.join(' ')}; do if [ -e "$f" ] && [ ! -e "$f${CONVERT_SUFFIX}" ]; then cp -p "$f" "$f${CONVERT_SUFFIX}"; fi; done; sync`;
   const run = await ctx.docker.runOnce({ image, entrypoint: ['/bin/sh', '-c'], cmd: [script], user: '0', binds: [`${dir}:/deployment`], ...oneShot(name, dir, 'keep') });
   if (run.exitCode !== 0) throw new VaultSetupError('E_SERVER', `could not keep the original files beside as *${CONVERT_SUFFIX} (${run.output.trim().split('\n').pop() ?? ''})`, { hint: `check ${dir}; nothing in it was changed yet` });
+}
+
+/**
+ * The way back to the single node's files: each original copied back (a file that had none, e.g. the CA of a
+ * plain-http node, removed), raft's recovery file removed if the server has not read it yet, the container restarted.
+ */
+async function putOriginalsBack(ctx: Context, dir: string, image: string, name: string): Promise<void> {
+  const script = `set -e; cd /deployment; for f in ${REPLACED.join(' ')}; do if [ -e "$f${CONVERT_SUFFIX}" ]; then cp -p "$f${CONVERT_SUFFIX}" "$f"; else rm -f "$f"; fi; done; rm -f data/raft/peers.json; sync`;
+  const run = await ctx.docker.runOnce({ image, entrypoint: ['/bin/sh', '-c'], cmd: [script], user: '0', binds: [`${dir}:/deployment`], ...oneShot(name, dir, 'back') });
+  if (run.exitCode !== 0) throw new VaultSetupError('E_SERVER', `could not put the original files back from *${CONVERT_SUFFIX} (${run.output.trim().split('\n').pop() ?? ''})`, { hint: `copy each *${CONVERT_SUFFIX} file in ${dir} over its namesake by hand (cp -p), then run cluster convert again` });
+  const before = await ctx.docker.findService(name, SERVICE);
+  await ctx.compose.up(dir, name);
+  const after = await ctx.docker.findService(name, SERVICE);
+  // compose recreates on a compose-file change only: vault.hcl and the TLS files are read at start.
+  if (after !== undefined && after.id === before?.id) {
+    await ctx.docker.stop(after.id);
+    await ctx.docker.start(after.id);
+  }
 }
 
 /** raft's recovery file, owned by the server's user: the node's one-server configuration at its new address. */
