@@ -158,4 +158,37 @@ describe('cluster convert (openbao)', () => {
       await assertNoLeaks(secrets, { dirs: [d1.dir, d2.dir], containers, since });
     });
   });
+
+  it('a plain-http single node: the API becomes https with the cluster CA, said loudly; the app token works there', async () => {
+    await using net = privateNet(1);
+    await using d = await testDeployment('cv4');
+    const since = Date.now();
+    const addr = net.addresses[0] as string;
+    const api = `https://${addr}:${d.port}`;
+    fs.mkdirSync(d.dir, { recursive: true });
+    const catalog = path.join(d.dir, 'catalog.yaml');
+    fs.writeFileSync(catalog, 'secrets:\n  seeded:\n    key: { from: generate, format: hex, bytes: 16 }\n');
+    const init = await runCli(['init', ...d.args('openbao', rig().openbaoImage), '--yes', '--print-keys', '--no-operator', '--shares', '1', '--threshold', '1', '--secrets', catalog, '--app-token-file', path.join(d.dir, 'app-token'), '--json']);
+    assert.equal(init.code, 0, init.stderr);
+    const shares: string[] = init.json().init.unseal_keys_b64;
+    const appToken = fs.readFileSync(path.join(d.dir, 'app-token'), 'utf8').trim();
+
+    const run = await runCli(['cluster', 'convert', '--dir', d.dir, '--advertise', addr, '--yes', '--stdin', '--json'], { input: `${shares[0]}\n` });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.json().caBefore, null);
+    assert.match(run.stderr, new RegExp(`THE API IS NOW HTTPS\\. Clients that used http://127\\.0\\.0\\.1 must use https with the cluster CA, ${path.join(d.dir, 'ca.crt').replaceAll('/', '\\/')}`));
+    assert.equal(fs.existsSync(path.join(d.dir, 'ca.crt.pre-cluster')), false);
+    assert.match(fs.readFileSync(path.join(d.dir, 'docker-compose.yml.pre-cluster'), 'utf8'), new RegExp(`ADDR: http://127\\.0\\.0\\.1:${d.port}`));
+    const ca = fs.readFileSync(path.join(d.dir, 'ca.crt'), 'utf8');
+    for (const base of [api, `https://127.0.0.1:${d.port}`]) {
+      const read = await call(base, ca, 'GET', 'secret/data/seeded', { token: appToken });
+      assert.equal(read.status, 200, `${base}: ${JSON.stringify(read.body)}`);
+      assert.match(read.body.data.data.key, /^[0-9a-f]{32}$/);
+    }
+    // Plain http is gone: the listener speaks TLS only (Go's server answers a plain request with 400).
+    const plain = await fetch(`http://127.0.0.1:${d.port}/v1/sys/health`).then(async (r) => `${r.status} ${await r.text()}`, () => 'refused');
+    assert.match(plain, /^(refused|400 Client sent an HTTP request to an HTTPS server)/);
+    const containers = docker('ps', '-aq', '--filter', `name=^${d.name}$`).trim() === '' ? [] : [d.name];
+    await assertNoLeaks([...shares, init.json().init.root_token], { dirs: [d.dir], containers, since });
+  });
 });
