@@ -132,8 +132,11 @@ export async function convertToCluster(ctx: Context, options: ConvertOptions): P
       stage = next;
       await writeState(dir, { advertise, stage, tlsBefore, at: new Date(ctx.clock.now()).toISOString() });
     };
-    await note('confirmed');
     const shares = await collectShares(ctx, { fromStdin: options.fromStdin, threshold: seal.t, shares: seal.n, purpose: 'make a root token for this conversion and unseal the node after its restart' });
+    await note('confirmed').catch((error: unknown) => {
+      shares.drop();
+      throw error;
+    });
     try {
       return await (async () => {
         if (seal.sealed) await unsealWith(ctx, api, shares.keys);
