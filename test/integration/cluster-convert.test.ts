@@ -13,6 +13,7 @@ import { eventually } from '../helpers/eventually.ts';
 import { assertNoLeaks } from '../helpers/leaks.ts';
 import { call, privateNet } from '../helpers/private-net.ts';
 import { ROOT, rig } from '../helpers/rig.ts';
+import { terminal } from '../helpers/tmux.ts';
 
 const PASSWORD = 'convert operator pw';
 const OPERATOR = ['--operator', 'admin', '--password-stdin'];
@@ -159,7 +160,7 @@ describe('cluster convert (openbao)', () => {
     });
   });
 
-  it('a plain-http single node: the API becomes https with the cluster CA, said loudly; the app token works there', async () => {
+  it('a plain-http single node, converted at a terminal (a yes, the share hidden): the API becomes https with the cluster CA, said loudly; the app token works there', async () => {
     await using net = privateNet(1);
     await using d = await testDeployment('cv4');
     const since = Date.now();
@@ -173,10 +174,20 @@ describe('cluster convert (openbao)', () => {
     const shares: string[] = init.json().init.unseal_keys_b64;
     const appToken = fs.readFileSync(path.join(d.dir, 'app-token'), 'utf8').trim();
 
-    const run = await runCli(['cluster', 'convert', '--dir', d.dir, '--advertise', addr, '--yes', '--stdin', '--json'], { input: `${shares[0]}\n` });
-    assert.equal(run.code, 0, run.stderr);
-    assert.equal(run.json().caBefore, null);
-    assert.match(run.stderr, new RegExp(`THE API IS NOW HTTPS\\. Clients that used http://127\\.0\\.0\\.1 must use https with the cluster CA, ${path.join(d.dir, 'ca.crt').replaceAll('/', '\\/')}`));
+    // At a terminal: the plan, the question, the share at a hidden prompt.
+    using term = terminal([process.execPath, `${ROOT}src/cli.ts`, 'cluster', 'convert', '--dir', d.dir, '--advertise', addr], { env: { PATH: process.env.PATH, NO_COLOR: '1' } });
+    await term.waitFor(/Convert .* into the first node of a cluster on .* as shown\?/, { timeoutMs: 30_000 });
+    assert.match(term.screen({ history: true }), /ca\.crt: the cluster CA .* replaces nothing: the API was plain http on 127\.0\.0\.1 and becomes https/);
+    term.type('y');
+    term.key('Enter');
+    await term.waitFor(/Share 1 of 1 \(hidden\)/);
+    term.paste(shares[0] as string);
+    term.key('Enter');
+    assert.equal(await term.waitExit(120_000), 0, term.screen({ history: true }));
+    const screen = term.screen({ history: true });
+    assert.equal(screen.includes(shares[0] as string), false, 'the share is never shown');
+    assert.match(screen.replace(/\n/g, ' '), new RegExp(`THE API IS NOW HTTPS\\. Clients that used http://127\\.0\\.0\\.1 must use https with the cluster CA, ${path.join(d.dir, 'ca.crt').replaceAll('/', '\\/')}`));
+    assert.match(screen, /is the first node of a cluster: /);
     assert.equal(fs.existsSync(path.join(d.dir, 'ca.crt.pre-cluster')), false);
     assert.match(fs.readFileSync(path.join(d.dir, 'docker-compose.yml.pre-cluster'), 'utf8'), new RegExp(`ADDR: http://127\\.0\\.0\\.1:${d.port}`));
     const ca = fs.readFileSync(path.join(d.dir, 'ca.crt'), 'utf8');
