@@ -33,7 +33,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   adopt: { summary: 'take over a hand-made playbook deployment: report, hardened files, raft, scoped token, root revoked', spec: async () => (await import('./commands/adopt.options.ts')).spec, load: async () => (await import('./commands/adopt.ts')).adopt },
   rekey: { summary: 'new unseal shares under the current holders\' quorum; the old ones stay valid until the new are typed back', spec: async () => (await import('./commands/rekey.options.ts')).spec, load: async () => (await import('./commands/rekey.ts')).rekey },
   join: { summary: 'deploy a node on this host and join it to an existing cluster (its certificate signed by the cluster)', spec: async () => (await import('./commands/join.options.ts')).spec, load: async () => (await import('./commands/join.ts')).join },
-  cluster: { summary: 'the raft cluster: cluster status (nodes, leader, failure tolerance) | cluster remove NODE | cluster reissue', spec: async () => (await import('./commands/cluster.options.ts')).spec, load: async () => (await import('./commands/cluster.ts')).cluster },
+  cluster: { summary: 'the raft cluster: cluster status (nodes, leader, failure tolerance) | cluster remove NODE | cluster reissue | cluster convert (a single node becomes the first node of a cluster)', spec: async () => (await import('./commands/cluster.options.ts')).spec, load: async () => (await import('./commands/cluster.ts')).cluster },
   'install-units': { summary: 'systemd units and timers (or a cron file) that run watch and a daily backup; shown, written with --yes', spec: async () => (await import('./commands/operations.spec.ts')).installUnitsSpec, load: async () => (await import('./commands/install-units.ts')).installUnits },
 };
 

@@ -96,8 +96,13 @@ export function heldSession(token: string, via: string): Session {
   return { token, via, end: async () => ({ revoked: false }), gone: () => {}, [Symbol.asyncDispose]: async () => {} };
 }
 
+/** A root token the share holders made for this command (generate-root with shares it holds): revoked when it ends. */
+export function quorumRootSession(ctx: Context, api: Pick<VaultApi, 'request'>, token: string): Session {
+  return tokenSession(ctx, api, token, 'quorum (a root token for this command only)', 'root');
+}
+
 /** A token this command made (an operator login, a quorum's root token): revoked when the command ends. */
-function tokenSession(ctx: Context, api: VaultApi, token: string, via: string, kind: 'operator' | 'root'): Session {
+function tokenSession(ctx: Context, api: Pick<VaultApi, 'request'>, token: string, via: string, kind: 'operator' | 'root'): Session {
   let ended = false;
   const end = async (): Promise<{ revoked: boolean }> => {
     if (ended) return { revoked: true };

@@ -20,8 +20,9 @@ export async function setupClusterPki(api: VaultApi, token: string, ca: ClusterC
   if (mounted !== undefined && mounted.type !== 'pki') {
     throw new VaultSetupError('E_MOUNT_CONFLICT', `${PKI_MOUNT}/ is a ${String(mounted.type)} mount, not pki`, { hint: 'move it elsewhere, then run `vault-setup init` again' });
   }
-  const current = mounted === undefined ? undefined : await api.request<any>('GET', `${PKI_MOUNT}/ca/pem`, { accept: [204, 400, 404, 500] });
-  const hasCa = current !== undefined && current.status === 200 && String(current.body ?? '').length > 0;
+  // cert/ca answers JSON (ca/pem answers the bare PEM, which the API client rightly refuses to read as JSON).
+  const current = mounted === undefined ? undefined : await api.request<any>('GET', `${PKI_MOUNT}/cert/ca`, { accept: [204, 400, 404, 500] });
+  const hasCa = current !== undefined && current.status === 200 && String(current.body?.data?.certificate ?? '').includes('BEGIN CERTIFICATE');
   if (hasCa) {
     ca?.drop();
     return 'kept';

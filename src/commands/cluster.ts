@@ -7,12 +7,17 @@ import type { Context } from '../context.ts';
 import { noteClusterNodes } from '../deployment/record.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
 import type { CommandResult, Invocation } from '../invocation.ts';
-import { bool, str } from '../options/flags.ts';
+import { bool, duration, str } from '../options/flags.ts';
+import { checkAdvertise } from '../cluster/advertise.ts';
+import { defaultDir } from '../deployment.ts';
+import path from 'node:path';
 import { openTarget, requireUnsealed } from '../services/target.ts';
 
 export async function cluster({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
   const [action, node, ...rest] = positionals;
-  if (action !== 'status' && action !== 'remove' && action !== 'reissue') throw usageError(`cluster needs an action: status, remove NODE or reissue${action === undefined ? '' : `, got "${action.slice(0, 30)}"`}`, 'vault-setup cluster status --json');
+  if (action !== 'status' && action !== 'remove' && action !== 'reissue' && action !== 'convert') throw usageError(`cluster needs an action: status, remove NODE, reissue or convert${action === undefined ? '' : `, got "${action.slice(0, 30)}"`}`, 'vault-setup cluster status --json');
+  if (action === 'convert') return convert(flags, node, ctx);
+  for (const flag of ['advertise', 'yes', 'stdin', 'wait']) if (flags[flag] !== undefined) throw usageError(`--${flag} is for cluster convert`, `vault-setup cluster ${action} --help`);
   if (action === 'remove' && node === undefined) throw usageError('cluster remove needs the node id', 'the ids are in `vault-setup cluster status`');
   if (rest.length > 0 || (action !== 'remove' && node !== undefined)) throw usageError(`cluster ${action} takes ${action === 'remove' ? 'one node id' : 'no argument'}`);
   const signInFlags = { operator: str(flags, 'operator'), passwordStdin: bool(flags, 'password-stdin'), tokenFile: str(flags, 'token-file') };
@@ -76,6 +81,23 @@ export async function cluster({ flags, positionals }: Invocation, ctx: Context):
     data: { removed: id, ...statusData(after) },
     human: [`Removed ${id} from the cluster. Its data no longer counts; to bring a host back, join it afresh (an empty --dir).`, statusText(after)].join('\n'),
   };
+}
+
+/** `cluster convert --advertise ADDR`: a single node becomes the first node of a cluster (src/cluster/convert.ts). */
+async function convert(flags: Invocation['flags'], extra: string | undefined, ctx: Context): Promise<CommandResult> {
+  if (extra !== undefined) throw usageError('cluster convert takes no argument: give the address with --advertise ADDR');
+  for (const flag of ['operator', 'password-stdin', 'token-file', 'addr', 'allow-quorum-loss']) {
+    if (flags[flag] !== undefined) throw usageError(`--${flag} does not apply to cluster convert: the share holders make a root token for it (the CA goes into the server's PKI engine)`, 'vault-setup cluster convert --advertise ADDR [--dir DIR] [--yes --stdin]');
+  }
+  const raw = str(flags, 'advertise');
+  if (raw === undefined) throw usageError("cluster convert needs --advertise ADDR: this host's address on the private network", 'e.g. vault-setup cluster convert --advertise 10.0.0.1');
+  const advertise = checkAdvertise(raw);
+  const yes = bool(flags, 'yes');
+  const fromStdin = bool(flags, 'stdin');
+  if (yes && !fromStdin) throw usageError('--yes asks nothing, and the unseal shares are still needed: add --stdin (one share per line)', 'or drop --yes to confirm and type the shares at hidden prompts');
+  const dir = path.resolve(str(flags, 'dir') ?? defaultDir(ctx.env));
+  const { convertToCluster } = await import('../cluster/convert.ts');
+  return convertToCluster(ctx, { dir, advertise, yes, fromStdin, waitMs: duration(flags, 'wait', '90s') });
 }
 
 function statusData(view: ClusterView): Record<string, unknown> {

@@ -43,7 +43,7 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
   const name = projectName(str(flags, 'name') ?? layout.defaultName);
   const advertise = str(flags, 'advertise') === undefined ? undefined : checkAdvertise(str(flags, 'advertise') as string);
   if (advertise !== undefined && existing !== undefined && existing.record.cluster === undefined) {
-    throw usageError(`${dir} is a single-node deployment: this release cannot yet turn an existing node into the first node of a cluster`, 'back it up (vault-setup backup), make the first node in a new --dir with --advertise, and restore the snapshot into it (docs/cluster.md)');
+    throw usageError(`${dir} is a single-node deployment: init --advertise makes a new first node; an existing one is converted in place`, `vault-setup cluster convert --advertise ${advertise} --dir ${dir} (shows the change as a diff, keeps the data and the keys)`);
   }
   // The cluster CA made for a new first node: its key stays in memory until the cluster's PKI engine holds it.
   let clusterCa: ClusterCa | undefined;
