@@ -61,6 +61,14 @@ export async function writeSecret(
   } catch (error) {
     // Raft refuses an entry over its max_entry_size (1 MiB by default) with a 500; retrying cannot help.
     // OpenBao: "... too large; got N bytes, max M bytes"; Vault: "... too large, max value size for key K is M, got N".
+    // Vault 1.21 (and the 1.16.25, 1.18.14, 1.19.9, 1.20.3 patches) also refuses a JSON string longer than the
+    // listener's max_json_string_value_length (1 MiB by default), with a 500 that names no field or figure.
+    if (isVaultSetupError(error) && /JSON string value exceeds allowed length/i.test(error.message)) {
+      const longest = Object.entries(data).map(([k, v]) => [k, typeof v === 'string' ? Buffer.byteLength(v) : 0] as const).sort((a, b) => b[1] - a[1])[0];
+      throw new VaultSetupError('E_SERVER', `${mount}/${path} was refused: the server takes no JSON string longer than its listener's max_json_string_value_length (1 MiB by default)${longest === undefined ? '' : `, and ${longest[0]} is ${longest[1]} bytes`}`, {
+        hint: `keep large files outside the server (store where they are, or a key to them, instead), or raise max_json_string_value_length in config/vault.hcl's listener block; ${mount}/${path} was not written`,
+      });
+    }
     const m = isVaultSetupError(error) && /value being too large/i.test(error.message) ? /max:? (\d+) bytes|max value size for key \S+ is (\d+)/i.exec(error.message) : null;
     const max = m?.[1] ?? m?.[2];
     if (max === undefined) throw error;
