@@ -138,7 +138,7 @@ for (const { label, image } of serverImages().filter((i) => i.flavor === 'vault'
       const catalog = path.join(d.dir, 'catalog.yaml');
       fs.writeFileSync(catalog, stringify({ secrets: { big: { one: { from: 'env', var: 'HV_UNSET', default: oneMiB } } } }, { lineWidth: 0 }));
       const tokenFile = path.join(d.dir, 'app.token');
-      const run = await runCli(['init', ...d.args('vault', image), '--storage', 'file', '--yes', '--print-keys', '--json', '--secrets', catalog, '--app-token-file', tokenFile]);
+      const run = await runCli(['init', ...d.args('vault', image), '--storage', 'file', '--yes', '--print-keys', '--keep-root-token', '--json', '--secrets', catalog, '--app-token-file', tokenFile]);
       assert.equal(run.code, 0, run.stderr);
       const token = fs.readFileSync(tokenFile, 'utf8').trim();
       const one = await api(d.address, 'GET', 'secret/data/big', { token });
