@@ -71,7 +71,9 @@ export async function signIn(ctx: Context, api: VaultApi, options: SignInOptions
     } finally {
       shares.drop();
     }
-    return tokenSession(ctx, api, root.token, 'quorum (a root token for this command only)', 'root');
+    const session = tokenSession(ctx, api, await expiring(ctx, api, root.token), 'quorum (a root token for this command only)', 'root');
+    await ctx.checkpoint('quorum', 'token');
+    return session;
   }
   if (options.operator === undefined) {
     const token = await obtainToken(ctx, { tokenFile: options.tokenFile, purpose: options.purpose });
@@ -97,8 +99,34 @@ export function heldSession(token: string, via: string): Session {
 }
 
 /** A root token the share holders made for this command (generate-root with shares it holds): revoked when it ends. */
-export function quorumRootSession(ctx: Context, api: Pick<VaultApi, 'request'>, token: string): Session {
-  return tokenSession(ctx, api, token, 'quorum (a root token for this command only)', 'root');
+export async function quorumRootSession(ctx: Context, api: Pick<VaultApi, 'request'>, token: string): Promise<Session> {
+  return tokenSession(ctx, api, await expiring(ctx, api, token), 'quorum (a root token for this command only)', 'root');
+}
+
+/** How long a quorum's root token lives if its command never gets to revoke it (killed, the host lost). */
+export const QUORUM_TOKEN_TTL = '30m';
+
+/**
+ * generate-root makes a root token that never expires. The command works with an orphan root token that expires
+ * (QUORUM_TOKEN_TTL) instead, and the generated one is revoked at once: a command killed before its end, or a
+ * snapshot taken while it ran, leaves no immortal root token behind.
+ */
+async function expiring(ctx: Context, api: Pick<VaultApi, 'request'>, generated: string): Promise<string> {
+  let token: string;
+  try {
+    const res = await api.request<any>('POST', 'auth/token/create-orphan', {
+      token: generated,
+      body: { policies: ['root'], ttl: QUORUM_TOKEN_TTL, explicit_max_ttl: QUORUM_TOKEN_TTL, renewable: false, display_name: 'vault-setup-quorum' },
+    });
+    token = String(res.body?.auth?.client_token ?? '');
+    if (token === '') throw new VaultSetupError('E_SERVER', 'the server made no token for the quorum (auth/token/create-orphan answered without one)');
+    ctx.redactor.add(token);
+  } catch (error) {
+    await api.request('POST', 'auth/token/revoke-self', { token: generated }).catch(() => undefined);
+    throw error;
+  }
+  await api.request('POST', 'auth/token/revoke-self', { token: generated });
+  return token;
 }
 
 /** A token this command made (an operator login, a quorum's root token): revoked when the command ends. */

@@ -143,7 +143,7 @@ export async function convertToCluster(ctx: Context, options: ConvertOptions): P
         // 2. A root token for this command only; the cluster CA into the server's PKI engine.
         const target: Target = { dir, name: record.name, address: reached.address, caCert: caBefore, image: record.image, record };
         const root = await generateRoot(ctx, target, shares);
-        await using session = quorumRootSession(ctx, current, root.token);
+        await using session = await quorumRootSession(ctx, current, root.token);
         const raft = await api.request<any>('GET', 'sys/storage/raft/configuration', { token: session.token });
         const servers = (raft.body?.data?.config?.servers ?? []) as RaftServer[];
         const move = raftAddressStep(servers, nodeId, advertise, port);

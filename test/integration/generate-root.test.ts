@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
+import { runUntilCrash } from '../helpers/crash.ts';
 import { call, readyServer, unseal } from '../helpers/day2.ts';
 import { testDeployment } from '../helpers/deployment.ts';
 import { ROOT, serverImages } from '../helpers/rig.ts';
@@ -42,6 +43,29 @@ for (const { label, flavor, image } of SERVERS) {
       assert.equal((await call(server, 'GET', 'sys/generate-root/attempt')).status !== 200, refuses, 'the endpoint is back as it was');
       for (const key of server.keys) assert.ok(!run.stderr.includes(key) && !run.stdout.includes(key));
       observer = out.root_token;
+    });
+
+    await t.test('a quorum command killed after its root token was made leaves one that expires within 30 minutes, not an immortal one', async () => {
+      const roots = async () => {
+        const list = await call(server, 'LIST', 'auth/token/accessors', { token: observer });
+        const found: { accessor: string; ttl: number; expire: string | null }[] = [];
+        for (const accessor of list.body.data.keys as string[]) {
+          const info = await call(server, 'POST', 'auth/token/lookup-accessor', { token: observer, body: { accessor } });
+          if (info.status === 200 && info.body.data.policies.includes('root')) found.push({ accessor, ttl: info.body.data.ttl, expire: info.body.data.expire_time });
+        }
+        return found;
+      };
+      const before = (await roots()).map((r) => r.accessor);
+      await runUntilCrash('quorum:token', ['agent', 'add', 'killed', '--secret', 'secret/x', '--quorum', '--stdin', '--dir', d.dir], { input: `${server.keys.slice(0, 3).join('\n')}\n` });
+      const left = (await roots()).filter((r) => !before.includes(r.accessor));
+      assert.equal(left.length, 1, `one root token left by the killed run (the generated one is revoked): ${JSON.stringify(left)}`);
+      const [token] = left as [{ accessor: string; ttl: number; expire: string | null }];
+      assert.ok(token.ttl > 0 && token.ttl <= 1800, `its TTL: ${token.ttl}`);
+      assert.notEqual(token.expire, null);
+      assert.equal((await call(server, 'POST', 'auth/token/revoke-accessor', { token: observer, body: { accessor: token.accessor } })).status, 204);
+      // The killed run got no further: no agent, the config as it was, the server unsealed.
+      assert.ok(fs.readFileSync(config).equals(before0), 'config/vault.hcl changed');
+      assert.equal((await call(server, 'GET', 'sys/seal-status')).body.sealed, false);
     });
 
     await t.test('agent add --quorum --stdin: works, and no token with the root policy is alive afterwards', async () => {
