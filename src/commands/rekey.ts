@@ -85,7 +85,7 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
     const call = authenticated(ctx, api, str(flags, 'token-file'));
     const status = await call<RekeyStatus>('GET', 'sys/rekey/init');
     if (cancel) {
-      if (status.started) await call('DELETE', 'sys/rekey/init');
+      if (status.started) await call('DELETE', 'sys/rekey/init', cancelBody(status.nonce));
       return { data: { address: target.address, cancelled: status.started }, human: status.started ? 'The rekey in progress was discarded; the current shares stay valid.' : 'No rekey was in progress.' };
     }
     if (status.started) {
@@ -103,7 +103,7 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
     });
     // A server that does not echo the holders' keys would hand out plain shares: stop before anyone types a share.
     if (holders !== undefined && !encryptedToHolders(holders, started.pgp_fingerprints)) {
-      await call('DELETE', 'sys/rekey/init');
+      await call('DELETE', 'sys/rekey/init', cancelBody(started.nonce));
       throw notEncrypted('the server did not take the PGP keys for the rekey');
     }
     const say = (line: string) => ctx.output.info(line);
@@ -143,11 +143,11 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
     const pending = update.verification_required === true && update.verification_nonce !== undefined;
     if (holders !== undefined && !encrypted && pending) {
       // Verification is pending, so the old shares are still the valid ones: discard the plain new ones unseen.
-      await call('DELETE', 'sys/rekey/init');
+      await call('DELETE', 'sys/rekey/init', cancelBody(started.nonce));
       throw notEncrypted('the server returned the new shares without encrypting them to the PGP keys');
     }
     // Delivered before anything can fail: without verification these are already the only valid shares.
-    const printed = await deliver(ctx, call, { holders: encrypted ? holders : undefined, fresh, threshold: counts.threshold, pending, toStdout: lines !== undefined });
+    const printed = await deliver(ctx, call, { holders: encrypted ? holders : undefined, fresh, threshold: counts.threshold, pending, toStdout: lines !== undefined, nonce: started.nonce });
     if (!pending) {
       throw new VaultSetupError('E_SERVER', 'the server finished the rekey without verification: the new shares are already the only valid ones', { hint: 'distribute the new shares just delivered now; this server ignored require_verification' });
     }
@@ -192,7 +192,7 @@ type Call = ReturnType<typeof authenticated>;
  * Hands the new shares over once. Encrypted (holders given): to --keys-out, else one JSON line on stdout, as init
  * does; plain: one JSON line on stdout for a pipe, the terminal otherwise. True when stdout now holds that line alone.
  */
-async function deliver(ctx: Context, call: Call, o: { holders: NewHolders | undefined; fresh: string[]; threshold: number; pending: boolean; toStdout: boolean }): Promise<boolean> {
+async function deliver(ctx: Context, call: Call, o: { holders: NewHolders | undefined; fresh: string[]; threshold: number; pending: boolean; toStdout: boolean; nonce: string }): Promise<boolean> {
   const { holders, fresh, threshold } = o;
   if (holders === undefined) {
     if (o.toStdout) ctx.output.revealToStdout(`${JSON.stringify({ new_shares: fresh, threshold })}\n`);
@@ -212,7 +212,7 @@ async function deliver(ctx: Context, call: Call, o: { holders: NewHolders | unde
   } catch (error) {
     if (!o.pending) throw error;
     // Unverified, the new shares are void anyway: discard the rekey so nothing is left pending.
-    await call('DELETE', 'sys/rekey/init');
+    await call('DELETE', 'sys/rekey/init', cancelBody(o.nonce));
     throw new VaultSetupError('E_DIR_NOT_WRITABLE', `cannot write the encrypted new shares to ${holders.keysOut} (${(error as NodeJS.ErrnoException).code ?? 'error'}): the rekey was discarded and the current shares stay valid`, {
       hint: 'choose a writable --keys-out with no share-N.asc files in it (remove any written there now: they are void), then run rekey again',
       cause: error,
@@ -233,6 +233,9 @@ const notEncrypted = (what: string) =>
  * serves them; where it refuses them (OpenBao >= 2.5 answers 405 "unsupported operation"), the authenticated
  * sys/rotate/root/* with a token; a 403 on either asks for a token too.
  */
+/** Cancelling names the rekey: Vault 1.21 reads the nonce from the body (an empty body is refused: "EOF"); older servers ignore it. */
+const cancelBody = (nonce: string): { nonce: string } => ({ nonce });
+
 function authenticated(ctx: Context, api: VaultApi, tokenFile: string | undefined) {
   let token: string | undefined;
   let base = 'sys/rekey';

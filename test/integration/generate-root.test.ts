@@ -109,6 +109,22 @@ for (const { label, flavor, image } of SERVERS) {
       assert.equal((await call(server, 'POST', 'auth/token/revoke-self', { token })).status, 204);
     });
 
+    if (!refuses) {
+      await t.test('a wrong share: refused, no round left in progress; a round left by someone else is cancelled', async () => {
+        const foreign = Buffer.concat([randomBytes(32), Buffer.from([0xf0])]).toString('hex');
+        const run = await runCli(['generate-root', '--stdin', '--dir', d.dir], { input: `${server.keys[0]}\n${server.keys[1]}\n${foreign}\n` });
+        assert.equal(run.code, 11, run.stderr);
+        assert.equal((await call(server, 'GET', 'sys/generate-root/attempt')).body.started, false, 'no round left in progress');
+        // A round someone else started and left: cancelled, and a fresh one runs.
+        assert.equal((await call(server, 'PUT', 'sys/generate-root/attempt', { body: {} })).status, 200);
+        const again = await runCli(['generate-root', '--stdin', '--dir', d.dir], { input: `${server.keys.slice(0, 3).join('\n')}\n` });
+        assert.equal(again.code, 0, again.stderr);
+        assert.match(again.stderr, /A generate-root round was in progress \(started elsewhere\): cancelled it/);
+        const token = (again.stdout.split('\n')[0] as string).trim();
+        assert.equal((await call(server, 'POST', 'auth/token/revoke-self', { token })).status, 204);
+      });
+    }
+
     if (refuses) {
       await t.test('a wrong share: exit 10, the config as it was and the server restarted without the option (sealed, and said so)', async () => {
         // Well-formed (32 bytes and an x coordinate no real share has) but from no server: the unseal after the
