@@ -83,6 +83,8 @@ export interface IssuedNode {
   id: string;
   api: string;
   serial: string;
+  /** When the certificate was issued (ms since the epoch): a join tried again leaves several for one node. */
+  issuedAt: number;
 }
 
 /**
@@ -108,7 +110,7 @@ export async function issuedNodes(api: VaultApi, token: string): Promise<IssuedN
     const uris = (cert.subjectAltName ?? '').split(', ').filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
     const id = uris.find((u) => u.startsWith(NODE_URN))?.slice(NODE_URN.length);
     const url = uris.find((u) => u.startsWith('https://'));
-    if (id !== undefined && url !== undefined) nodes.push({ id, api: url.replace(/\/+$/, ''), serial });
+    if (id !== undefined && url !== undefined) nodes.push({ id, api: url.replace(/\/+$/, ''), serial, issuedAt: Date.parse(cert.validFrom) });
   }
   return nodes;
 }

@@ -2,6 +2,7 @@
 // failure tolerance), and removing a node that is gone for good, refused when it would cost the cluster its quorum.
 import { checkSignInFlags, signIn } from '../auth/sign-in.ts';
 import { type ClusterView, probeVoters, readCluster, recordNodes, removalVerdict } from '../cluster/members.ts';
+import { pendingNodes } from '../cluster/node-list.ts';
 import { issuedNodes, revokeNode } from '../cluster/pki.ts';
 import type { Context } from '../context.ts';
 import { noteClusterNodes } from '../deployment/record.ts';
@@ -43,7 +44,7 @@ export async function cluster({ flags, positionals }: Invocation, ctx: Context):
   }
   if (action === 'status') {
     // Given a certificate but not in raft yet: joined, waiting for the shares (unseal --cluster).
-    const pending = (await issuedNodes(api, session.token).catch(() => [])).filter((n) => !view.nodes.some((m) => m.id === n.id)).map((n) => ({ id: n.id, api: n.api }));
+    const pending = pendingNodes(await issuedNodes(api, session.token).catch(() => []), view.nodes);
     await noteClusterNodes(target.dir, [...recordNodes(view), ...pending]);
     return { data: { ...statusData(view), pending }, human: [statusText(view), ...pending.map((n) => `    ${n.id.padEnd(28)} ${n.api.padEnd(28)} pending: unseal it with the cluster's shares (vault-setup unseal --cluster)`)].join('\n') };
   }
@@ -54,9 +55,9 @@ export async function cluster({ flags, positionals }: Invocation, ctx: Context):
     // certificate is left to revoke.
     const revoked = await revokeNode(api, session.token, id);
     if (revoked > 0) {
-      const pendingNodes = (await issuedNodes(api, session.token)).filter((n) => !view.nodes.some((m) => m.id === n.id)).map((n) => ({ id: n.id, api: n.api }));
-      await noteClusterNodes(target.dir, [...recordNodes(view), ...pendingNodes]);
-      return { data: { removed: id, pendingOnly: true, ...statusData(view), pending: pendingNodes }, human: [`Removed ${id}: it had a certificate but was not in raft; the certificate is revoked.`, statusText(view)].join('\n') };
+      const pending = pendingNodes(await issuedNodes(api, session.token), view.nodes);
+      await noteClusterNodes(target.dir, [...recordNodes(view), ...pending]);
+      return { data: { removed: id, pendingOnly: true, ...statusData(view), pending }, human: [`Removed ${id}: it had a certificate but was not in raft; the certificate is revoked.`, statusText(view)].join('\n') };
     }
     throw new VaultSetupError('E_USAGE', `the cluster has no node "${id.slice(0, 60)}"`, { hint: `its nodes: ${view.nodes.map((n) => n.id).join(', ')}` });
   }

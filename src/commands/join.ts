@@ -3,24 +3,28 @@
 // key here and has the cluster sign its certificate, writes the node's files (listeners on the private address,
 // retry_join to the known nodes) and starts it. The node then joins when it is unsealed with the cluster's shares
 // (`vault-setup unseal --cluster`): raft's join challenge is answered with them.
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { checkSignInFlags, signIn } from '../auth/sign-in.ts';
 import { checkAdvertise, nodeApi } from '../cluster/advertise.ts';
 import { checkLeaderCertificate } from '../cluster/leader-tls.ts';
 import { readCluster } from '../cluster/members.ts';
+import { pendingNodes } from '../cluster/node-list.ts';
 import { NODE_URN, issuedNodes, signNode } from '../cluster/pki.ts';
 import { parseMemory } from '../config/container-limits.ts';
 import { LAYOUTS } from '../config/flavor.ts';
 import type { Context } from '../context.ts';
 import { defaultDir } from '../deployment.ts';
-import { oneShot } from '../deployment/ownership.ts';
+import { assertNameOwned, oneShot } from '../deployment/ownership.ts';
 import { lockDeployment } from '../deployment/record.ts';
 import { existingDeployment, saveRecord } from '../deployment/resume.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
 import type { CommandResult, Invocation } from '../invocation.ts';
 import { bool, duration, int, oneOf, str } from '../options/flags.ts';
 import { ensureWritableDir, readIfExists, refuseSymlink } from '../services/files.ts';
+import { assertPortFree } from '../services/readiness.ts';
 import { connect } from '../services/target.ts';
+import { SERVICE } from '../services/templates.ts';
 import type { ServerIdentity } from '../services/docker.ts';
 import { deployTasks, newDeployState } from '../tasks/deploy.tasks.ts';
 import { runTasks } from '../tasks/listr.ts';
@@ -53,6 +57,43 @@ export async function join({ flags }: Invocation, ctx: Context): Promise<Command
   if (existing !== undefined && existing.record.cluster === undefined) {
     throw new VaultSetupError('E_FILE_CONFLICT', `${dir} already holds a single-node deployment (${existing.record.name})`, { hint: 'give join a new --dir; a node joins with no data of its own' });
   }
+  const dirExisted = await exists(dir);
+  try {
+    return await joinNode(ctx, flags, { leader, leaderCa, caFile, advertise, flavor, dir, name, port, nodeId, image, raftMultiplier, waitMs, memory, signInFlags, existing });
+  } catch (error) {
+    // A refusal or failure leaves no empty directory of join's making behind.
+    if (!dirExisted) await fs.rmdir(dir).catch(() => undefined);
+    throw error;
+  }
+}
+
+interface JoinPlan {
+  leader: string;
+  leaderCa: string;
+  caFile: string;
+  advertise: string;
+  flavor: 'vault' | 'openbao';
+  dir: string;
+  name: string;
+  port: number;
+  nodeId: string;
+  image: string;
+  raftMultiplier: number;
+  waitMs: number;
+  memory: string | undefined;
+  signInFlags: { operator: string | undefined; passwordStdin: boolean; tokenFile: string | undefined };
+  existing: Awaited<ReturnType<typeof existingDeployment>>;
+}
+
+async function joinNode(ctx: Context, flags: Invocation['flags'], plan: JoinPlan): Promise<CommandResult> {
+  const { leader, leaderCa, caFile, advertise, flavor, dir, name, port, nodeId, image, raftMultiplier, waitMs, memory, signInFlags, existing } = plan;
+  const layout = LAYOUTS[flavor];
+  // 0. What is checked on this host comes first: nothing is signed for a node that could not be deployed here.
+  await refuseSymlink(dir);
+  await ensureWritableDir(dir);
+  await ctx.docker.ping();
+  await assertNameOwned(ctx, name, dir);
+  if ((await ctx.docker.findService(name, SERVICE)) === undefined) await assertPortFree(port);
 
   // 1. The leader proves it is the cluster before anything (a password, a request) is sent to it.
   await checkLeaderCertificate(leader, leaderCa, caFile);
@@ -65,7 +106,6 @@ export async function join({ flags }: Invocation, ctx: Context): Promise<Command
       });
     }
     // 2. The same server version as the cluster: the server this image runs says which it is.
-    await ctx.docker.ping();
     const local = await ctx.docker.identifyImage(image, oneShot(name, dir, 'version'));
     if (local === undefined) throw new VaultSetupError('E_IMAGE_MISSING', `image ${image} did not report a Vault or OpenBao version`, { hint: 'use the image the other nodes run' });
     if (normaliseVersion(local.version) !== normaliseVersion(health.version)) {
@@ -88,7 +128,7 @@ export async function join({ flags }: Invocation, ctx: Context): Promise<Command
       });
     }
     // Nodes given a certificate that have not joined yet (not unsealed): raft does not list them, the cluster CA does.
-    const pending = (await issuedNodes(api, session.token)).filter((n) => !view.nodes.some((m) => m.id === n.id) && n.id !== nodeId);
+    const pending = pendingNodes(await issuedNodes(api, session.token), view.nodes).filter((n) => n.id !== nodeId);
     const self = { id: nodeId, api: nodeApi(advertise, port) };
     const request = await makeNodeRequest(nodeSans(advertise), [self.api, `${NODE_URN}${nodeId}`]);
     ctx.redactor.add(request.key);
@@ -100,8 +140,6 @@ export async function join({ flags }: Invocation, ctx: Context): Promise<Command
 
     // 4. This node's files, and start it. It stays sealed until `unseal --cluster`, which also completes the join.
     const joinAddrs = [...new Set([leader, ...view.nodes.map((n) => n.api)])];
-    await refuseSymlink(dir);
-    await ensureWritableDir(dir);
     await using _lock = await lockDeployment(dir);
     const state = newDeployState(dir, `https://127.0.0.1:${port}`);
     const deploying = runTasks(
@@ -131,7 +169,7 @@ export async function join({ flags }: Invocation, ctx: Context): Promise<Command
         hint: `${error.hint ?? 'fix the cause'}; then run the same \`vault-setup join\` again with --force (a new certificate is signed; nothing on the other nodes needs undoing)`,
       });
     });
-    const nodes = [...view.nodes.map((n) => ({ id: n.id, api: n.api })), ...pending.map((n) => ({ id: n.id, api: n.api })), self];
+    const nodes = [...view.nodes.map((n) => ({ id: n.id, api: n.api })), ...pending, self];
     await saveRecord(dir, existing, {
       settings: { flavor, image, name, port, storage: 'raft', tls: 'cluster' },
       flags: { ...flags, app: undefined },
@@ -164,5 +202,6 @@ function leaderUrl(value: string | undefined): string {
   return url.origin;
 }
 
+const exists = (p: string): Promise<boolean> => fs.stat(p).then(() => true, () => false);
 const normaliseVersion = (v: string): string => v.replace(/^v/i, '').replace(/\+.*$/, '').trim();
 const pemBody = (pem: string): string => pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');

@@ -3,6 +3,7 @@
 // masked at a terminal, or one per line from a pipe with --stdin. Never from argv or the environment.
 import readline from 'node:readline';
 import type { Context } from '../context.ts';
+import { checkSignInFlags } from '../auth/sign-in.ts';
 import { VaultSetupError } from '../errors.ts';
 import { interactiveShareHooks } from '../ceremony/share-prompt.ts';
 import { shareOrThrow } from '../ceremony/shares.ts';
@@ -23,10 +24,23 @@ export async function unseal({ flags, positionals }: Invocation, ctx: Context): 
   const fromStdin = bool(flags, 'stdin');
   const reset = bool(flags, 'reset');
   const waitMs = duration(flags, 'wait', '90s');
+  const signInFlags = { operator: str(flags, 'operator'), passwordStdin: bool(flags, 'password-stdin'), tokenFile: str(flags, 'token-file') };
+  const signsIn = signInFlags.operator !== undefined || signInFlags.tokenFile !== undefined || signInFlags.passwordStdin;
   if (bool(flags, 'cluster')) {
     if (reset || str(flags, 'addr') !== undefined) throw new VaultSetupError('E_USAGE', '--cluster unseals the nodes the deployment knows: drop --reset and --addr', { hint: 'vault-setup unseal --cluster --dir DIR' });
+    if (fromStdin && signInFlags.passwordStdin) {
+      throw new VaultSetupError('E_USAGE', '--password-stdin and --stdin both read standard input: the shares and the password cannot share one pipe', {
+        hint: 'drop --password-stdin to type the password at a hidden prompt, or sign in with --token-file FILE',
+      });
+    }
+    checkSignInFlags(signInFlags);
     const { unsealCluster } = await import('../cluster/unseal-command.ts');
-    return unsealCluster(ctx, { dir: str(flags, 'dir'), fromStdin, waitMs: str(flags, 'wait') === undefined ? 60_000 : waitMs });
+    return unsealCluster(ctx, { dir: str(flags, 'dir'), fromStdin, waitMs: str(flags, 'wait') === undefined ? 60_000 : waitMs, signIn: signsIn ? signInFlags : undefined });
+  }
+  if (signsIn) {
+    throw new VaultSetupError('E_USAGE', '--operator, --password-stdin and --token-file go with --cluster (to ask the cluster for its nodes); unsealing one server needs no sign-in', {
+      hint: 'vault-setup unseal --cluster --operator NAME, or drop the sign-in flags',
+    });
   }
   if (fromStdin && ctx.stdin.isTTY === true) {
     throw new VaultSetupError('E_USAGE', '--stdin reads shares from a pipe, but standard input is a terminal (the share would be echoed)', {

@@ -4,6 +4,7 @@
 // is carried through the scenarios; on Vault, forming the cluster and failing over.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/errors.ts';
@@ -69,6 +70,19 @@ for (const server of SERVERS) {
         assert.equal(res.status, 200, JSON.stringify(res.body));
         return res.body.auth.client_token as string;
       };
+      // unseal --cluster with a token the operator holds, in a file only its owner reads (removed right after).
+      const unsealAsking = async (d: TestDeployment, via: Node) => {
+        const tokenDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vs-token-'));
+        const tokenFile = path.join(tokenDir, 'token');
+        const held = await login(via);
+        secrets.push(held);
+        fs.writeFileSync(tokenFile, `${held}\n`, { mode: 0o600 });
+        try {
+          return await runCli(['unseal', '--cluster', '--stdin', '--dir', d.dir, '--token-file', tokenFile, '--json'], { input: `${shares.slice(0, 3).join('\n')}\n` });
+        } finally {
+          fs.rmSync(tokenDir, { recursive: true, force: true });
+        }
+      };
       const healthyTrio = (s: any) => s.voters === 3 && s.failureTolerance === 1 && s.nodes.length === 3 && s.nodes.every((n: any) => n.healthy === true);
 
       await t.test('init --advertise: the first node, TLS from the cluster CA, the cluster port on the private address only', async () => {
@@ -116,18 +130,45 @@ for (const server of SERVERS) {
         assert.equal(fs.existsSync(path.join(d2.dir, 'docker-compose.yml')), false);
       });
 
-      await t.test('join nodes 2 and 3, unseal --cluster with 3 shares once: 3 voters, one leader, failure tolerance 1; an earlier secret on every node', async () => {
+      await t.test("a join whose name belongs to another deployment is refused before anything is signed or written", async () => {
+        const token = await login(n1);
+        const certs = async () => ((await call(n1.api, ca, 'GET', 'vault-setup-pki/certs?list=true', { token })).body?.data?.keys ?? []).length as number;
+        const before = await certs();
+        const dir = path.join(d2.dir, 'taken');
+        const run = await runCli(['join', '--dir', dir, '--flavor', server.flavor, '--image', image, '--name', d1.name, '--port', String(d2.port), '--advertise', n2.addr, '--leader', n1.api, '--leader-ca', caFile, ...OPERATOR, '--json'], { input });
+        assert.equal(run.code, EXIT.nameTaken, run.stderr);
+        assert.equal(fs.existsSync(dir), false, 'the directory join would have made is not left behind');
+        assert.equal(await certs(), before, 'no certificate was signed');
+      });
+
+      await t.test('join nodes 2 and 3 from their own directories; unseal --cluster on node 1 counts what it knows, and with a token asks the cluster and unseals the rest: 3 voters, one leader, failure tolerance 1; an earlier secret on every node', async () => {
+        const ids: string[] = [];
         for (const n of [n2, n3]) {
           const run = await join(n.d, n.addr, n1.api);
           assert.equal(run.code, 0, run.stderr);
           assert.equal(run.json().sealed, true);
+          ids.push(run.json().nodeId);
           assert.equal(fs.statSync(path.join(n.d.dir, 'config/tls/server.key')).mode & 0o777, 0o600);
         }
-        const unsealed = await unsealCluster(d3);
+        // Node 1's record lists node 1 only (the joins ran in the other directories): the count says whose list it is.
+        const local = await runCli(['unseal', '--cluster', '--stdin', '--dir', d1.dir], { input: `${shares.slice(0, 3).join('\n')}\n` });
+        assert.equal(local.code, 0, local.stderr);
+        assert.equal(local.stdout.trim(), `Unsealed: 1 of 1 nodes this host knows (${path.join(d1.dir, 'vault-setup.json')}, refreshed by join and cluster status here) are open.`);
+        assert.match(local.stderr, /Nodes joined from other hosts are unknown here unless the cluster is asked: vault-setup unseal --cluster --operator NAME/);
+        // With a token: the cluster names its other nodes.
+        const unsealed = await unsealAsking(d1, n1);
         assert.equal(unsealed.code, 0, unsealed.stderr);
+        assert.equal(unsealed.json().from, 'cluster');
+        assert.deepEqual([...unsealed.json().learned].sort(), [...ids].sort());
+        assert.deepEqual(unsealed.json().dropped, []);
         assert.deepEqual(
           Object.fromEntries(unsealed.json().nodes.map((n: { api: string; outcome: string }) => [n.api, n.outcome])),
           { [n1.api]: 'already-unsealed', [n2.api]: 'unsealed', [n3.api]: 'unsealed' },
+        );
+        // Node 1's record now lists the nodes it learned.
+        assert.deepEqual(
+          JSON.parse(fs.readFileSync(path.join(d1.dir, 'vault-setup.json'), 'utf8')).cluster.nodes.map((n: { api: string }) => n.api).sort(),
+          nodes.map((n) => n.api).sort(),
         );
         const s = await eventually('3 healthy voters', async () => {
           const view = await status(d1);
@@ -215,6 +256,8 @@ for (const server of SERVERS) {
         const victimId = view.nodes.find((x: { api: string }) => x.api === victim.api).id as string;
         removeContainers(victim.d.name);
         fs.rmSync(path.join(victim.d.dir, 'data'), { recursive: true, force: true });
+        // Node 1's record as it was before the removal: a host whose record is older than the cluster's change.
+        const oldRecord = fs.readFileSync(path.join(d1.dir, 'vault-setup.json'), 'utf8');
         const removed = await runCli(['cluster', 'remove', victimId, '--dir', d1.dir, ...OPERATOR, '--json'], { input });
         assert.equal(removed.code, 0, removed.stderr);
         assert.equal(removed.json().removed, victimId);
@@ -225,6 +268,17 @@ for (const server of SERVERS) {
         assert.equal(joined.code, 0, joined.stderr);
         const unsealed = await unsealCluster(d4);
         assert.equal(unsealed.code, 0, unsealed.stderr);
+        // The old record lists the removed node and not the new one: from it alone the removed node fails the run;
+        // asking the cluster drops it and learns the new one.
+        fs.writeFileSync(path.join(d1.dir, 'vault-setup.json'), oldRecord);
+        const stale = await unsealCluster(d1);
+        assert.equal(stale.code, EXIT.clusterPartial, stale.stderr);
+        const asked = await unsealAsking(d1, n1);
+        assert.equal(asked.code, 0, asked.stderr);
+        assert.deepEqual(asked.json().dropped, [victimId]);
+        assert.deepEqual(asked.json().learned, [joined.json().nodeId]);
+        assert.deepEqual(asked.json().nodes.map((n: { api: string }) => n.api).sort(), members.map((n) => n.api).sort());
+        assert.deepEqual(JSON.parse(fs.readFileSync(path.join(d1.dir, 'vault-setup.json'), 'utf8')).cluster.nodes.map((n: { api: string }) => n.api).sort(), members.map((n) => n.api).sort());
         const s = await eventually('3 healthy voters with the new node', async () => {
           const v = await status(d1);
           return healthyTrio(v) && v.nodes.some((n: { api: string }) => n.api === fresh.api) ? v : undefined;

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkAdvertise } from '../../src/cluster/advertise.ts';
 import { type ClusterView, apiFromClusterAddress, removalVerdict, seconds } from '../../src/cluster/members.ts';
+import { mergeClusterNodes, pendingNodes } from '../../src/cluster/node-list.ts';
 import { LAYOUTS } from '../../src/config/flavor.ts';
 import { parseRecord } from '../../src/deployment/record.ts';
 import { renderServerConfig } from '../../src/services/templates.ts';
@@ -106,5 +107,26 @@ describe('the record of a cluster node', () => {
   });
   it('a node without an https address is one line naming the field', () => {
     assert.throws(() => parseRecord(JSON.stringify({ ...base, cluster: { advertise: '10.0.0.1', nodes: [{ id: 'a', api: 'http://10.0.0.1:8200' }] } }), '/d/vault-setup.json'), /field "cluster\.nodes\[0\]\.api" must be an https:\/\/ address/);
+  });
+});
+
+describe("the cluster's node list", () => {
+  const n = (id: string, host: string) => ({ id, api: `https://${host}:8200` });
+  const cert = (id: string, host: string, issuedAt: number, serial = `${id}-${issuedAt}`) => ({ ...n(id, host), serial, issuedAt });
+  it('pending: one row per node id however many certificates a retried join left, the newest address; members are not pending', () => {
+    const issued = [cert('a', '10.0.0.1', 1), cert('c', '10.0.0.3', 5), cert('b', '10.0.0.2', 1), cert('c', '10.0.0.9', 9), cert('c', '10.0.0.4', 7)];
+    assert.deepEqual(pendingNodes(issued, [{ id: 'a' }]), [n('b', '10.0.0.2'), n('c', '10.0.0.9')]);
+    assert.deepEqual(pendingNodes(issued, [{ id: 'a' }, { id: 'b' }, { id: 'c' }]), []);
+  });
+  it('merging: the nodes a host did not know are learned, the ones the cluster no longer has are dropped, the cluster\'s word is the new list', () => {
+    const known = [n('a', '10.0.0.1'), n('old', '10.0.0.3')];
+    const merged = mergeClusterNodes(known, [n('a', '10.0.0.1'), n('b', '10.0.0.2')], [n('c', '10.0.0.4'), n('b', '10.0.0.2')]);
+    assert.deepEqual(merged.nodes, [n('a', '10.0.0.1'), n('b', '10.0.0.2'), n('c', '10.0.0.4')]);
+    assert.deepEqual(merged.learned, [n('b', '10.0.0.2'), n('c', '10.0.0.4')]);
+    assert.deepEqual(merged.dropped, [n('old', '10.0.0.3')]);
+  });
+  it('merging: a host that knew every node learns and drops nothing', () => {
+    const known = [n('a', '10.0.0.1'), n('b', '10.0.0.2')];
+    assert.deepEqual(mergeClusterNodes(known, known, []), { nodes: known, learned: [], dropped: [] });
   });
 });
