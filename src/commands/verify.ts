@@ -10,6 +10,7 @@ import { checkAddr } from '../services/target.ts';
 import { obtainToken } from '../services/token.ts';
 import { validateAppName } from '../config/policy.ts';
 import { catalogPaths, recordedCatalog } from '../verify/catalog.ts';
+import { checkSignInFlags, signIn } from '../auth/sign-in.ts';
 import { BACKUP_IDENTITY_CHECKS } from '../verify/checks/backup-identity.ts';
 import { readRecord } from '../deployment/record.ts';
 import { CONFIG_CHECKS } from '../verify/checks/config.ts';
@@ -36,6 +37,7 @@ export const CHECK_GROUPS: [CheckGroup, CheckFn[]][] = [
 
 export async function verify({ flags }: Invocation, ctx: Context): Promise<CommandResult> {
   const strict = bool(flags, 'strict');
+  checkSignInFlags({ operator: str(flags, 'operator'), passwordStdin: bool(flags, 'password-stdin'), tokenFile: undefined });
   const dir = path.resolve(str(flags, 'dir') ?? defaultDir(ctx.env));
   // The catalog and app init recorded; --secrets and --app still override.
   const recorded = await readRecord(dir);
@@ -64,6 +66,11 @@ export async function verify({ flags }: Invocation, ctx: Context): Promise<Comma
 
   const probe = new Probe({ ctx, paths: hasDir ? paths : undefined, deployment, address, caCert, token: undefined, tokenSource: '', clusterAdvertise: recorded?.cluster?.advertise, app, catalog });
   try {
+    const operator = str(flags, 'operator');
+    // The operator login inspects the server (live root tokens, its own policy, the raft state); it is revoked when
+    // the checks are done. The app token, if any, is still the one whose reach is checked.
+    await using session = operator === undefined || (await probe.serving()) !== undefined ? undefined : await signIn(ctx, probe.api, { operator, passwordStdin: bool(flags, 'password-stdin'), purpose: 'inspect the server (root tokens, policies, raft state)' });
+    probe.adminToken = session?.token;
     await resolveToken(ctx, probe, str(flags, 'token-file'));
     // A cluster node gets the cluster's checks too (a single node's report is unchanged).
     const cluster = recorded?.cluster;
@@ -86,6 +93,7 @@ export async function verify({ flags }: Invocation, ctx: Context): Promise<Comma
       strict,
       target: { dir: hasDir ? dir : null, address, container: deployment?.name ?? null },
       token: probe.token === undefined ? null : { source: probe.tokenSource },
+      inspector: session === undefined ? null : { operator },
       catalog: catalog,
       summary,
       checks: results,

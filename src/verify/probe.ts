@@ -86,6 +86,12 @@ export class Probe {
   readonly api: VaultApi;
   /** Set once, before the checks run (a prompt may need the server's state first). */
   token: string | undefined;
+  /**
+   * `verify --operator NAME`: an operator login's token for the checks that inspect the server (live root tokens,
+   * the operator policy, the backup identity, the raft state). The app token, if any, still serves the checks of
+   * what the app may do.
+   */
+  adminToken: string | undefined;
   tokenSource: string;
   /** A cluster node's private address (--advertise): reached from the private network by design. */
   clusterAdvertise: string | undefined;
@@ -100,6 +106,7 @@ export class Probe {
     this.layout = input.deployment?.layout;
     this.address = input.address;
     this.token = input.token;
+    this.adminToken = undefined;
     this.tokenSource = input.tokenSource;
     this.clusterAdvertise = input.clusterAdvertise;
     this.app = input.app;
@@ -269,6 +276,16 @@ export class Probe {
   /** A memoised call made with the operator's token. */
   withToken<T = any>(method: string, apiPath: string, body?: unknown): Promise<ApiResponse<T> | undefined> {
     return this.memo(`token ${method} ${apiPath} ${JSON.stringify(body ?? null)}`, () => this.call<T>(method, apiPath, { body, token: this.token }));
+  }
+
+  /** The token for inspecting the server: the operator login's with --operator, else the one given. */
+  get inspector(): string | undefined {
+    return this.adminToken ?? this.token;
+  }
+
+  /** A memoised call made with the inspecting token (see `inspector`). */
+  withInspector<T = any>(method: string, apiPath: string, body?: unknown): Promise<ApiResponse<T> | undefined> {
+    return this.memo(`inspector ${method} ${apiPath} ${JSON.stringify(body ?? null)}`, () => this.call<T>(method, apiPath, { body, token: this.inspector }));
   }
 
   lookupSelf(): Promise<ApiResponse<{ data?: TokenInfo }> | undefined> {

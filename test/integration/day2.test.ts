@@ -161,6 +161,23 @@ for (const { label, flavor, image } of SERVERS) {
       assert.deepEqual(await rootTokens(), []);
     });
 
+    await t.test('verify --operator: the login inspects the server (no root token alive, its own policy), the app token is checked as the app\'s; its token revoked', async () => {
+      const accessorsBefore = (await call(server, 'LIST', 'auth/token/accessors', { token: await operatorToken() })).body.data.keys.length;
+      const plain = await runCli(['verify', ...dir, '--json'], { env: { VAULT_TOKEN: appToken } });
+      const byId = (run: typeof plain) => Object.fromEntries(run.json().checks.map((c: { id: string; status: string }) => [c.id, c.status]));
+      assert.equal(byId(plain)['no-root-token'], 'skip', 'the app token may not list accessors');
+      const run = await runCli(['verify', ...dir, '--operator', 'admin', '--password-stdin', '--json'], { env: { VAULT_TOKEN: appToken }, input: `${PASSWORD}\n` });
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(run.json().inspector, { operator: 'admin' });
+      const checks = byId(run);
+      assert.deepEqual([checks['no-root-token'], checks['operator-policy'], checks.capabilities, checks['token-policies']], ['pass', 'pass', 'pass', 'pass']);
+      // The two operator tokens made for the count above and for verify are gone again, or going: none is left by verify.
+      const after = (await call(server, 'LIST', 'auth/token/accessors', { token: await operatorToken() })).body.data.keys.length;
+      assert.equal(after, accessorsBefore + 1, 'only the token made for this count is new');
+      const wrong = await runCli(['verify', ...dir, '--operator', 'admin', '--password-stdin', '--json'], { input: 'not the password\n' });
+      assert.equal(wrong.code, 12, wrong.stderr);
+    });
+
     await t.test('secret put --grant agent:NAME --quorum: the agent reads it, and a later agent add keeps it', async () => {
       const add = await runCli(['agent', 'add', 'bot', '--secret', 'secret/ceremony-test', '--quorum', '--stdin', ...dir, '--json'], { input: shares(2), timeoutMs: 240_000 });
       assert.equal(add.code, 0, add.stderr);
@@ -196,11 +213,13 @@ for (const { label, flavor, image } of SERVERS) {
       cli.write(shares(1));
       cli.end();
       await eventually('the run waits after the round', async () => (proxy.count(/^sys\/policies\/acl\/openclaw$/, 'GET') > 0 ? true : undefined), { timeoutMs: 180_000 });
-      assert.equal(proxy.count(/^auth\/token\/revoke-self$/, 'POST'), 0);
+      // The generated root token was exchanged for an expiring one and revoked at once.
+      assert.equal(proxy.count(/^auth\/token\/create-orphan$/, 'POST'), 1);
+      assert.equal(proxy.count(/^auth\/token\/revoke-self$/, 'POST'), 1);
       cli.signal('SIGTERM');
       assert.equal(await cli.exited, 130, cli.stderr());
       assert.match(cli.stderr(), /Interrupted: the root token made for this command is revoked/);
-      assert.equal(proxy.count(/^auth\/token\/revoke-self$/, 'POST'), 1);
+      assert.equal(proxy.count(/^auth\/token\/revoke-self$/, 'POST'), 2);
       assert.deepEqual(await rootTokens(), []);
       assert.equal((await read(await operatorToken(), 'stopped')).status, 404);
       assert.equal((await call(server, 'GET', 'sys/seal-status')).body.sealed, false);

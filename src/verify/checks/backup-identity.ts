@@ -15,14 +15,14 @@ const FIX_ROLE = `set token_policies=${IDENTITY} token_no_default_policy=true on
 
 export async function backupIdentity(p: Probe): Promise<CheckResult> {
   const id = 'backup-identity';
-  if (p.token === undefined) return skip(id, 'no token (set VAULT_TOKEN or BAO_TOKEN, or pass --token-file)');
+  if (p.inspector === undefined) return skip(id, 'no token (set VAULT_TOKEN or BAO_TOKEN, pass --token-file, or --operator NAME)');
   const serving = await p.serving();
   if (serving !== undefined) return skip(id, serving);
-  const policy = await p.withToken<{ data?: { policy?: string } }>('GET', `sys/policies/acl/${IDENTITY}`);
+  const policy = await p.withInspector<{ data?: { policy?: string } }>('GET', `sys/policies/acl/${IDENTITY}`);
   if (policy?.status === 404) return pass(id, `no backup identity on this server (policy ${IDENTITY} is absent)`);
   if (policy?.status === 200) {
     if (squeeze(policy.body?.data?.policy ?? '') !== squeeze(BACKUP_POLICY)) return fail(id, `policy ${IDENTITY} grants more or other than read on sys/storage/raft/snapshot`, FIX_POLICY);
-    const role = await p.withToken<{ data?: { token_policies?: string[]; token_no_default_policy?: boolean } }>('GET', `auth/approle/role/${IDENTITY}`);
+    const role = await p.withInspector<{ data?: { token_policies?: string[]; token_no_default_policy?: boolean } }>('GET', `auth/approle/role/${IDENTITY}`);
     if (role?.status === 200) {
       const policies = role.body?.data?.token_policies ?? [];
       if (policies.length !== 1 || policies[0] !== IDENTITY || role.body?.data?.token_no_default_policy !== true) {

@@ -37,9 +37,9 @@ function nodeStatuses(p: Probe, c: ClusterFacts): Promise<{ id: string; api: str
 
 const quorum: ClusterCheck = async (p) => {
   const id = 'cluster-quorum';
-  if (p.token === undefined) return skip(id, 'no token to read the raft configuration with', 'run verify with a token that may read sys/storage/raft/autopilot/state (an operator login\'s)');
+  if (p.inspector === undefined) return skip(id, 'no token to read the raft configuration with', 'vault-setup verify --operator NAME (an operator login may read sys/storage/raft/autopilot/state)');
   try {
-    const view = await p.memo('cluster view', () => readCluster(p.api, p.token as string));
+    const view = await p.memo('cluster view', () => readCluster(p.api, p.inspector as string));
     if (view.leader === null) return fail(id, `no leader among ${view.nodes.length} nodes: the cluster has no quorum`, 'bring nodes back and unseal them: vault-setup unseal --cluster');
     if (view.failureTolerance === null || view.failureTolerance < 1) {
       return fail(id, `leader ${view.leader}, ${view.voters} voters, failure tolerance ${view.failureTolerance ?? 'unknown'}: losing one more node stops the cluster`, 'repair or replace the unhealthy nodes (vault-setup cluster status shows them); three healthy voters tolerate one loss');

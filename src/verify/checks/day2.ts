@@ -66,11 +66,11 @@ export function escalationsIn(policy: string): string[] {
 
 export async function operatorPolicy(p: Probe): Promise<CheckResult> {
   const id = 'operator-policy';
-  if (p.token === undefined) return skip(id, 'no token to read policies with');
-  const res = await p.withToken<any>('GET', `sys/policies/acl/${OPERATOR_POLICY}`);
+  if (p.inspector === undefined) return skip(id, 'no token to read policies with', 'vault-setup verify --operator NAME');
+  const res = await p.withInspector<any>('GET', `sys/policies/acl/${OPERATOR_POLICY}`);
   if (res === undefined) return skip(id, 'the API is not reachable');
   if (res.status === 404) return pass(id, `no ${OPERATOR_POLICY} policy (no operator login)`);
-  if (res.status === 403) return skip(id, `the token may not read the policy ${OPERATOR_POLICY}`, "run verify with an operator login's token (it may read this policy)");
+  if (res.status === 403) return skip(id, `the token may not read the policy ${OPERATOR_POLICY}`, 'vault-setup verify --operator NAME (an operator login may read it)');
   const text = String(res.body?.data?.policy ?? '');
   let bad: string[];
   try {
@@ -86,14 +86,14 @@ export async function operatorPolicy(p: Probe): Promise<CheckResult> {
 
 export async function noRootToken(p: Probe): Promise<CheckResult> {
   const id = 'no-root-token';
-  if (p.token === undefined) return skip(id, 'no token to list token accessors with', 'pass a token that may list auth/token/accessors (an operator login may)');
-  const list = await p.withToken<any>('LIST', 'auth/token/accessors');
+  if (p.inspector === undefined) return skip(id, 'no token to list token accessors with', 'vault-setup verify --operator NAME (an operator login may list them)');
+  const list = await p.withInspector<any>('LIST', 'auth/token/accessors');
   if (list === undefined) return skip(id, 'the API is not reachable');
-  if (list.status !== 200) return skip(id, `the token may not list token accessors (HTTP ${list.status}), so live root tokens cannot be counted`, 'run verify with a token that may (an operator login may: list + sudo on auth/token/accessors)');
+  if (list.status !== 200) return skip(id, `the token may not list token accessors (HTTP ${list.status}), so live root tokens cannot be counted`, 'vault-setup verify --operator NAME (an operator login may: list + sudo on auth/token/accessors)');
   const accessors = (list.body?.data?.keys ?? []) as string[];
   const roots: string[] = [];
   for (const accessor of accessors) {
-    const info = await p.withToken<any>('POST', 'auth/token/lookup-accessor', { accessor });
+    const info = await p.withInspector<any>('POST', 'auth/token/lookup-accessor', { accessor });
     if (info?.status === 200 && ((info.body?.data?.policies ?? []) as string[]).includes('root')) roots.push(accessor);
   }
   if (roots.length > 0) {
