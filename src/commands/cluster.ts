@@ -3,7 +3,7 @@
 import { checkSignInFlags, signIn } from '../auth/sign-in.ts';
 import { type ClusterView, probeVoters, readCluster, recordNodes, removalVerdict } from '../cluster/members.ts';
 import { pendingNodes } from '../cluster/node-list.ts';
-import { issuedNodes, revokeNode } from '../cluster/pki.ts';
+import { AUTOPILOT, issuedNodes, revokeNode } from '../cluster/pki.ts';
 import type { Context } from '../context.ts';
 import { noteClusterNodes } from '../deployment/record.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
@@ -111,7 +111,16 @@ function statusData(view: ClusterView): Record<string, unknown> {
   };
 }
 
-function statusText(view: ClusterView): string {
-  const rows = view.nodes.map((n) => `  ${n.leader ? '*' : ' '} ${n.id.padEnd(28)} ${n.api.padEnd(28)} ${n.voter ? 'voter    ' : 'non-voter'} ${n.healthy === null ? '?' : n.healthy ? 'healthy' : 'UNHEALTHY'}${n.lastContact === null ? '' : `  last contact ${n.lastContact}s`}`);
-  return [`${view.nodes.length} nodes, ${view.voters} voters, leader ${view.leader ?? 'none'}, failure tolerance ${view.failureTolerance ?? '?'}`, ...rows].join('\n');
+const count = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** Raft lists a joined node as a voter at once; autopilot counts it only after it has been healthy for a while. */
+const promoting = (n: ClusterView['nodes'][number]): boolean => n.voter && n.status === 'non-voter';
+
+export function statusText(view: ClusterView): string {
+  const rows = view.nodes.map((n) => `  ${n.leader ? '*' : ' '} ${n.id.padEnd(28)} ${n.api.padEnd(28)} ${promoting(n) ? 'joining  ' : n.voter ? 'voter    ' : 'non-voter'} ${n.healthy === null ? '?' : n.healthy ? 'healthy' : 'UNHEALTHY'}${n.lastContact === null ? '' : `  last contact ${n.lastContact}s`}`);
+  const joining = view.nodes.filter(promoting).length;
+  return [
+    `${count(view.nodes.length, 'node')}, ${count(view.voters, 'voter')}, leader ${view.leader ?? 'none'}, failure tolerance ${view.failureTolerance ?? '?'}${joining > 0 ? ` (${joining} joining: autopilot makes ${joining === 1 ? 'it a voter' : 'them voters'} once healthy for ${AUTOPILOT.server_stabilization_time}; the tolerance counts ${joining === 1 ? 'it' : 'them'} then)` : ''}`,
+    ...rows,
+  ].join('\n');
 }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkAdvertise } from '../../src/cluster/advertise.ts';
 import { type ClusterView, apiFromClusterAddress, removalVerdict, seconds } from '../../src/cluster/members.ts';
+import { statusText } from '../../src/commands/cluster.ts';
 import { mergeClusterNodes, pendingNodes } from '../../src/cluster/node-list.ts';
 import { LAYOUTS } from '../../src/config/flavor.ts';
 import { parseRecord } from '../../src/deployment/record.ts';
@@ -128,5 +129,15 @@ describe("the cluster's node list", () => {
   it('merging: a host that knew every node learns and drops nothing', () => {
     const known = [n('a', '10.0.0.1'), n('b', '10.0.0.2')];
     assert.deepEqual(mergeClusterNodes(known, known, []), { nodes: known, learned: [], dropped: [] });
+  });
+});
+
+describe('cluster status text', () => {
+  it('counts in words that agree; a node raft lists as a voter before autopilot promotes it is "joining"', () => {
+    assert.match(statusText(view([{ id: 'a' }])), /^1 node, 1 voter, leader a, failure tolerance \?$/m);
+    const v = view([{ id: 'a' }, { id: 'b', status: 'non-voter' }]);
+    const text = statusText(v);
+    assert.match(text, /^2 nodes, 2 voters, leader a, failure tolerance \? \(1 joining: autopilot makes it a voter once healthy for 10s; the tolerance counts it then\)$/m);
+    assert.match(text, /^ {4}b +https:\/\/10\.0\.0\.2:8200 +joining /m);
   });
 });
