@@ -89,8 +89,9 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
       return { data: { address: target.address, cancelled: status.started }, human: status.started ? 'The rekey in progress was discarded; the current shares stay valid.' : 'No rekey was in progress.' };
     }
     if (status.started) {
-      throw new VaultSetupError('E_SERVER', `a rekey is already in progress on ${target.address} (${status.progress}/${status.required} shares)`, {
-        hint: 'discard it with `vault-setup rekey --cancel` (the current shares stay valid), then run rekey again',
+      // The server is in the wrong state for a new rekey (exit 9), not answering oddly: --cancel puts it right.
+      throw new VaultSetupError('E_IN_PROGRESS', `a rekey is already in progress on ${target.address} (${status.progress}/${status.required} shares)`, {
+        hint: 'vault-setup rekey --cancel (discards it; the current shares stay valid), then run rekey again',
       });
     }
     // Before the rekey starts, the operator sees whose keys the new shares will be encrypted to.

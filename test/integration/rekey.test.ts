@@ -79,6 +79,10 @@ test(`rekey 5/3 -> 4/2 with verification: a wrong type-back keeps the old shares
     assert.equal(run.fresh.length, 4);
     assert.match(run.stderr, /do not match the new ones: the rekey is not complete and the old shares stay valid/);
     for (const key of server.keys) assert.ok(!run.stderr.includes(key), 'no old share on stderr');
+    // The unverified rekey is still pending: a new one is the server in the wrong state (9), with the way out.
+    const busy = await rekeyRun(dir, server.rootToken, [], () => []);
+    assert.equal(busy.code, 9, busy.stderr);
+    assert.match(busy.stderr, /a rekey is already in progress on \S+ \(\d+\/\d+ shares\)\n.*vault-setup rekey --cancel/);
     const cancel = await rekeyRun(['--dir', d.dir, '--cancel', '--json'], server.rootToken, [], () => []);
     assert.equal(cancel.code, 0, cancel.stderr);
     assert.equal(JSON.parse(cancel.stdout).cancelled, true, 'the unverified rekey was still pending');
