@@ -74,6 +74,7 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
   if (fromStdin && ctx.stdin.isTTY === true) throw usageError('--stdin reads shares from a pipe, but standard input is a terminal (the share would be echoed)');
   const cancel = bool(flags, 'cancel');
   const holders = cancel ? undefined : await planNewHolders(flags);
+  if (!cancel && ctx.output.json) refuseJsonBeforeResult(fromStdin, holders);
   if (!cancel && !fromStdin && !ctx.prompter.interactive) {
     throw new VaultSetupError('E_NEEDS_ANSWER', 'there is no terminal to ask for shares', { hint: 'pipe the current shares with --stdin; the new shares are then written to standard output and read back from standard input' });
   }
@@ -196,8 +197,11 @@ type Call = ReturnType<typeof authenticated>;
 async function deliver(ctx: Context, call: Call, o: { holders: NewHolders | undefined; fresh: string[]; threshold: number; pending: boolean; toStdout: boolean; nonce: string }): Promise<boolean> {
   const { holders, fresh, threshold } = o;
   if (holders === undefined) {
-    if (o.toStdout) ctx.output.revealToStdout(`${JSON.stringify({ new_shares: fresh, threshold })}\n`);
-    else fresh.forEach((key, i) => ctx.output.revealToTerminal(`New share ${i + 1} of ${fresh.length}: ${key}\n`));
+    if (o.toStdout) {
+      ctx.output.revealToStdout(`${JSON.stringify({ new_shares: fresh, threshold })}\n`);
+      return true;
+    }
+    fresh.forEach((key, i) => ctx.output.revealToTerminal(`New share ${i + 1} of ${fresh.length}: ${key}\n`));
     return false;
   }
   const where = holders.keysOut === undefined ? 'base64 -d | gpg -d, from new_shares on stdout' : `gpg -d ${path.join(holders.keysOut, 'share-N.asc')}`;
@@ -222,6 +226,20 @@ async function deliver(ctx: Context, call: Call, o: { holders: NewHolders | unde
   ctx.output.info(`Wrote the encrypted new shares to ${holders.keysOut} (0600): ${written.map((f) => path.basename(f)).join(', ')}.`);
   ctx.output.info(next);
   return false;
+}
+
+/**
+ * --json promises one JSON object on stdout, printed when the command ends. New shares that go to stdout (plain with
+ * --stdin; encrypted without --keys-out) must reach their holders before that, for the type-back: refused up front.
+ */
+function refuseJsonBeforeResult(fromStdin: boolean, holders: NewHolders | undefined): void {
+  const one = '--json prints one JSON object when the rekey ends';
+  if (holders === undefined && fromStdin) {
+    throw usageError(`${one}, but with --stdin the new shares go to standard output before that (they are typed back first)`, 'drop --json: standard output then holds only the new shares, as one JSON line, the summary goes to standard error and the exit code says how it ended; or rekey at a terminal, or with --pgp-keys and --keys-out, where --json works');
+  }
+  if (holders !== undefined && holders.keysOut === undefined) {
+    throw usageError(`${one}, but without --keys-out the encrypted new shares go to standard output before that (they are typed back first)`, 'add --keys-out DIR (the result object then carries the encrypted shares too), or drop --json');
+  }
 }
 
 const notEncrypted = (what: string) =>
