@@ -8,6 +8,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Context } from '../context.ts';
 import { showHolders } from '../ceremony/holders.ts';
+import { CLEAR_SCREEN_AND_SCROLLBACK, type ShareDisplay, keepingAdvice, showAndConfirm } from '../ceremony/share-display.ts';
 import { type PublicKeyFile, readPublicKeyFile } from '../ceremony/pgp.ts';
 import { checkKeysOut } from '../ceremony/plan.ts';
 import { writeShareFiles } from '../ceremony/share-files.ts';
@@ -79,6 +80,7 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
     throw new VaultSetupError('E_NEEDS_ANSWER', 'there is no terminal to ask for shares', { hint: 'pipe the current shares with --stdin; the new shares are then written to standard output and read back from standard input' });
   }
   const { target, api, close } = await openTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
+  let onScreen = false;
   try {
     const seal = await api.sealStatus();
     requireUnsealed(seal, target.address, { suffix: ': a rekey needs an open server', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
@@ -148,6 +150,24 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
       await call('DELETE', 'sys/rekey/init', cancelBody(started.nonce));
       throw notEncrypted('the server returned the new shares without encrypting them to the PGP keys');
     }
+    // At a terminal the plain new shares are shown as init's ceremony shows its shares, and leave the screen and
+    // the scrollback once saved; the type-back then proves the holders' copies, not the screen.
+    if (holders === undefined && lines === undefined) {
+      onScreen = true;
+      ctx.interrupts.set(async () => {
+        ctx.output.revealToTerminal(CLEAR_SCREEN_AND_SCROLLBACK);
+        ctx.output.alert('interrupted: the rekey is still pending and the current shares stay valid; discard it with `vault-setup rekey --cancel`');
+        return true;
+      });
+      await showAndConfirm(ctx, newSharesDisplay(ctx, update.keys_base64 ?? [], counts.threshold, pending, async () => {
+        // A server that skipped verification made them the only valid ones: nothing may stop before they are saved.
+        if (!pending) return ctx.output.alert('these new shares are already the only ones that unseal this server: save them, then answer yes');
+        // Unverified, the new shares are void until typed back: stopping discards them and loses nothing.
+        await call('DELETE', 'sys/rekey/init', cancelBody(started.nonce));
+        throw new VaultSetupError('E_INTERRUPTED', 'stopped before the new shares were saved: the rekey was discarded and the current shares stay valid', { hint: 'run `vault-setup rekey` again when the new holders are ready' });
+      }));
+      ctx.output.revealToTerminal(CLEAR_SCREEN_AND_SCROLLBACK);
+    }
     // Delivered before anything can fail: without verification these are already the only valid shares.
     const printed = await deliver(ctx, call, { holders: encrypted ? holders : undefined, fresh, threshold: counts.threshold, pending, toStdout: lines !== undefined, nonce: started.nonce });
     if (!pending) {
@@ -184,8 +204,31 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
       ].join('\n'),
     };
   } finally {
+    if (onScreen) {
+      ctx.interrupts.set(undefined);
+      ctx.output.revealToTerminal(CLEAR_SCREEN_AND_SCROLLBACK);
+    }
     close();
   }
+}
+
+/** The plain new shares at a terminal: init's display, with what is true during a rekey. */
+function newSharesDisplay(ctx: Context, shares: string[], threshold: number, pending: boolean, onStop: () => Promise<void>): ShareDisplay {
+  return {
+    title: `New unseal key shares: ${shares.length} shares, any ${threshold} of them unseal the server${pending ? ' once the rekey is verified' : ''}`,
+    shares,
+    body: [
+      `  ${ctx.output.style.yellow('Save them now, before you go on:')}`,
+      ...keepingAdvice(shares.length, threshold),
+      '',
+      pending
+        ? `  These are shown only now. Next ${threshold} of them are typed back from the saved copies; until then the current shares stay valid.`
+        : '  These are shown only now, and they are already the only shares that unseal this server.',
+      '',
+    ],
+    question: `Have all ${shares.length} new shares been saved outside this server?`,
+    onStop,
+  };
 }
 
 type Call = ReturnType<typeof authenticated>;
@@ -197,12 +240,10 @@ type Call = ReturnType<typeof authenticated>;
 async function deliver(ctx: Context, call: Call, o: { holders: NewHolders | undefined; fresh: string[]; threshold: number; pending: boolean; toStdout: boolean; nonce: string }): Promise<boolean> {
   const { holders, fresh, threshold } = o;
   if (holders === undefined) {
-    if (o.toStdout) {
-      ctx.output.revealToStdout(`${JSON.stringify({ new_shares: fresh, threshold })}\n`);
-      return true;
-    }
-    fresh.forEach((key, i) => ctx.output.revealToTerminal(`New share ${i + 1} of ${fresh.length}: ${key}\n`));
-    return false;
+    // At a terminal they were shown already (showAndConfirm).
+    if (!o.toStdout) return false;
+    ctx.output.revealToStdout(`${JSON.stringify({ new_shares: fresh, threshold })}\n`);
+    return true;
   }
   const where = holders.keysOut === undefined ? 'base64 -d | gpg -d, from new_shares on stdout' : `gpg -d ${path.join(holders.keysOut, 'share-N.asc')}`;
   const next = `Each new holder decrypts their share with their own key (${where}); ${threshold} of them type it back.`;

@@ -15,6 +15,7 @@ import { gpgHome } from '../helpers/gpg.ts';
 import { runInProcess } from '../helpers/in-process.ts';
 import type { Prompter } from '../../src/services/prompter.ts';
 import { ROOT, serverImages } from '../helpers/rig.ts';
+import { terminal } from '../helpers/tmux.ts';
 
 /**
  * Runs rekey; old shares are written at once, then `typeBack(newShares)` answers once the new shares appear on stdout
@@ -72,6 +73,7 @@ test(`rekey 5/3 -> 4/2 with verification: a wrong type-back keeps the old shares
   await using d = await testDeployment(`rk-${label.slice(0, 6)}`);
   const server = await readyServer(d, flavor, image);
   const dir = ['--dir', d.dir, '--shares', '4', '--threshold', '2', '--stdin'];
+  let current: string[] = [];
 
   await t.test('a wrong type-back: refused, the old shares still unseal', async () => {
     const run = await rekeyRun(dir, server.rootToken, server.keys.slice(0, 3), (fresh) => [fresh[0] as string, server.keys[4] as string]);
@@ -98,11 +100,60 @@ test(`rekey 5/3 -> 4/2 with verification: a wrong type-back keeps the old shares
     assert.equal(run.stdout.trim().split('\n').length, 1, run.stdout);
     assert.match(run.stderr, /Rekeyed: 4 new shares, 2 unseal/);
     assert.match(run.stderr, /Snapshots taken before now still open only with the OLD shares: take a new one \(vault-setup backup\)/);
+    current = run.fresh;
     await sealWith(server, server.rootToken);
     const old = await unsealOutcome(server, server.keys.slice(0, 3));
     assert.equal(old.sealed, true, 'the old shares do not unseal');
     await call(server, 'PUT', 'sys/unseal', { body: { reset: true } });
     await unseal(server, run.fresh.slice(0, 2));
+  });
+
+  // At a real terminal, once (the display is the same on every server): as init's ceremony shows its shares.
+  if (label === serverImages()[0]?.label) await t.test('at a terminal: the new shares in base64 as init shows them, saved, typed back, then gone from screen and scrollback', async () => {
+    const home = path.join(d.dir, 'tty-home');
+    fs.mkdirSync(home);
+    const env = { PATH: process.env.PATH, HOME: home, VAULT_TOKEN: server.rootToken };
+    const rekeyAt = (term: ReturnType<typeof terminal>) => async () => {
+      for (const [i, share] of current.slice(0, 2).entries()) {
+        await term.waitFor(new RegExp(`Current share ${i + 1} of 2`));
+        term.paste(share);
+        term.key('Enter');
+      }
+      return term.waitFor(/Have all 3 new shares been saved outside this server\?/, { timeoutMs: 30_000 });
+    };
+    const args = [process.execPath, `${ROOT}src/cli.ts`, 'rekey', '--dir', d.dir, '--shares', '3', '--threshold', '2'];
+    {
+      // Ctrl-C at the question: the rekey is discarded (nothing is lost), the screen cleared.
+      using stopped = terminal(args, { env });
+      const seen = [...(await rekeyAt(stopped)()).matchAll(/^\s+Share \d:\s+([A-Za-z0-9+/=]{44})\s*$/gm)].map((m) => m[1] as string);
+      stopped.key('C-c');
+      assert.equal(await stopped.waitExit(), 130, stopped.screen({ history: true }));
+      const left = stopped.screen({ history: true });
+      assert.match(left, /stopped before the new shares were saved: the rekey was discarded and the current shares stay valid/);
+      for (const share of seen) assert.ok(!left.includes(share), 'cleared');
+      const cancel = await rekeyRun(['--dir', d.dir, '--cancel', '--json'], server.rootToken, [], () => []);
+      assert.equal(JSON.parse(cancel.stdout).cancelled, false, 'nothing left pending');
+    }
+    using term = terminal(args, { env });
+    const shown = await rekeyAt(term)();
+    const fresh = [...shown.matchAll(/^\s+Share (\d):\s+([A-Za-z0-9+/=]{44})\s*$/gm)].map((m) => m[2] as string);
+    assert.equal(fresh.length, 3, shown);
+    assert.match(shown, /any 2 of them unseal the server once the rekey is verified/);
+    term.type('y');
+    term.key('Enter');
+    const asked = await term.waitFor(/New share typed back 1 of 2/);
+    for (const share of fresh) assert.ok(!asked.includes(share), 'typed back from the saved copy: the screen no longer shows it');
+    term.paste(fresh[0] as string);
+    term.key('Enter');
+    await term.waitFor(/New share typed back 2 of 2/);
+    term.paste(fresh[2] as string);
+    term.key('Enter');
+    assert.equal(await term.waitExit(), 0, term.screen({ history: true }));
+    const all = term.screen({ history: true });
+    assert.match(all, /Rekeyed: 3 new shares, 2 unseal/);
+    for (const share of [...fresh, ...current]) assert.ok(!all.includes(share), 'no share left on screen or in the scrollback');
+    await sealWith(server, server.rootToken);
+    await unseal(server, fresh.slice(1, 3));
   });
 });
 }
