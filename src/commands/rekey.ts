@@ -122,7 +122,11 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
       }
       for (;;) {
         const line = await lines.next();
-        if (line.done === true) throw new VaultSetupError('E_NEEDS_ANSWER', `standard input ended: ${question.toLowerCase()} is missing`, { hint: 'the rekey stays in progress with the current shares valid: run `vault-setup rekey --cancel`, or pipe every share' });
+        if (line.done === true) {
+          // In the type-back the input ended after the new shares came out: a one-way pipe, which cannot type back.
+          const typeBack = question.startsWith('Current') ? 'pipe every current share' : 'the type-back is written to the same standard input after the new shares came out: a coprocess, not a one-way pipe (docs/commands/rekey.md)';
+          throw new VaultSetupError('E_NEEDS_ANSWER', `standard input ended: ${question.toLowerCase()} is missing`, { hint: `the rekey stays in progress with the current shares valid: run \`vault-setup rekey --cancel\`; then ${typeBack}` });
+        }
         lineNo++;
         if (line.value.trim() === '') continue;
         const key = shareOrThrow(line.value, `line ${lineNo} of standard input`, n);

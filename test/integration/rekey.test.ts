@@ -1,7 +1,9 @@
 // `vault-setup rekey` with the server's verification, on every rig server (sys/rekey where served, sys/rotate/root
 // with a token where not): 5/3 -> 4/2 with --stdin. The current
 // shares go in, the new ones come out on stdout and are typed back over the same pipe; a wrong type-back leaves the
-// old shares valid; after a complete rekey the new shares unseal and the old ones do not.
+// old shares valid (and a second rekey is refused while it is pending: exit 9); a one-way pipe ends before the
+// type-back (exit 15); after a complete rekey the new shares unseal and the old ones do not. Once, at a real terminal
+// (tmux): the new shares shown as init shows them, then cleared from screen and scrollback.
 // The same with --pgp-keys: each new share is encrypted to its holder (real gpg keys in a throwaway GNUPGHOME), the
 // holders decrypt theirs and type it back.
 import assert from 'node:assert/strict';
@@ -90,6 +92,14 @@ test(`rekey 5/3 -> 4/2 with verification: a wrong type-back keeps the old shares
     assert.equal(JSON.parse(cancel.stdout).cancelled, true, 'the unverified rekey was still pending');
     await sealWith(server, server.rootToken);
     await unseal(server, server.keys.slice(2, 5));
+  });
+
+  await t.test('a one-way pipe: input ends before the type-back, exit 15 naming what works, the rekey pending', async () => {
+    const run = await rekeyRun(dir, server.rootToken, server.keys.slice(0, 3), () => []);
+    assert.equal(run.code, 15, run.stderr);
+    assert.match(run.stderr, /standard input ended: new share typed back 1 of 2 is missing\n.*vault-setup rekey --cancel`; then the type-back is written to the same standard input after the new shares came out: a coprocess, not a one-way pipe/);
+    const cancel = await rekeyRun(['--dir', d.dir, '--cancel', '--json'], server.rootToken, [], () => []);
+    assert.equal(JSON.parse(cancel.stdout).cancelled, true, 'left pending');
   });
 
   await t.test('a right type-back: 4 new shares, 2 unseal, the old ones no longer do', async () => {
