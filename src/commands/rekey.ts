@@ -239,7 +239,8 @@ type Call = ReturnType<typeof authenticated>;
 
 /**
  * Hands the new shares over once. Encrypted (holders given): to --keys-out, else one JSON line on stdout, as init
- * does; plain: one JSON line on stdout for a pipe, the terminal otherwise. True when stdout now holds that line alone.
+ * does; plain: one JSON line on stdout for a pipe (at a terminal they were shown already). True when stdout now holds
+ * that line alone.
  */
 async function deliver(ctx: Context, call: Call, o: { holders: NewHolders | undefined; fresh: string[]; threshold: number; pending: boolean; toStdout: boolean; nonce: string }): Promise<boolean> {
   const { holders, fresh, threshold } = o;
