@@ -58,6 +58,7 @@ export type ErrorCode =
   | 'E_AUTH'
   | 'E_DENIED'
   | 'E_MOUNT_CONFLICT'
+  | 'E_IN_PROGRESS'
   | 'E_CATALOG'
   | 'E_NEEDS_ANSWER'
   | 'E_SERVER'
@@ -98,6 +99,7 @@ const DEFAULT_EXIT: Record<ErrorCode, ExitCode> = {
   E_AUTH: EXIT.auth,
   E_DENIED: EXIT.auth,
   E_MOUNT_CONFLICT: EXIT.serverState,
+  E_IN_PROGRESS: EXIT.serverState,
   E_CATALOG: EXIT.usage,
   E_NEEDS_ANSWER: EXIT.needsAnswer,
   E_SERVER: EXIT.server,

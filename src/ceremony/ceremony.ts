@@ -27,7 +27,7 @@ import { showHolders } from './holders.ts';
 
 export type { CeremonyInput, CeremonyOptions, CeremonyOutcome, CeremonyPlan } from './plan.ts';
 export { planCeremony } from './plan.ts';
-export { CLEAR_SCREEN_AND_SCROLLBACK } from './interactive.ts';
+export { CLEAR_SCREEN_AND_SCROLLBACK } from './share-display.ts';
 
 export async function ceremonyPhase(ctx: Context, input: CeremonyInput): Promise<CeremonyOutcome> {
   const { api } = input;

@@ -11,7 +11,7 @@ export const spec: CommandSpec = {
     threshold: { type: 'string', arg: 'T', help: 'how many new shares unseal (default: as many as now)' },
     'pgp-keys': { type: 'string', arg: 'F1,...,FN', help: 'public key files, one per new holder (as init): the new shares are encrypted to them' },
     'keys-out': { type: 'string', arg: 'DIR', help: 'with --pgp-keys: write the encrypted new shares there (safe at rest) instead of stdout' },
-    stdin: { type: 'boolean', help: 'old shares, then the typed-back (decrypted) new ones, from standard input, one per line; the new shares go to standard output' },
+    stdin: { type: 'boolean', help: 'old shares, then the typed-back (decrypted) new ones, one per line from the same standard input; the new shares go to standard output (or --keys-out) first and the type-back is written after them (a coprocess, or a writer that waits for the --keys-out files; not a plain one-way pipe)' },
     cancel: { type: 'boolean', help: 'discard a rekey in progress (the current shares stay valid)' },
   },
 };

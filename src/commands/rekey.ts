@@ -8,6 +8,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Context } from '../context.ts';
 import { showHolders } from '../ceremony/holders.ts';
+import { CLEAR_SCREEN_AND_SCROLLBACK, type ShareDisplay, keepingAdvice, showAndConfirm } from '../ceremony/share-display.ts';
 import { type PublicKeyFile, readPublicKeyFile } from '../ceremony/pgp.ts';
 import { checkKeysOut } from '../ceremony/plan.ts';
 import { writeShareFiles } from '../ceremony/share-files.ts';
@@ -74,10 +75,12 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
   if (fromStdin && ctx.stdin.isTTY === true) throw usageError('--stdin reads shares from a pipe, but standard input is a terminal (the share would be echoed)');
   const cancel = bool(flags, 'cancel');
   const holders = cancel ? undefined : await planNewHolders(flags);
+  if (!cancel && ctx.output.json) refuseJsonBeforeResult(fromStdin, holders);
   if (!cancel && !fromStdin && !ctx.prompter.interactive) {
     throw new VaultSetupError('E_NEEDS_ANSWER', 'there is no terminal to ask for shares', { hint: 'pipe the current shares with --stdin; the new shares are then written to standard output and read back from standard input' });
   }
   const { target, api, close } = await openTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
+  let onScreen = false;
   try {
     const seal = await api.sealStatus();
     requireUnsealed(seal, target.address, { suffix: ': a rekey needs an open server', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
@@ -89,8 +92,9 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
       return { data: { address: target.address, cancelled: status.started }, human: status.started ? 'The rekey in progress was discarded; the current shares stay valid.' : 'No rekey was in progress.' };
     }
     if (status.started) {
-      throw new VaultSetupError('E_SERVER', `a rekey is already in progress on ${target.address} (${status.progress}/${status.required} shares)`, {
-        hint: 'discard it with `vault-setup rekey --cancel` (the current shares stay valid), then run rekey again',
+      // The server is in the wrong state for a new rekey (exit 9), not answering oddly: --cancel puts it right.
+      throw new VaultSetupError('E_IN_PROGRESS', `a rekey is already in progress on ${target.address} (${status.progress}/${status.required} shares)`, {
+        hint: 'vault-setup rekey --cancel (discards it; the current shares stay valid), then run rekey again',
       });
     }
     // Before the rekey starts, the operator sees whose keys the new shares will be encrypted to.
@@ -118,7 +122,11 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
       }
       for (;;) {
         const line = await lines.next();
-        if (line.done === true) throw new VaultSetupError('E_NEEDS_ANSWER', `standard input ended: ${question.toLowerCase()} is missing`, { hint: 'the rekey stays in progress with the current shares valid: run `vault-setup rekey --cancel`, or pipe every share' });
+        if (line.done === true) {
+          // In the type-back the input ended after the new shares came out: a one-way pipe, which cannot type back.
+          const typeBack = question.startsWith('Current') ? 'pipe every current share' : 'the type-back is written to the same standard input after the new shares came out: a coprocess, not a one-way pipe (docs/commands/rekey.md)';
+          throw new VaultSetupError('E_NEEDS_ANSWER', `standard input ended: ${question.toLowerCase()} is missing`, { hint: `the rekey stays in progress with the current shares valid: run \`vault-setup rekey --cancel\`; then ${typeBack}` });
+        }
         lineNo++;
         if (line.value.trim() === '') continue;
         const key = shareOrThrow(line.value, `line ${lineNo} of standard input`, n);
@@ -145,6 +153,24 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
       // Verification is pending, so the old shares are still the valid ones: discard the plain new ones unseen.
       await call('DELETE', 'sys/rekey/init', cancelBody(started.nonce));
       throw notEncrypted('the server returned the new shares without encrypting them to the PGP keys');
+    }
+    // At a terminal the plain new shares are shown as init's ceremony shows its shares, and leave the screen and
+    // the scrollback once saved; the type-back then proves the holders' copies, not the screen.
+    if (holders === undefined && lines === undefined) {
+      onScreen = true;
+      ctx.interrupts.set(async () => {
+        ctx.output.revealToTerminal(CLEAR_SCREEN_AND_SCROLLBACK);
+        ctx.output.alert('interrupted: the rekey is still pending and the current shares stay valid; discard it with `vault-setup rekey --cancel`');
+        return true;
+      });
+      await showAndConfirm(ctx, newSharesDisplay(ctx, update.keys_base64 ?? [], counts.threshold, pending, async () => {
+        // A server that skipped verification made them the only valid ones: nothing may stop before they are saved.
+        if (!pending) return ctx.output.alert('these new shares are already the only ones that unseal this server: save them, then answer yes');
+        // Unverified, the new shares are void until typed back: stopping discards them and loses nothing.
+        await call('DELETE', 'sys/rekey/init', cancelBody(started.nonce));
+        throw new VaultSetupError('E_INTERRUPTED', 'stopped before the new shares were saved: the rekey was discarded and the current shares stay valid', { hint: 'run `vault-setup rekey` again when the new holders are ready' });
+      }));
+      ctx.output.revealToTerminal(CLEAR_SCREEN_AND_SCROLLBACK);
     }
     // Delivered before anything can fail: without verification these are already the only valid shares.
     const printed = await deliver(ctx, call, { holders: encrypted ? holders : undefined, fresh, threshold: counts.threshold, pending, toStdout: lines !== undefined, nonce: started.nonce });
@@ -182,22 +208,47 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
       ].join('\n'),
     };
   } finally {
+    if (onScreen) {
+      ctx.interrupts.set(undefined);
+      ctx.output.revealToTerminal(CLEAR_SCREEN_AND_SCROLLBACK);
+    }
     close();
   }
+}
+
+/** The plain new shares at a terminal: init's display, with what is true during a rekey. */
+function newSharesDisplay(ctx: Context, shares: string[], threshold: number, pending: boolean, onStop: () => Promise<void>): ShareDisplay {
+  return {
+    title: `New unseal key shares: ${shares.length} shares, any ${threshold} of them unseal the server${pending ? ' once the rekey is verified' : ''}`,
+    shares,
+    body: [
+      `  ${ctx.output.style.yellow('Save them now, before you go on:')}`,
+      ...keepingAdvice(shares.length, threshold),
+      '',
+      pending
+        ? `  These are shown only now. Next ${threshold} of them are typed back from the saved copies; until then the current shares stay valid.`
+        : '  These are shown only now, and they are already the only shares that unseal this server.',
+      '',
+    ],
+    question: `Have all ${shares.length} new shares been saved outside this server?`,
+    onStop,
+  };
 }
 
 type Call = ReturnType<typeof authenticated>;
 
 /**
  * Hands the new shares over once. Encrypted (holders given): to --keys-out, else one JSON line on stdout, as init
- * does; plain: one JSON line on stdout for a pipe, the terminal otherwise. True when stdout now holds that line alone.
+ * does; plain: one JSON line on stdout for a pipe (at a terminal they were shown already). True when stdout now holds
+ * that line alone.
  */
 async function deliver(ctx: Context, call: Call, o: { holders: NewHolders | undefined; fresh: string[]; threshold: number; pending: boolean; toStdout: boolean; nonce: string }): Promise<boolean> {
   const { holders, fresh, threshold } = o;
   if (holders === undefined) {
-    if (o.toStdout) ctx.output.revealToStdout(`${JSON.stringify({ new_shares: fresh, threshold })}\n`);
-    else fresh.forEach((key, i) => ctx.output.revealToTerminal(`New share ${i + 1} of ${fresh.length}: ${key}\n`));
-    return false;
+    // At a terminal they were shown already (showAndConfirm).
+    if (!o.toStdout) return false;
+    ctx.output.revealToStdout(`${JSON.stringify({ new_shares: fresh, threshold })}\n`);
+    return true;
   }
   const where = holders.keysOut === undefined ? 'base64 -d | gpg -d, from new_shares on stdout' : `gpg -d ${path.join(holders.keysOut, 'share-N.asc')}`;
   const next = `Each new holder decrypts their share with their own key (${where}); ${threshold} of them type it back.`;
@@ -221,6 +272,20 @@ async function deliver(ctx: Context, call: Call, o: { holders: NewHolders | unde
   ctx.output.info(`Wrote the encrypted new shares to ${holders.keysOut} (0600): ${written.map((f) => path.basename(f)).join(', ')}.`);
   ctx.output.info(next);
   return false;
+}
+
+/**
+ * --json promises one JSON object on stdout, printed when the command ends. New shares that go to stdout (plain with
+ * --stdin; encrypted without --keys-out) must reach their holders before that, for the type-back: refused up front.
+ */
+function refuseJsonBeforeResult(fromStdin: boolean, holders: NewHolders | undefined): void {
+  const one = '--json prints one JSON object when the rekey ends';
+  if (holders === undefined && fromStdin) {
+    throw usageError(`${one}, but with --stdin the new shares go to standard output before that (they are typed back first)`, 'drop --json: standard output then holds only the new shares, as one JSON line, the summary goes to standard error and the exit code says how it ended; or rekey at a terminal, or with --pgp-keys and --keys-out, where --json works');
+  }
+  if (holders !== undefined && holders.keysOut === undefined) {
+    throw usageError(`${one}, but without --keys-out the encrypted new shares go to standard output before that (they are typed back first)`, 'add --keys-out DIR (the result object then carries the encrypted shares too), or drop --json');
+  }
 }
 
 const notEncrypted = (what: string) =>

@@ -1,7 +1,9 @@
 // `vault-setup rekey` with the server's verification, on every rig server (sys/rekey where served, sys/rotate/root
 // with a token where not): 5/3 -> 4/2 with --stdin. The current
 // shares go in, the new ones come out on stdout and are typed back over the same pipe; a wrong type-back leaves the
-// old shares valid; after a complete rekey the new shares unseal and the old ones do not.
+// old shares valid (and a second rekey is refused while it is pending: exit 9); a one-way pipe ends before the
+// type-back (exit 15); after a complete rekey the new shares unseal and the old ones do not. Once, at a real terminal
+// (tmux): the new shares shown as init shows them, then cleared from screen and scrollback.
 // The same with --pgp-keys: each new share is encrypted to its holder (real gpg keys in a throwaway GNUPGHOME), the
 // holders decrypt theirs and type it back.
 import assert from 'node:assert/strict';
@@ -15,6 +17,7 @@ import { gpgHome } from '../helpers/gpg.ts';
 import { runInProcess } from '../helpers/in-process.ts';
 import type { Prompter } from '../../src/services/prompter.ts';
 import { ROOT, serverImages } from '../helpers/rig.ts';
+import { terminal } from '../helpers/tmux.ts';
 
 /**
  * Runs rekey; old shares are written at once, then `typeBack(newShares)` answers once the new shares appear on stdout
@@ -72,6 +75,7 @@ test(`rekey 5/3 -> 4/2 with verification: a wrong type-back keeps the old shares
   await using d = await testDeployment(`rk-${label.slice(0, 6)}`);
   const server = await readyServer(d, flavor, image);
   const dir = ['--dir', d.dir, '--shares', '4', '--threshold', '2', '--stdin'];
+  let current: string[] = [];
 
   await t.test('a wrong type-back: refused, the old shares still unseal', async () => {
     const run = await rekeyRun(dir, server.rootToken, server.keys.slice(0, 3), (fresh) => [fresh[0] as string, server.keys[4] as string]);
@@ -79,6 +83,10 @@ test(`rekey 5/3 -> 4/2 with verification: a wrong type-back keeps the old shares
     assert.equal(run.fresh.length, 4);
     assert.match(run.stderr, /do not match the new ones: the rekey is not complete and the old shares stay valid/);
     for (const key of server.keys) assert.ok(!run.stderr.includes(key), 'no old share on stderr');
+    // The unverified rekey is still pending: a new one is the server in the wrong state (9), with the way out.
+    const busy = await rekeyRun(dir, server.rootToken, [], () => []);
+    assert.equal(busy.code, 9, busy.stderr);
+    assert.match(busy.stderr, /a rekey is already in progress on \S+ \(\d+\/\d+ shares\)\n.*vault-setup rekey --cancel/);
     const cancel = await rekeyRun(['--dir', d.dir, '--cancel', '--json'], server.rootToken, [], () => []);
     assert.equal(cancel.code, 0, cancel.stderr);
     assert.equal(JSON.parse(cancel.stdout).cancelled, true, 'the unverified rekey was still pending');
@@ -86,17 +94,76 @@ test(`rekey 5/3 -> 4/2 with verification: a wrong type-back keeps the old shares
     await unseal(server, server.keys.slice(2, 5));
   });
 
+  await t.test('a one-way pipe: input ends before the type-back, exit 15 naming what works, the rekey pending', async () => {
+    const run = await rekeyRun(dir, server.rootToken, server.keys.slice(0, 3), () => []);
+    assert.equal(run.code, 15, run.stderr);
+    assert.match(run.stderr, /standard input ended: new share typed back 1 of 2 is missing\n.*vault-setup rekey --cancel`; then the type-back is written to the same standard input after the new shares came out: a coprocess, not a one-way pipe/);
+    const cancel = await rekeyRun(['--dir', d.dir, '--cancel', '--json'], server.rootToken, [], () => []);
+    assert.equal(JSON.parse(cancel.stdout).cancelled, true, 'left pending');
+  });
+
   await t.test('a right type-back: 4 new shares, 2 unseal, the old ones no longer do', async () => {
     const run = await rekeyRun(dir, server.rootToken, server.keys.slice(1, 4), (fresh) => fresh.slice(2, 4));
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.fresh.length, 4);
-    assert.match(run.stdout, /Rekeyed: 4 new shares, 2 unseal/);
-    assert.match(run.stdout, /Snapshots taken before now still open only with the OLD shares: take a new one \(vault-setup backup\)/);
+    // stdout holds the new shares' JSON line alone (a program reads it); the summary is for people, on stderr.
+    assert.equal(run.stdout.trim().split('\n').length, 1, run.stdout);
+    assert.match(run.stderr, /Rekeyed: 4 new shares, 2 unseal/);
+    assert.match(run.stderr, /Snapshots taken before now still open only with the OLD shares: take a new one \(vault-setup backup\)/);
+    current = run.fresh;
     await sealWith(server, server.rootToken);
     const old = await unsealOutcome(server, server.keys.slice(0, 3));
     assert.equal(old.sealed, true, 'the old shares do not unseal');
     await call(server, 'PUT', 'sys/unseal', { body: { reset: true } });
     await unseal(server, run.fresh.slice(0, 2));
+  });
+
+  // At a real terminal, once (the display is the same on every server): as init's ceremony shows its shares.
+  if (label === serverImages()[0]?.label) await t.test('at a terminal: the new shares in base64 as init shows them, saved, typed back, then gone from screen and scrollback', async () => {
+    const home = path.join(d.dir, 'tty-home');
+    fs.mkdirSync(home);
+    const env = { PATH: process.env.PATH, HOME: home, VAULT_TOKEN: server.rootToken };
+    const rekeyAt = (term: ReturnType<typeof terminal>) => async () => {
+      for (const [i, share] of current.slice(0, 2).entries()) {
+        await term.waitFor(new RegExp(`Current share ${i + 1} of 2`));
+        term.paste(share);
+        term.key('Enter');
+      }
+      return term.waitFor(/Have all 3 new shares been saved outside this server\?/, { timeoutMs: 30_000 });
+    };
+    const args = [process.execPath, `${ROOT}src/cli.ts`, 'rekey', '--dir', d.dir, '--shares', '3', '--threshold', '2'];
+    {
+      // Ctrl-C at the question: the rekey is discarded (nothing is lost), the screen cleared.
+      using stopped = terminal(args, { env });
+      const seen = [...(await rekeyAt(stopped)()).matchAll(/^\s+Share \d:\s+([A-Za-z0-9+/=]{44})\s*$/gm)].map((m) => m[1] as string);
+      stopped.key('C-c');
+      assert.equal(await stopped.waitExit(), 130, stopped.screen({ history: true }));
+      const left = stopped.screen({ history: true });
+      assert.match(left, /stopped before the new shares were saved: the rekey was discarded and the current shares stay valid/);
+      for (const share of seen) assert.ok(!left.includes(share), 'cleared');
+      const cancel = await rekeyRun(['--dir', d.dir, '--cancel', '--json'], server.rootToken, [], () => []);
+      assert.equal(JSON.parse(cancel.stdout).cancelled, false, 'nothing left pending');
+    }
+    using term = terminal(args, { env });
+    const shown = await rekeyAt(term)();
+    const fresh = [...shown.matchAll(/^\s+Share (\d):\s+([A-Za-z0-9+/=]{44})\s*$/gm)].map((m) => m[2] as string);
+    assert.equal(fresh.length, 3, shown);
+    assert.match(shown, /any 2 of them unseal the server once the rekey is verified/);
+    term.type('y');
+    term.key('Enter');
+    const asked = await term.waitFor(/New share typed back 1 of 2/);
+    for (const share of fresh) assert.ok(!asked.includes(share), 'typed back from the saved copy: the screen no longer shows it');
+    term.paste(fresh[0] as string);
+    term.key('Enter');
+    await term.waitFor(/New share typed back 2 of 2/);
+    term.paste(fresh[2] as string);
+    term.key('Enter');
+    assert.equal(await term.waitExit(), 0, term.screen({ history: true }));
+    const all = term.screen({ history: true });
+    assert.match(all, /Rekeyed: 3 new shares, 2 unseal/);
+    for (const share of [...fresh, ...current]) assert.ok(!all.includes(share), 'no share left on screen or in the scrollback');
+    await sealWith(server, server.rootToken);
+    await unseal(server, fresh.slice(1, 3));
   });
 });
 }

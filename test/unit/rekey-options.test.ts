@@ -1,6 +1,7 @@
 // rekey --pgp-keys is checked before the server is touched or a holder types a share: one key per new share, each
 // file a public key only (every packet checked), --keys-out only with PGP keys and never over existing share files.
-// Each refusal is one line with a documented exit code.
+// --json is refused where the new shares would reach stdout before its one object. Each refusal is one line with a
+// documented exit code.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -51,6 +52,17 @@ describe('rekey --pgp-keys, before the server is touched', () => {
       assert.equal(run.code, 2, run.stderr);
       assert.match(refusal(run.stderr), new RegExp(`^✖ vault-setup rekey: ${secret.replace(/[.]/g, '\\.')} is a SECRET key \\(or holds secret key material\\)`));
       assert.ok(!run.stderr.includes('-----BEGIN PGP PRIVATE'), 'the file is never quoted');
+    }
+  });
+
+  it('--json where the new shares would go to stdout before the result: exit 2, stdout the one error object', async () => {
+    for (const [args, hint] of [[[], /drop --json: standard output then holds only the new shares/], [['--pgp-keys', files.join(',')], /add --keys-out DIR/]] as const) {
+      const run = await rekey([...args, '--json']);
+      assert.equal(run.code, 2, run.stderr);
+      const { error } = JSON.parse(run.stdout);
+      assert.equal(error.code, 'E_USAGE');
+      assert.match(error.message, /^--json prints one JSON object when the rekey ends, but .* go to standard output before that/);
+      assert.match(error.hint, hint);
     }
   });
 
