@@ -1,6 +1,7 @@
 // What `migrate --storage raft` changes on the host: the server binary's own `operator migrate` run in a one-shot
 // container of the deployment's image (no network, the server stopped), data/ swapped with the migrated copy while
 // the old one stays beside it, vault.hcl's storage block rewritten, and a progress file without secrets.
+import { progressFile } from '../services/progress-file.ts';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -39,22 +40,8 @@ export interface MigrateState {
 
 export const reached = (state: MigrateState | undefined, stage: Stage): boolean => state !== undefined && ORDER.indexOf(state.stage) >= ORDER.indexOf(stage);
 
-export async function readState(dir: string): Promise<MigrateState | undefined> {
-  const text = await readIfExists(path.join(dir, STATE_FILE));
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as MigrateState;
-  } catch {
-    throw new VaultSetupError('E_USAGE', `${path.join(dir, STATE_FILE)} is not valid JSON`, { hint: `it records an interrupted migration; ${OLD_DATA}/ (if present) holds the file storage from before. Remove the state file only if the server runs as you expect` });
-  }
-}
-
-/** Records the stage done (atomically), then tells the context's checkpoint: a re-run resumes after it. */
-export async function writeState(ctx: Context, dir: string, state: MigrateState): Promise<void> {
-  await writeAtomic(path.join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  await ctx.checkpoint('migrate', state.stage);
-}
-export const clearState = (dir: string): Promise<void> => fs.rm(path.join(dir, STATE_FILE), { force: true });
+const progress = progressFile<MigrateState>('migrate', STATE_FILE, (s) => s.stage, `it records an interrupted migration; ${OLD_DATA}/ (if present) holds the file storage from before. Remove the state file only if the server runs as you expect`);
+export const { read: readState, write: writeState, clear: clearState } = progress;
 
 /** The `storage "file"` block of an HCL text: its text, where it is, and its path. Undefined when there is none. */
 export function fileStorageBlock(hcl: string): { start: number; end: number; path: string | undefined } | undefined {

@@ -1,6 +1,6 @@
 // What `upgrade` changes on the host: the compose file's image, the stopped server's data/ (a copy beside it, for a
 // rollback that needs no token), and a small progress file so a re-run resumes. None of it holds a secret.
-import path from 'node:path';
+import { progressFile } from '../services/progress-file.ts';
 import type { Context } from '../context.ts';
 import type { DeploymentPaths } from '../deployment.ts';
 import { VaultSetupError } from '../errors.ts';
@@ -23,26 +23,8 @@ export interface UpgradeState {
   seal: { t: number; n: number };
 }
 
-export async function readState(dir: string): Promise<UpgradeState | undefined> {
-  const text = await readIfExists(path.join(dir, STATE_FILE));
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as UpgradeState;
-  } catch {
-    throw new VaultSetupError('E_USAGE', `${path.join(dir, STATE_FILE)} is not valid JSON`, { hint: 'it records an interrupted upgrade; if the server runs as you expect, remove it and re-run' });
-  }
-}
-
-/** Records the stage done (atomically), then tells the context's checkpoint: a re-run resumes after it. */
-export async function writeState(ctx: Context, dir: string, state: UpgradeState): Promise<void> {
-  await writeAtomic(path.join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  await ctx.checkpoint('upgrade', state.stage);
-}
-
-export async function clearState(dir: string): Promise<void> {
-  const fs = await import('node:fs/promises');
-  await fs.rm(path.join(dir, STATE_FILE), { force: true });
-}
+const progress = progressFile<UpgradeState>('upgrade', STATE_FILE, (s) => s.stage, 'it records an interrupted upgrade; if the server runs as you expect, remove it and re-run');
+export const { read: readState, write: writeState, clear: clearState } = progress;
 
 /** Sets the server's image in docker-compose.yml, keeping the rest of the file (comments too) as it is. */
 export async function setComposeImage(paths: DeploymentPaths, image: string): Promise<boolean> {
