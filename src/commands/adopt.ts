@@ -140,6 +140,7 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
         image: pending.image,
         server: pending.server,
         resume: `vault-setup adopt --dir ${dir}`,
+        command: 'adopt',
       });
       deployment = (await loadDeployment(dir)) as DeploymentRecord;
     }
@@ -232,6 +233,7 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
         image: deployment.image,
         server: server.raw,
         resume: `vault-setup adopt --dir ${dir}`,
+        command: 'adopt',
       });
       diffs['config/vault.hcl (raft)'] = migrated.config_diff;
       deployment = (await loadDeployment(dir)) as DeploymentRecord;
