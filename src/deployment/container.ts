@@ -52,11 +52,14 @@ export async function locateContainer(ctx: Context, input: { dir: string; name: 
   const here = path.resolve(input.dir);
   const docker = await ctx.docker.client();
   const tried = new Set<string>();
-  for (const [project, service] of [[input.name, SERVICE], [input.name, facts.service], [dirProject, facts.service], [dirProject, SERVICE]] as const) {
+  // The project NAME is the deployment's own (as before); a directory's name may be another directory's project too
+  // (/srv/a/vault, /srv/b/vault), so there the container must work from DIR.
+  const candidates = [[input.name, SERVICE, false], [input.name, facts.service, false], [dirProject, facts.service, true], [dirProject, SERVICE, true]] as const;
+  for (const [project, service, mustBeHere] of candidates) {
     if (tried.has(`${project}/${service}`)) continue;
     tried.add(`${project}/${service}`);
     const listed = await docker.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${project}`, `com.docker.compose.service=${service}`] } });
-    const mine = listed.find((c) => c.Labels[WORKING_DIR] === undefined || path.resolve(c.Labels[WORKING_DIR]) === here);
+    const mine = listed.find((c) => !mustBeHere || c.Labels[WORKING_DIR] === undefined || path.resolve(c.Labels[WORKING_DIR]) === here);
     if (mine !== undefined) return { found: { id: mine.Id, name: (mine.Names[0] ?? '').replace(/^\//, '') }, project, projectIsDefault: project === dirProject };
   }
   const byName = facts.containerName ?? input.name;
