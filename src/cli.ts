@@ -123,7 +123,7 @@ export async function main(io: Io): Promise<number> {
       else io.stderr.write(text);
       process.exit(EXIT.interrupted);
     }
-    void handler().then((ok) => {
+    void handler(signal).then((ok) => {
       if (ok) process.exit(EXIT.interrupted);
     });
   };

@@ -28,15 +28,17 @@ export interface Context {
   checkpoint(command: string, stage: string): Promise<void>;
 }
 
-export class InterruptGuard {
-  #handler: (() => Promise<boolean>) | undefined;
+export type InterruptHandler = (signal?: NodeJS.Signals) => Promise<boolean>;
 
-  /** While set, SIGINT/SIGTERM ask this handler; it returns true when it is fine to exit. */
-  set(handler: (() => Promise<boolean>) | undefined): void {
+export class InterruptGuard {
+  #handler: InterruptHandler | undefined;
+
+  /** While set, SIGINT/SIGTERM ask this handler (with the signal); it returns true when it is fine to exit. */
+  set(handler: InterruptHandler | undefined): void {
     this.#handler = handler;
   }
 
-  get handler(): (() => Promise<boolean>) | undefined {
+  get handler(): InterruptHandler | undefined {
     return this.#handler;
   }
 }

@@ -75,17 +75,48 @@ export async function hardenedFiles(deployment: DeploymentRecord, layout: Layout
  * published port) is stopped and removed first, its data stays on the host. logs/ and run/ are made and, with data/,
  * given to the server's user by a one-shot root container of the same image.
  */
-export async function applyShape(ctx: Context, deployment: DeploymentRecord, layout: Layout, files: ShapeFile[]): Promise<void> {
+export async function applyShape(ctx: Context, deployment: DeploymentRecord, layout: Layout, files: ShapeFile[]): Promise<{ networks: NetworkOutcome[] }> {
   for (const f of files) {
     const backup = `${f.path}${BACKUP_SUFFIX}`;
     if ((await readIfExists(backup)) === undefined) await writeAtomic(backup, f.before, { mode: 0o644 });
   }
   const docker = await ctx.docker.client();
   const old = docker.getContainer(deployment.name);
+  // The networks compose made for the old container's project (the playbook's `<project>_vault-net`): the hardened
+  // container uses the host's network, so they are the old shape's leftovers.
+  const info = await old.inspect().catch(() => undefined);
+  const project = info?.Config?.Labels?.['com.docker.compose.project'];
+  const attached = Object.keys(info?.NetworkSettings?.Networks ?? {});
   await old.stop().catch(() => undefined);
   await old.remove({ force: true }).catch(() => undefined);
   for (const f of files) await writeAtomic(f.path, f.after, { mode: 0o644 });
   await startHardened(ctx, deployment, layout);
+  return { networks: project === undefined ? [] : await removeOldNetworks(ctx, project, attached) };
+}
+
+export type NetworkOutcome = { network: string; removed: true } | { network: string; removed: false; reason: string };
+
+/** Of the networks the old container was on, those compose made for its project: removed when nothing else uses them. */
+async function removeOldNetworks(ctx: Context, project: string, attached: string[]): Promise<NetworkOutcome[]> {
+  const docker = await ctx.docker.client();
+  const outcomes: NetworkOutcome[] = [];
+  for (const name of attached) {
+    const network = docker.getNetwork(name);
+    const info = (await network.inspect().catch(() => undefined)) as { Labels?: Record<string, string> | null; Containers?: Record<string, { Name?: string }> | null } | undefined;
+    if (info?.Labels?.['com.docker.compose.project'] !== project) continue; // bridge, host, or someone else's
+    const users = Object.values(info.Containers ?? {}).map((c) => c.Name ?? '?');
+    if (users.length > 0) {
+      outcomes.push({ network: name, removed: false, reason: `still used by ${users.join(', ')}` });
+      continue;
+    }
+    try {
+      await network.remove();
+      outcomes.push({ network: name, removed: true });
+    } catch (error) {
+      outcomes.push({ network: name, removed: false, reason: `Docker refused to remove it (${(error as Error).message.split('\n')[0]})` });
+    }
+  }
+  return outcomes;
 }
 
 /**

@@ -140,6 +140,7 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
         image: pending.image,
         server: pending.server,
         resume: `vault-setup adopt --dir ${dir}`,
+        command: 'adopt',
       });
       deployment = (await loadDeployment(dir)) as DeploymentRecord;
     }
@@ -209,11 +210,13 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
         say(`--- ${relative(dir, f.path)}\n${f.diff}`);
       }
       await confirm('Rewrite docker-compose.yml and config/vault.hcl as shown, and recreate the container?');
-      await applyShape(ctx, deployment, layout, shape);
+      const applied = await applyShape(ctx, deployment, layout, shape);
+      for (const n of applied.networks) say(n.removed ? `    Removed the old container's network ${n.network} (nothing else uses it; the server is on the host's network now).` : `    Left the old container's network ${n.network}: ${n.reason}. Remove it when they no longer need it: docker network rm ${n.network}`);
       deployment = (await loadDeployment(dir)) as DeploymentRecord;
       await ensureRunning(ctx, targetOf(dir, deployment), waitMs);
       await unsealWith(ctx, api, unsealShares);
-      steps.push({ step: 'shape', status: 'done', detail: 'loopback listeners, host network, UI off, confinement; container recreated and unsealed' });
+      const networks = applied.networks.map((n) => (n.removed ? `network ${n.network} removed` : `network ${n.network} left: ${n.reason}`));
+      steps.push({ step: 'shape', status: 'done', detail: ['loopback listeners, host network, UI off, confinement; container recreated and unsealed', ...networks].join('; ') });
     }
     await done('shape');
     const target = targetOf(dir, deployment);
@@ -230,6 +233,7 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
         image: deployment.image,
         server: server.raw,
         resume: `vault-setup adopt --dir ${dir}`,
+        command: 'adopt',
       });
       diffs['config/vault.hcl (raft)'] = migrated.config_diff;
       deployment = (await loadDeployment(dir)) as DeploymentRecord;

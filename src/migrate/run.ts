@@ -17,6 +17,7 @@ import { SERVICE } from '../services/templates.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { unsealWith } from '../upgrade/shares.ts';
 import { type MigrateState, NEW_DATA, OLD_CONFIG, OLD_DATA, STATE_FILE, clearState, clusterAddrFor, dropOldData, removeMigrationLeftovers, fileStorageBlock, probeFileStorage, raftConfig, reached, readState, refusesFileStorage, restoreOldData, runMigration, setComposeStorage, swapData, writeState } from './host.ts';
+import { MigrationGuard } from './interrupt.ts';
 import { type Digests, compareInventories, describeDifference, isSame, takeInventory } from './inventory.ts';
 
 export interface MigrateTarget {
@@ -73,6 +74,8 @@ export interface MigrateRun extends MigrateTarget {
   waitMs: number;
   /** The command that resumes, for the failure messages. */
   resume: string;
+  /** The command running the migration (`migrate`, `adopt`), for the interrupt message. */
+  command?: string;
 }
 
 export interface MigrateResult {
@@ -89,12 +92,27 @@ export interface MigrateResult {
   seconds: { migrate: number; total: number };
 }
 
-/** Runs (or resumes) the migration. Every stage is recorded in migrate-state.json before the next begins. */
+/**
+ * Runs (or resumes) the migration. Every stage is recorded in migrate-state.json before the next begins. A Ctrl-C
+ * stops it where it is and says what state it left (./interrupt.ts).
+ */
 export async function migrateToRaft(ctx: Context, run: MigrateRun): Promise<MigrateResult> {
+  const paths = run.deployment.paths;
+  const guard = new MigrationGuard(ctx, { dir: run.dir, name: run.target.name as string, command: run.command ?? 'migrate', resume: run.resume, configDir: paths.configDir, config: paths.config });
+  const previous = ctx.interrupts.handler;
+  ctx.interrupts.set((signal) => guard.onInterrupt(signal));
+  try {
+    return await migrateSteps(ctx, run, guard);
+  } finally {
+    ctx.interrupts.set(previous);
+  }
+}
+
+async function migrateSteps(ctx: Context, run: MigrateRun, guard: MigrationGuard): Promise<MigrateResult> {
   const started = ctx.clock.now();
   const { dir, deployment, api, target } = run;
   const paths = deployment.paths;
-  const say = (line: string) => ctx.output.info(line);
+  const say = (line: string) => void (guard.interrupted || ctx.output.info(line));
   let state = await readState(dir);
   let digests: Digests | undefined;
 
@@ -103,7 +121,7 @@ export async function migrateToRaft(ctx: Context, run: MigrateRun): Promise<Migr
     const block = fileStorageBlock(hcl);
     if (block === undefined) throw new VaultSetupError('E_USAGE', `${paths.config} has no storage "file" block`, { hint: 'the deployment does not use file storage; nothing was changed' });
     say('1/6 Listing every key, policy and token accessor through the API ...');
-    const read = await takeInventory(api, run.token);
+    const read = await guard.step(() => takeInventory(api, run.token));
     digests = read.digests;
     state = {
       image: run.image,
@@ -123,18 +141,19 @@ export async function migrateToRaft(ctx: Context, run: MigrateRun): Promise<Migr
   const container = await ctx.docker.findService(target.name as string, SERVICE);
   if (!reached(state, 'stopped')) {
     say(`2/6 Stopping ${target.name} (file storage is copied offline) ...`);
-    if (container !== undefined) await ctx.docker.stop(container.id);
+    if (container !== undefined) await guard.step(() => ctx.docker.stop(container.id));
     state = { ...state, stage: 'stopped' };
     await writeState(ctx, dir, state);
   } else say('2/6 Container: already stopped.');
 
   let migrateMs = 0;
   if (!reached(state, 'migrated')) {
-    if (container !== undefined) await ctx.docker.stop(container.id);
+    if (container !== undefined) await guard.step(() => ctx.docker.stop(container.id));
     say(`3/6 \`operator migrate\` file -> raft in a one-shot ${state.migrateImage} (no network) into ${NEW_DATA}/ ...`);
     const t0 = ctx.clock.now();
-    await removeMigrationLeftovers(ctx, target.name as string);
-    await runMigration(ctx, state.migrateImage, paths, target.name as string, state.nodeId, state.clusterAddr, deployment.layout);
+    await guard.step(() => removeMigrationLeftovers(ctx, target.name as string));
+    const s = state;
+    await guard.copy(() => runMigration(ctx, s.migrateImage, paths, target.name as string, s.nodeId, s.clusterAddr, deployment.layout));
     migrateMs = ctx.clock.now() - t0;
     state = { ...state, stage: 'migrated' };
     await writeState(ctx, dir, state);
@@ -151,14 +170,15 @@ export async function migrateToRaft(ctx: Context, run: MigrateRun): Promise<Migr
       say(`4/6 Switching to raft: data/ -> ${OLD_DATA}/ (kept until the check passes), ${NEW_DATA}/ -> data/, ${paths.config}:`);
       say(diff);
       await writeAtomic(oldConfigFile, before, { mode: 0o644, exclusive: (await readIfExists(oldConfigFile)) === undefined });
-      await removeMigrationLeftovers(ctx, target.name as string);
-      await swapData(ctx, state.migrateImage, paths, target.name as string);
-      await writeAtomic(paths.config, after, { mode: 0o644 });
-      await setComposeStorage(paths, 'raft');
-      await ctx.compose.up(dir, target.name as string);
-      await ensureRunning(ctx, target, run.waitMs);
+      await guard.step(() => removeMigrationLeftovers(ctx, target.name as string));
+      const image = state.migrateImage;
+      await guard.move(() => swapData(ctx, image, paths, target.name as string));
+      await guard.step(() => writeAtomic(paths.config, after, { mode: 0o644 }));
+      await guard.step(() => setComposeStorage(paths, 'raft'));
+      await guard.step(() => ctx.compose.up(dir, target.name as string));
+      await guard.step(() => ensureRunning(ctx, target, run.waitMs));
       say(`    Unsealing with the same ${run.shares.length} shares (in memory) ...`);
-      await unsealWith(ctx, api, run.shares);
+      await guard.step(() => unsealWith(ctx, api, run.shares));
       state = { ...state, stage: 'switched' };
       await writeState(ctx, dir, state);
     } else {
@@ -178,19 +198,21 @@ export async function migrateToRaft(ctx: Context, run: MigrateRun): Promise<Migr
       await writeState(ctx, dir, state);
     } else say('5/6 Read back: already checked.');
   } catch (error) {
-    throw await rollback(ctx, run, state, error);
+    throw await guard.step(() => rollback(ctx, run, state as MigrateState, error, guard));
   }
 
   let snapshot = state.snapshot;
   if (!reached(state, 'snapshot') || snapshot === undefined) {
     snapshot = path.join(dir, 'backups', `post-migrate-raft-${stamp(ctx.clock.now())}.snap`);
     say(`6/6 The first raft snapshot: ${snapshot} ...`);
-    await saveSnapshot(api, run.token, snapshot);
+    const file = snapshot;
+    await guard.step(() => saveSnapshot(api, run.token, file));
     state = { ...state, stage: 'snapshot', snapshot };
     await writeState(ctx, dir, state);
   } else say(`6/6 Snapshot: already taken (${snapshot}).`);
 
-  await dropOldData(ctx, state.migrateImage, paths, target.name as string);
+  const image = state.migrateImage;
+  await guard.move(() => dropOldData(ctx, image, paths, target.name as string));
   await fs.rm(path.join(paths.configDir, OLD_CONFIG), { force: true });
   const recorded = await noteChange(dir, { storage: 'raft', nodeId: state.nodeId });
   await clearState(dir);
@@ -210,7 +232,7 @@ export async function migrateToRaft(ctx: Context, run: MigrateRun): Promise<Migr
 }
 
 /** The migrated server failed to start, unseal or hold the same data: the file storage from before comes back. */
-async function rollback(ctx: Context, run: MigrateRun, state: MigrateState, cause: unknown): Promise<VaultSetupError> {
+async function rollback(ctx: Context, run: MigrateRun, state: MigrateState, cause: unknown, guard: MigrationGuard): Promise<VaultSetupError> {
   const reason = cause instanceof Error ? cause.message : String(cause);
   const paths = run.deployment.paths;
   ctx.output.info(`The migration failed (${reason}). Putting the file storage back ...`);
@@ -221,7 +243,7 @@ async function rollback(ctx: Context, run: MigrateRun, state: MigrateState, caus
     stage = `moving ${OLD_DATA}/ back to data/`;
     const old = await readIfExists(path.join(paths.configDir, OLD_CONFIG));
     if (old !== undefined) {
-      await restoreOldData(ctx, state.migrateImage, paths, run.target.name as string);
+      await guard.move(() => restoreOldData(ctx, state.migrateImage, paths, run.target.name as string));
       stage = `writing ${OLD_CONFIG} back as vault.hcl`;
       await writeAtomic(paths.config, old, { mode: 0o644 });
       await setComposeStorage(paths, 'file');
@@ -231,10 +253,11 @@ async function rollback(ctx: Context, run: MigrateRun, state: MigrateState, caus
     await ensureRunning(ctx, run.target, run.waitMs);
     stage = 'unsealing it';
     await unsealWith(ctx, run.api, run.shares);
-    await dropOldData(ctx, state.migrateImage, paths, run.target.name as string);
+    await guard.move(() => dropOldData(ctx, state.migrateImage, paths, run.target.name as string));
     await fs.rm(path.join(paths.configDir, OLD_CONFIG), { force: true });
     await clearState(run.dir);
   } catch (error) {
+    if (guard.interrupted) throw error;
     return new VaultSetupError('E_SERVER_START', `the migration failed (${reason}), and putting the file storage back stopped while ${stage}: ${(error as Error).message}`, {
       hint: `${OLD_DATA}/ and config/${OLD_CONFIG} in ${run.dir} hold the deployment from before; to finish by hand: docker stop ${run.target.name}, move ${OLD_DATA}/ to data/, ${OLD_CONFIG} to vault.hcl, docker compose up -d, vault-setup unseal --dir ${run.dir}`,
       cause: error,

@@ -9,6 +9,7 @@ import { LABELS, SERVICE } from '../services/templates.ts';
 import { connect } from '../services/target.ts';
 import type { ApiResponse, HealthStatus, SealStatus, VaultApi } from '../services/vault-api.ts';
 import { describe as describeDockerError } from '../services/docker.ts';
+import { composeFacts, locateContainer } from '../deployment/container.ts';
 import { type Layout, LAYOUTS } from '../config/flavor.ts';
 import { type HclBody, parseHcl } from './hcl.ts';
 
@@ -46,8 +47,8 @@ export interface ContainerFacts {
 }
 
 export type ContainerLookup =
-  | { kind: 'found'; container: ContainerFacts }
-  | { kind: 'absent'; project: string }
+  | { kind: 'found'; container: ContainerFacts; project: string; projectIsDefault: boolean }
+  | { kind: 'absent'; project: string; projectIsDefault: boolean }
   | { kind: 'no-docker'; error: string }
   | { kind: 'no-deployment' }
   | { kind: 'unnamed' };
@@ -176,13 +177,16 @@ export class Probe {
 
   container(): Promise<ContainerLookup> {
     return this.memo('container', async (): Promise<ContainerLookup> => {
-      const project = this.deployment?.name;
-      if (project === undefined) return this.paths === undefined ? { kind: 'no-deployment' } : { kind: 'unnamed' };
+      const name = this.deployment?.name;
+      if (name === undefined || this.paths === undefined) return this.paths === undefined ? { kind: 'no-deployment' } : { kind: 'unnamed' };
       try {
-        const found = await this.ctx.docker.findService(project, SERVICE);
-        if (found === undefined) return { kind: 'absent', project };
+        // Found the way compose finds it: a hand-made deployment's project is its directory's name, its service its own.
+        const compose = await this.compose();
+        const located = await locateContainer(this.ctx, { dir: this.paths.dir, name, compose: compose.ok ? composeFacts(compose.value) : undefined });
+        const { project, projectIsDefault } = located;
+        if (located.found === undefined) return { kind: 'absent', project, projectIsDefault };
         const client = await this.ctx.docker.client();
-        return { kind: 'found', container: facts(await client.getContainer(found.id).inspect()) };
+        return { kind: 'found', container: facts(await client.getContainer(located.found.id).inspect()), project, projectIsDefault };
       } catch (error) {
         return { kind: 'no-docker', error: describeDockerError(error) };
       }

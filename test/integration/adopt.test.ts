@@ -28,7 +28,10 @@ test('adopt: a playbook deployment (Vault 1.17.6, file storage, root token in us
   assert.deepEqual(seen.unseal_scripts.map((s: any) => [s.file, s.shares]), [[script, 3]]);
   assert.deepEqual(seen.files_with_root_token, [appEnv]);
   const failing = seen.report.findings.filter((f: any) => f.status === 'fail').map((f: any) => f.id);
-  for (const id of ['key-material', 'audit-device', 'no-root-token', 'container']) assert.ok(failing.includes(id), `the report fails ${id}: ${failing.join(', ')}`);
+  for (const id of ['key-material', 'audit-device', 'no-root-token']) assert.ok(failing.includes(id), `the report fails ${id}: ${failing.join(', ')}`);
+  // The playbook's container (compose project named after the directory, service `vault`) is found, and running.
+  assert.deepEqual(seen.report.findings.filter((f: any) => ['container', 'restarts'].includes(f.id)), [], `the container is found running: ${JSON.stringify(seen.report.findings)}`);
+  assert.equal(docker('network', 'ls', '-q', '--filter', `name=^${name}_vault-net$`).trim() === '', false, 'the playbook made its network');
   assert.match(report.stderr, /UNSEAL KEYS IN PLAIN TEXT: .*unseal\.sh calls unseal with 3 keys/);
   assert.match(report.stderr, /sends nothing anywhere/);
 
@@ -47,6 +50,9 @@ test('adopt: a playbook deployment (Vault 1.17.6, file storage, root token in us
 
   const appToken = await assertAdopted(p, out, tokenFile);
   assert.equal(fs.readFileSync(path.join(dir, 'docker-compose.yml.pre-adopt'), 'utf8'), playbookCompose(vault117Image(), name, p.port), 'the original is kept');
+  // The old container's network went with it: nothing else used it, and the result says so.
+  assert.equal(docker('network', 'ls', '-q', '--filter', `name=^${name}_vault-net$`).trim(), '', 'the playbook\'s network is removed');
+  assert.match(out.steps.find((s: any) => s.step === 'shape').detail, new RegExp(`network ${name}_vault-net removed`));
 
   // The old tokens: root revoked, the -policy=default app token revoked as asked; the app that read root is named.
   assert.equal((await call(server, 'GET', 'auth/token/lookup-self', { token: rootToken })).status, 403, 'the root token is revoked');

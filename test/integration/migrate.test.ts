@@ -10,6 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
+import { dockerEvents } from '../helpers/crash.ts';
+import { liveCli } from '../helpers/live-cli.ts';
 import { findLeaks } from '../helpers/leaks.ts';
 import { call, mintToken, putPolicy, putSecret, readyServer, unseal, type Initialised, type Server } from '../helpers/day2.ts';
 import { docker, testDeployment } from '../helpers/deployment.ts';
@@ -132,9 +134,27 @@ test('migrate --storage raft: file storage to raft, every secret, policy and tok
       const args = ['migrate', '--storage', 'raft', '--dir', d.dir, '--stdin'];
       const outputs: string[] = [];
       if (c.interrupt) {
-        const stopped = await interruptAt(args, env, shares, /3\/6 `operator migrate`/);
+        // Ctrl-C the moment its `operator migrate` one-shot starts: the server is stopped, the copy under way.
+        const started = dockerEvents(['--filter', `label=org.vault-setup.project=${d.name}`, '--filter', 'event=start']);
+        t.after(() => started.kill());
+        const cli = liveCli(args, { env });
+        cli.write(shares);
+        cli.end();
+        await started.first(new RegExp(`${d.name}-migrate-`));
+        cli.signal('SIGINT');
+        const stopped = { code: await cli.exited, stderr: cli.stderr() };
+        started.kill();
         outputs.push(stopped.stderr);
         assert.equal(stopped.code, 130, stopped.stderr);
+        // Where it stopped, in the operator's words: the stage, the server stopped, the resume, the way back.
+        assert.match(stopped.stderr, /✖ vault-setup migrate: interrupted \(SIGINT\) during the storage migration; last stage recorded: stopped \(migrate-state\.json\)\.\n/);
+        assert.match(stopped.stderr, new RegExp(`\\n  The server \\(${d.name}\\) is stopped: apps get nothing until it runs again\\.\\n`));
+        assert.match(stopped.stderr, new RegExp(`\\n  Removed the one-shot \`operator migrate\` container ${d.name}-migrate-[0-9a-f]{6} `));
+        assert.ok(stopped.stderr.includes(`\n  → to resume: vault-setup migrate --storage raft --dir ${d.dir}\n`), stopped.stderr);
+        assert.ok(stopped.stderr.includes(`\n  → to go back to file storage instead (data/ is untouched): docker start ${d.name}, then vault-setup unseal --dir ${d.dir}, and rm ${path.join(d.dir, 'migrate-state.json')} so that a later migrate starts over\n`), stopped.stderr);
+        assert.doesNotMatch(stopped.stderr, /run the same command to resume/);
+        assert.equal(docker('ps', '-aq', '--filter', `name=${d.name}-migrate-`).trim(), '', 'no one-shot container left');
+        assert.equal(docker('inspect', '-f', '{{.State.Running}}', d.name).trim(), 'false', 'the server is stopped, as said');
         const state = JSON.parse(fs.readFileSync(path.join(d.dir, 'migrate-state.json'), 'utf8'));
         assert.equal(state.stage, 'stopped');
         assert.equal(state.inventory.keys.length, 4);

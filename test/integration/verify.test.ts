@@ -175,7 +175,7 @@ for (const { label, flavor, image } of serverImages()) {
         const run = await f.verify(['--json'], { token: f.appToken });
         assert.equal(run.code, EXIT_FAILED);
         assert.match(check(run, 'container').finding, new RegExp(`^${f.d.name} is exited \\(exit code \\d+\\)$`));
-        assert.match(check(run, 'container').fix, /docker compose up -d/);
+        assert.match(check(run, 'container').fix, /docker(-| )compose( -p \S+)? up -d/);
         assert.equal(check(run, 'api').status, 'fail');
         assert.equal(check(run, 'unsealed').status, 'skip');
         // Plain output names the problem too, for a cron mail.

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { adoptableProblem, hardenedFiles, layoutOf } from '../../src/adopt/shape.ts';
 import { loadDeployment } from '../../src/deployment.ts';
+import { composeFacts, composeUpCommand, defaultProjectName } from '../../src/deployment/container.ts';
+import type { Context } from '../../src/context.ts';
 
 const compose = (image: string, data = './data') => `version: "3.8"\nservices:\n  vault:\n    image: ${image}\n    container_name: vault\n    restart: unless-stopped\n    ports:\n      - "127.0.0.1:8200:8200"\n    volumes:\n      - ./config:/vault/config:ro\n      - ${data}:/vault/data\n    command: server -config=/vault/config/vault.hcl\n`;
 const HCL = 'storage "file" {\n  path = "/vault/data"\n}\n\nlistener "tcp" {\n  address     = "0.0.0.0:8200"\n  tls_disable = 1\n}\n\napi_addr = "http://127.0.0.1:8200"\n\nui = true\n\ndisable_mlock = true\n';
@@ -46,5 +48,22 @@ describe('adopt: reading a playbook deployment', () => {
     assert.match((await adoptableProblem(elsewhere.deployment, elsewhere.layout))!.message, /keeps the data at \/vault\/file, not \/vault\/data/);
     const tls = await make('tls', compose('hashicorp/vault:1.17'), HCL.replace('tls_disable = 1', 'tls_cert_file = "/vault/config/c.pem"\n  tls_key_file = "/vault/config/k.pem"'));
     assert.match((await adoptableProblem(tls.deployment, tls.layout))!.message, /serves TLS/);
+  });
+});
+
+describe('the container of a hand-made deployment, found the way compose finds it', () => {
+  it('the project is the directory\'s name as compose normalises it; the service is the file\'s own', () => {
+    assert.equal(defaultProjectName('/root/docker/vault'), 'vault');
+    assert.equal(defaultProjectName('/srv/My Vault.prod/'), 'myvaultprod');
+    assert.equal(defaultProjectName('/srv/_vault-1'), 'vault-1');
+    assert.deepEqual(composeFacts({ services: { vault: { container_name: 'vault' } } }), { service: 'vault', containerName: 'vault', projectName: undefined });
+    assert.deepEqual(composeFacts({ name: 'secrets', services: { db: {}, server: {} } }), { service: 'server', containerName: undefined, projectName: 'secrets' });
+    assert.deepEqual(composeFacts(undefined), { service: 'server', containerName: undefined, projectName: undefined });
+  });
+
+  it('the start command names the compose installed here, with -p only when the project is not the directory\'s', async () => {
+    const withCompose = (file: string, args: string[]) => ({ compose: { detect: async () => ({ file, args, version: args.length > 0 ? 'v2' : 'v1' }) } }) as unknown as Context;
+    assert.equal(await composeUpCommand(withCompose('docker-compose', []), '/root/docker/vault', { project: 'vault', projectIsDefault: true }), 'cd /root/docker/vault && docker-compose up -d');
+    assert.equal(await composeUpCommand(withCompose('docker', ['compose']), '/srv/x', { project: 'vs-a', projectIsDefault: false }), 'cd /srv/x && docker compose -p vs-a up -d');
   });
 });

@@ -1,9 +1,12 @@
 // Runtime: is the container up, does the API answer, and in what state is the server.
+import { composeUpCommand } from '../../deployment/container.ts';
 import type { Probe } from '../probe.ts';
 import { exposure } from './network.ts';
 import { type CheckResult, fail, pass, skip, warn } from '../types.ts';
 
-const composeUp = (p: Probe) => (p.paths ? `cd ${p.paths.dir} && docker compose up -d, then vault-setup unseal --dir ${p.paths.dir}` : 'start the container, then unseal');
+/** The start command in the words of the compose installed here, with -p when the project is not the directory's. */
+const composeUp = async (p: Probe, lookup: { project: string; projectIsDefault: boolean }) =>
+  p.paths ? `${await composeUpCommand(p.ctx, p.paths.dir, lookup)}, then vault-setup unseal --dir ${p.paths.dir}` : 'start the container, then unseal';
 
 export async function container(p: Probe): Promise<CheckResult> {
   const id = 'container';
@@ -16,11 +19,11 @@ export async function container(p: Probe): Promise<CheckResult> {
     case 'no-docker':
       return fail(id, `the Docker Engine does not answer (${lookup.error})`, 'start Docker (systemctl start docker), or run verify as a user allowed to use it');
     case 'absent':
-      return fail(id, `no container for compose project ${lookup.project}`, composeUp(p));
+      return fail(id, `no container for compose project ${lookup.project}`, await composeUp(p, lookup));
     case 'found': {
       const c = lookup.container;
       if (c.running) return pass(id, `${c.name} is running (since ${c.startedAt.replace(/\.\d+Z$/, 'Z')})`);
-      return fail(id, `${c.name} is ${c.state}${c.state === 'exited' ? ` (exit code ${c.exitCode})` : ''}`, composeUp(p));
+      return fail(id, `${c.name} is ${c.state}${c.state === 'exited' ? ` (exit code ${c.exitCode})` : ''}`, await composeUp(p, lookup));
     }
   }
 }
