@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Context } from '../context.ts';
+import { report, reportLines, summarise } from '../adopt/report.ts';
 import { type HostScan, scanHost, shred } from '../adopt/scripts.ts';
 import { BACKUP_SUFFIX, adoptableProblem, applyShape, hardenedFiles, layoutOf, relative, startHardened } from '../adopt/shape.ts';
 import { validateOperatorName } from '../auth/sign-in.ts';
@@ -30,18 +31,8 @@ import { SERVICE } from '../services/templates.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { APP_META, configurePhase } from '../tasks/configure.tasks.ts';
 import { collectShares, unsealWith } from '../upgrade/shares.ts';
-import { catalogPaths } from '../verify/catalog.ts';
-import { Probe } from '../verify/probe.ts';
-import { runChecks } from '../verify/report.ts';
-import { CHECK_GROUPS } from './verify.ts';
 import type { CommandResult, Invocation } from '../invocation.ts';
 
-interface Finding {
-  id: string;
-  status: string;
-  finding: string;
-  fix: string;
-}
 
 interface StepOutcome {
   step: string;
@@ -358,27 +349,6 @@ async function readLines(stdin: NodeJS.ReadableStream): Promise<string[]> {
   const text = bytes.toString('utf8');
   bytes.fill(0);
   return text.split('\n').map((l) => l.replace(/\r$/, ''));
-}
-
-/** verify's checks against the deployment as it is: what differs from the hardened shape. */
-async function report(ctx: Context, deployment: DeploymentRecord, app: string, catalogFile: string | undefined, token: string | undefined): Promise<Finding[]> {
-  const probe = new Probe({ ctx, paths: deployment.paths, deployment, address: deployment.address, caCert: undefined, token, tokenSource: token === undefined ? '' : 'the playbook\'s root token', app, catalog: await catalogPaths(catalogFile) });
-  try {
-    return (await runChecks(probe, CHECK_GROUPS, ctx.redactor)).map(({ id, status, finding, fix }) => ({ id, status, finding, fix }));
-  } finally {
-    probe.close();
-  }
-}
-
-const summarise = (findings: Finding[]) => ({
-  fail: findings.filter((f) => f.status === 'fail').length,
-  warn: findings.filter((f) => f.status === 'warn').length,
-  pass: findings.filter((f) => f.status === 'pass').length,
-});
-
-function reportLines(findings: Finding[]): string {
-  const shown = findings.filter((f) => f.status === 'fail' || f.status === 'warn');
-  return [`What differs from the hardened shape (${summarise(findings).fail} failing, ${summarise(findings).warn} warnings):`, ...shown.map((f) => `  ${f.status === 'fail' ? '✖' : '!'} ${f.id}: ${f.finding}${f.fix ? ` -> ${f.fix}` : ''}`)].join('\n');
 }
 
 function warnAboutScripts(ctx: Context, scan: HostScan): void {

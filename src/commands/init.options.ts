@@ -1,18 +1,16 @@
 // `vault-setup init`: its options, for parsing and help (the summary is in src/cli.ts's table). Plain data.
-import { COMMON, type CommandSpec } from '../options/spec.ts';
+import { COMMON, CONTAINER, type CommandSpec } from '../options/spec.ts';
 
 export const spec: CommandSpec = {
   usage: 'vault-setup init [options]',
   options: {
     ...COMMON,
-    flavor: { type: 'string', arg: 'vault|openbao', help: 'image layout (default vault)' },
+    ...CONTAINER,
     image: { type: 'string', arg: 'IMAGE', help: 'server image (default hashicorp/vault:1.21 or openbao/openbao:2.7.2)' },
-    name: { type: 'string', arg: 'NAME', help: 'container and compose project name (default: vault or openbao)' },
     storage: { type: 'string', arg: 'raft|file', help: 'storage backend (default raft; file where the server supports it)' },
     port: { type: 'string', arg: 'N', help: 'host port on 127.0.0.1 (default 8200)' },
     advertise: { type: 'string', arg: 'ADDR', help: "the first node of a cluster: this host's private address (API and cluster port there, TLS from the cluster CA)" },
     'raft-multiplier': { type: 'string', arg: '1-10', help: "raft's performance_multiplier (default 1: fastest; raise it on a slow disk)" },
-    wait: { type: 'string', arg: 'DURATION', help: 'how long to wait for the API to answer (default 90s)' },
     memory: { type: 'string', arg: 'SIZE', help: 'container memory limit; swap is limited to the same, so none (default 1g)' },
     yes: { type: 'boolean', short: 'y', help: 'ask nothing; fail where an answer is needed' },
     force: { type: 'boolean', help: 'replace files that differ from what vault-setup writes' },

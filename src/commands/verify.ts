@@ -11,29 +11,15 @@ import { obtainToken } from '../services/token.ts';
 import { validateAppName } from '../config/policy.ts';
 import { catalogPaths, recordedCatalog } from '../verify/catalog.ts';
 import { checkSignInFlags, signIn } from '../auth/sign-in.ts';
-import { BACKUP_IDENTITY_CHECKS } from '../verify/checks/backup-identity.ts';
 import { readRecord } from '../deployment/record.ts';
-import { CONFIG_CHECKS } from '../verify/checks/config.ts';
-import { FILE_CHECKS } from '../verify/checks/files.ts';
-import { CONFINEMENT_CHECKS } from '../verify/checks/confinement.ts';
-import { HARDENING_CHECKS } from '../verify/checks/hardening.ts';
-import { HYGIENE_CHECKS } from '../verify/checks/hygiene.ts';
-import { RUNTIME_CHECKS } from '../verify/checks/runtime.ts';
-import { oneShotLeftovers } from '../verify/checks/leftovers.ts';
 import { CLUSTER_CHECKS } from '../verify/checks/cluster.ts';
+import { CHECK_GROUPS } from '../verify/groups.ts';
 import { Probe } from '../verify/probe.ts';
 import { type CheckFn, exitCodeFor, render, runChecks, summarise, verdict } from '../verify/report.ts';
 import type { CheckGroup } from '../verify/types.ts';
 import { bool, str } from '../options/flags.ts';
 import type { CommandResult, Invocation } from '../invocation.ts';
 
-export const CHECK_GROUPS: [CheckGroup, CheckFn[]][] = [
-  ['files', FILE_CHECKS],
-  ['hygiene', HYGIENE_CHECKS],
-  ['runtime', [...RUNTIME_CHECKS, oneShotLeftovers]],
-  ['config', [...CONFIG_CHECKS, ...BACKUP_IDENTITY_CHECKS]],
-  ['hardening', [...HARDENING_CHECKS, ...CONFINEMENT_CHECKS]],
-];
 
 export async function verify({ flags }: Invocation, ctx: Context): Promise<CommandResult> {
   const strict = bool(flags, 'strict');

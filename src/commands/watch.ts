@@ -35,7 +35,7 @@ export async function watch({ flags, positionals }: Invocation, ctx: Context): P
   const addr = str(flags, 'addr');
   const dirArg = addr !== undefined ? ` --addr ${shellQuote(addr)}` : str(flags, 'dir') === undefined ? '' : ` --dir ${shellQuote(target.dir ?? (str(flags, 'dir') as string))}`;
   const watchTarget = { dir: target.dir, deployment, name: target.name, address: target.address, caCert: target.caCert, backupsDir: plan.backupsDir };
-  const { CHECK_GROUPS } = await import('./verify.ts');
+  const { CHECK_GROUPS } = await import('../verify/groups.ts');
   const groups = plan.verify ? CHECK_GROUPS : [];
 
   let memory: WatchFile = {};

@@ -23,6 +23,12 @@ export const COMMON: Record<string, OptionSpec> = {
   json: { type: 'boolean', help: 'print one JSON object on stdout; progress is silenced' },
   help: { type: 'boolean', short: 'h', help: 'show help for this command' },
 };
+/** How a deployment's container is made and named: the same for `init` and `join`. */
+export const CONTAINER: Record<string, OptionSpec> = {
+  flavor: { type: 'string', arg: 'vault|openbao', help: 'image layout (default vault)' },
+  name: { type: 'string', arg: 'NAME', help: 'container and compose project name (default: vault or openbao)' },
+  wait: { type: 'string', arg: 'DURATION', help: 'how long to wait for the API to answer (default 90s)' },
+};
 export const ADDR: Record<string, OptionSpec> = {
   addr: { type: 'string', arg: 'URL', help: 'talk to this server instead of the one in --dir' },
   'insecure-http': { type: 'boolean', help: 'allow --addr http:// to a host other than loopback (shares and tokens in clear)' },

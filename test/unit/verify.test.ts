@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { CHECK_GROUPS } from '../../src/commands/verify.ts';
+import { CHECK_GROUPS } from '../../src/verify/groups.ts';
 import { EXIT } from '../../src/errors.ts';
 import { missingFixes } from '../../src/verify/advisories.ts';
 import { catalogPaths } from '../../src/verify/catalog.ts';
