@@ -34,7 +34,7 @@ export async function watch({ flags, positionals }: Invocation, ctx: Context): P
   const plan = await planOf(flags, ctx, target.dir);
   const addr = str(flags, 'addr');
   const dirArg = addr !== undefined ? ` --addr ${shellQuote(addr)}` : str(flags, 'dir') === undefined ? '' : ` --dir ${shellQuote(target.dir ?? (str(flags, 'dir') as string))}`;
-  const watchTarget = { dir: target.dir, deployment, name: target.name, address: target.address, caCert: target.caCert, backupsDir: plan.backupsDir };
+  const watchTarget = { dir: target.dir, deployment, name: target.name, address: target.address, caCert: target.caCert, backupsDir: plan.backupsDir, clusterAdvertise: target.record?.cluster?.advertise, app: target.record?.app ?? undefined };
   const { CHECK_GROUPS } = await import('../verify/groups.ts');
   const groups = plan.verify ? CHECK_GROUPS : [];
 
@@ -45,13 +45,15 @@ export async function watch({ flags, positionals }: Invocation, ctx: Context): P
     const assessment = assess(observation, { dirArg, certDays: plan.certDays, snapshotMaxAgeMs: plan.snapshotMaxAgeMs, seal: doc.seal });
     const now = observation.at;
     const decision = decide(doc.watch, assessment, now);
+    // With no channel nothing is sent, and nothing is remembered as sent: a channel added later still gets it.
+    const notify = plan.notify.length === 0 ? undefined : decision.notify;
     let record = decision.record;
     let deliveries: { channel: string; ok: boolean; error?: string }[] = [];
-    if (decision.notify !== undefined) {
-      const m = message(assessment, { host: observation.host, address: observation.address, kind: decision.notify, previous: decision.previous, since: decision.since, now });
+    if (notify !== undefined) {
+      const m = message(assessment, { host: observation.host, address: observation.address, kind: notify, previous: decision.previous, since: decision.since, now });
       deliveries = (await deliver(plan.notify, m)).map((d) => (d.error === undefined ? d : { ...d, error: ctx.redactor.redact(d.error) }));
-      // Delivered when a channel took it (or there is none to take it); otherwise the next check tries again.
-      if (deliveries.length === 0 || deliveries.some((d) => d.ok)) record = delivered(record, now);
+      // Delivered when a channel took it; otherwise the next check tries again.
+      if (deliveries.some((d) => d.ok)) record = delivered(record, now);
       for (const d of deliveries.filter((x) => !x.ok)) ctx.output.warn(`watch: ${d.error}`);
     }
     let beat: { ok: boolean; error?: string } | undefined;
@@ -64,7 +66,7 @@ export async function watch({ flags, positionals }: Invocation, ctx: Context): P
     const next: WatchFile = { ...doc, watch: record, seal: sealOver ? undefined : doc.seal };
     if (plan.stateFile === undefined) memory = next;
     else await updateWatchFile(plan.stateFile, (current) => ({ ...current, watch: record, seal: sealOver ? undefined : current.seal }));
-    return lineOf(observation, assessment, decision.since, decision.notify, deliveries, beat);
+    return lineOf(observation, assessment, decision.since, notify, deliveries, beat);
   };
 
   if (plan.once) {

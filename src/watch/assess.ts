@@ -79,7 +79,7 @@ export function assess(o: Observation, options: AssessOptions): Assessment {
     state === 'healthy'
       ? `healthy (${role ?? 'active'}${o.version ? `, ${o.version}` : ''})`
       : state === 'degraded'
-        ? `degraded: ${problems.map((p) => p.message).join('; ')}`
+        ? problems.map((p) => p.message).join('; ')
         : (worst?.message ?? state);
   return { state, level, summary, fix: worst?.fix ?? '', problems, signature: [state, ...problems.map((p) => p.id).filter((id) => id !== state).sort()].join(' '), role };
 }

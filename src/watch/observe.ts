@@ -43,6 +43,10 @@ export interface WatchTarget {
   address: string;
   caCert: string | undefined;
   backupsDir: string | undefined;
+  /** A cluster node's private address: its API answers there by design (verify's network checks know it). */
+  clusterAdvertise?: string | undefined;
+  /** The app init recorded (verify's checks name it). */
+  app?: string | undefined;
 }
 
 const ANY_STATUS = [400, 401, 403, 404, 429, 500, 501, 502, 503];
@@ -56,7 +60,8 @@ export async function observe(ctx: Context, target: WatchTarget, checks: [CheckG
     caCert: target.caCert,
     token: undefined,
     tokenSource: '',
-    app: 'openclaw',
+    app: target.app ?? 'openclaw',
+    clusterAdvertise: target.clusterAdvertise,
     catalog: { paths: [], source: 'none' },
   });
   try {

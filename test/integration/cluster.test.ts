@@ -196,6 +196,10 @@ for (const server of SERVERS) {
         }
         assert.match(checks['cluster-quorum'].finding, /3 voters, failure tolerance 1/);
         assert.match(checks['cluster-port'].finding, new RegExp(`${n1.addr.replaceAll('.', '\\.')}:${d1.port + 1}`));
+        // watch runs verify's token-less checks the same way: the API on the private address is the design, not a finding.
+        const watched = await runInProcess(['watch', '--once', '--dir', d1.dir, '--json']);
+        assert.equal(watched.code, 0, watched.stdout + watched.stderr);
+        assert.equal(watched.json().state, 'healthy', JSON.stringify(watched.json().problems));
       });
 
       await t.test('stop the leader: another node leads and takes writes; the old leader, restarted and unsealed, follows; nothing lost', async () => {

@@ -172,7 +172,15 @@ for (const { label, flavor, image } of serverImages()) {
 
     await t.test('a stopped container is named as stopped, with the command that starts it', async () => {
       docker('stop', d.name);
+      // A run with no channel sends nothing and remembers nothing as sent: the next run with channels still tells.
+      const hooksBefore = hooks().length;
+      const bare = await runCli(['watch', '--once', '--dir', d.dir, '--json']);
+      outputs.push(bare.stdout, bare.stderr);
+      assert.equal(bare.code, 13, bare.stderr);
+      assert.equal(bare.json().notified, null);
       const stopped = await watch(13);
+      assert.equal(stopped.notified, 'change');
+      assert.equal(hooks().length, hooksBefore + 1);
       assert.equal(stopped.state, 'unreachable');
       assert.equal(stopped.problems[0].id, 'container-stopped');
       assert.match(stopped.summary, new RegExp(`^the container ${d.name} is exited \\(exit code \\d+\\): nothing answers at `));
