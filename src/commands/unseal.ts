@@ -33,6 +33,11 @@ export async function unseal({ flags, positionals }: Invocation, ctx: Context): 
         hint: 'drop --password-stdin to type the password at a hidden prompt, or sign in with --token-file FILE',
       });
     }
+    if (fromStdin && signInFlags.operator !== undefined && !signInFlags.passwordStdin && !ctx.prompter.interactive) {
+      throw new VaultSetupError('E_NEEDS_ANSWER', `--stdin carries the shares, and there is no terminal to ask the password of the operator login ${signInFlags.operator}`, {
+        hint: 'run it at a terminal (the shares and the password are asked hidden), or sign in with --token-file FILE (a token that may read the raft configuration and the cluster PKI)',
+      });
+    }
     checkSignInFlags(signInFlags);
     const { unsealCluster } = await import('../cluster/unseal-command.ts');
     return unsealCluster(ctx, { dir: str(flags, 'dir'), fromStdin, waitMs: str(flags, 'wait') === undefined ? 60_000 : waitMs, signIn: signsIn ? signInFlags : undefined });

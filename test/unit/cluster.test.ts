@@ -1,5 +1,6 @@
 // The cluster's pure parts: a node's vault.hcl, the quorum rule of `cluster remove`, what autopilot's figures mean,
 // and --advertise's refusals.
+import { runInProcess } from '../helpers/in-process.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkAdvertise } from '../../src/cluster/advertise.ts';
@@ -139,5 +140,16 @@ describe('cluster status text', () => {
     const text = statusText(v);
     assert.match(text, /^2 nodes, 2 voters, leader a, failure tolerance \? \(1 joining: autopilot makes it a voter once healthy for 10s; the tolerance counts it then\)$/m);
     assert.match(text, /^ {4}b +https:\/\/10\.0\.0\.2:8200 +joining /m);
+  });
+});
+
+describe('unseal --cluster: who signs in, refused before anything is asked', () => {
+  it('--stdin with an operator login and no terminal for its password: exit 15, the way that works named', async () => {
+    const run = await runInProcess(['unseal', '--cluster', '--stdin', '--operator', 'admin', '--dir', '/nonexistent/vault-setup-test']);
+    assert.equal(run.code, 15, run.stderr);
+    assert.match(run.stderr, /--stdin carries the shares, and there is no terminal to ask the password of the operator login admin/);
+    assert.match(run.stderr, /--token-file FILE/);
+    const both = await runInProcess(['unseal', '--cluster', '--stdin', '--operator', 'admin', '--password-stdin', '--dir', '/nonexistent/vault-setup-test']);
+    assert.equal(both.code, 2, both.stderr);
   });
 });
