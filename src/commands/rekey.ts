@@ -7,6 +7,7 @@
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Context } from '../context.ts';
+import { noteChange } from '../deployment/record.ts';
 import { showHolders } from '../ceremony/holders.ts';
 import { CLEAR_SCREEN_AND_SCROLLBACK, type ShareDisplay, keepingAdvice, showAndConfirm } from '../ceremony/share-display.ts';
 import { type PublicKeyFile, readPublicKeyFile } from '../ceremony/pgp.ts';
@@ -191,6 +192,7 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
         });
       }
     }
+    if (target.dir !== undefined) await noteChange(target.dir, { shares: counts.shares, threshold: counts.threshold });
     return {
       data: {
         address: target.address,

@@ -304,8 +304,8 @@ export async function noteAgent(dir: string | undefined, agent: string, paths: s
   if (JSON.stringify(next) !== JSON.stringify(record)) await writeRecord(dir, next);
 }
 
-/** After `upgrade` or `migrate`: the record says what now runs (image, server, storage), if there is a record. */
-export async function noteChange(dir: string, change: Partial<Pick<DeploymentRecordFile, 'image' | 'server' | 'storage' | 'nodeId'>>): Promise<boolean> {
+/** After `upgrade`, `migrate` or `rekey`: the record says what now runs (image, server, storage, the seal's counts), if there is a record. */
+export async function noteChange(dir: string, change: Partial<Pick<DeploymentRecordFile, 'image' | 'server' | 'storage' | 'nodeId' | 'shares' | 'threshold'>>): Promise<boolean> {
   const record = await readRecord(dir);
   if (record === undefined) return false;
   const next = { ...record, ...change };

@@ -109,6 +109,8 @@ test(`rekey 5/3 -> 4/2 with verification: a wrong type-back keeps the old shares
     // stdout holds the new shares' JSON line alone (a program reads it); the summary is for people, on stderr.
     assert.equal(run.stdout.trim().split('\n').length, 1, run.stdout);
     assert.match(run.stderr, /Rekeyed: 4 new shares, 2 unseal/);
+    const record = JSON.parse(fs.readFileSync(path.join(d.dir, 'vault-setup.json'), 'utf8'));
+    assert.deepEqual([record.shares, record.threshold], [4, 2], 'the deployment record follows the rekey');
     assert.match(run.stderr, /Snapshots taken before now still open only with the OLD shares: take a new one \(vault-setup backup\)/);
     current = run.fresh;
     await sealWith(server, server.rootToken);
