@@ -200,6 +200,13 @@ for (const server of SERVERS) {
         const watched = await runInProcess(['watch', '--once', '--dir', d1.dir, '--json']);
         assert.equal(watched.code, 0, watched.stdout + watched.stderr);
         assert.equal(watched.json().state, 'healthy', JSON.stringify(watched.json().problems));
+        // A standby is what a cluster's other nodes are: ha-state passes there.
+        const view = await status(d1);
+        const follower = nodes.find((n) => view.nodes.some((v: { api: string; leader: boolean }) => v.api === n.api && !v.leader)) as Node;
+        const onFollower = await runInProcess(['verify', '--dir', follower.d.dir, '--json'], { env: { VAULT_TOKEN: token } });
+        const ha = onFollower.json().checks.find((c: { id: string }) => c.id === 'ha-state');
+        assert.equal(ha.status, 'pass', JSON.stringify(ha));
+        assert.match(ha.finding, /^a standby of the cluster's leader /);
       });
 
       await t.test('stop the leader: another node leads and takes writes; the old leader, restarted and unsealed, follows; nothing lost', async () => {

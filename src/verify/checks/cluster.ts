@@ -42,7 +42,8 @@ const quorum: ClusterCheck = async (p) => {
     const view = await p.memo('cluster view', () => readCluster(p.api, p.inspector as string));
     if (view.leader === null) return fail(id, `no leader among ${view.nodes.length} nodes: the cluster has no quorum`, 'bring nodes back and unseal them: vault-setup unseal --cluster');
     if (view.failureTolerance === null || view.failureTolerance < 1) {
-      return fail(id, `leader ${view.leader}, ${view.voters} voters, failure tolerance ${view.failureTolerance ?? 'unknown'}: losing one more node stops the cluster`, 'repair or replace the unhealthy nodes (vault-setup cluster status shows them); three healthy voters tolerate one loss');
+      const unhealthy = view.nodes.filter((n) => n.voter && n.healthy === false).length;
+      return fail(id, `leader ${view.leader}, ${view.voters} voters, failure tolerance ${view.failureTolerance ?? 'unknown'}: losing one more node stops the cluster`, unhealthy > 0 || view.voters >= 3 ? 'repair or replace the unhealthy nodes (vault-setup cluster status shows them); three healthy voters tolerate one loss' : `join ${3 - view.voters} more node${3 - view.voters === 1 ? '' : 's'} (vault-setup join on another host): three voters tolerate one loss`);
     }
     return pass(id, `leader ${view.leader}, ${view.voters} voters, failure tolerance ${view.failureTolerance}`);
   } catch (error) {

@@ -80,9 +80,14 @@ export async function haState(p: Probe): Promise<CheckResult> {
     // Unsealed, not active, and no leader to follow: raft refuses to elect this node (e.g. its node_id changed under
     // initialised data: "not part of stable configuration"). Reads may work; every write fails.
     const leader = await p.call<{ leader_address?: string; is_self?: boolean }>('GET', 'sys/leader');
+    const clusterNode = p.clusterAdvertise !== undefined;
+    if ((leader === undefined || leader.status !== 200 || !leader.body?.leader_address) && clusterNode) {
+      return fail(id, 'unsealed, and the cluster has no leader: writes fail (fewer than a quorum of nodes are up and unsealed)', 'bring the other nodes back and unseal them: vault-setup unseal --cluster --operator NAME (vault-setup cluster status shows them)');
+    }
     if (leader === undefined || leader.status !== 200 || !leader.body?.leader_address) {
       return fail(id, 'unsealed but neither active nor a standby with a leader: writes fail (raft elects no leader)', `restore the node_id the data was created with in config/vault.hcl (\`vault-setup init${p.paths ? ` --dir ${p.paths.dir}` : ''} --force\` rewrites it from vault-setup.json), then restart and unseal; docker logs shows "not part of stable configuration"`);
     }
+    if (clusterNode) return pass(id, `a standby of the cluster's leader ${leader.body.leader_address} (it forwards writes there)`);
     return warn(id, `the node is a standby of ${leader.body.leader_address}: a single-node deployment should be active`, 'wait a few seconds after unsealing and re-run; if it stays, read docker logs');
   }
   return pass(id, 'active node');
