@@ -15,7 +15,7 @@ const FIX_ROLE = `set token_policies=${IDENTITY} token_no_default_policy=true on
 
 export async function backupIdentity(p: Probe): Promise<CheckResult> {
   const id = 'backup-identity';
-  if (p.inspector === undefined) return skip(id, 'no token (set VAULT_TOKEN or BAO_TOKEN, pass --token-file, or --operator NAME)');
+  if (p.inspector === undefined) return skip(id, 'no token (set VAULT_TOKEN or BAO_TOKEN, or pass --token-file)', 'or vault-setup verify --operator NAME');
   const serving = await p.serving();
   if (serving !== undefined) return skip(id, serving);
   const policy = await p.withInspector<{ data?: { policy?: string } }>('GET', `sys/policies/acl/${IDENTITY}`);
