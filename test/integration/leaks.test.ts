@@ -90,7 +90,7 @@ for (const { label, flavor, image } of serverImages()) {
       const outDir = path.join(operator, 'agent');
       const env = { HOME: home, TMPDIR: tmp };
       const recorder = recordProcesses();
-      const runs: { name: string; pid: number; stdout: string; stderr: string; envAllowed: string[] }[] = [];
+      const runs: { name: string; pid: number; args?: string; stdout: string; stderr: string; envAllowed: string[] }[] = [];
       let secrets: string[] = [envValue];
       // Runs one command; keeps its outputs, and the secrets the operator put in its own environment.
       const run = async (name: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; code?: number } = {}) => {
@@ -99,7 +99,7 @@ for (const { label, flavor, image } of serverImages()) {
         cli.end();
         const code = await cli.exited;
         if (options.code !== undefined) assert.equal(code, options.code, `${name}: ${cli.stderr()}`);
-        const entry = { name, pid: cli.pid, stdout: cli.stdout(), stderr: cli.stderr(), envAllowed: Object.values(options.env ?? {}).filter((v): v is string => v !== undefined) };
+        const entry = { name, pid: cli.pid, args: args.join(' '), stdout: cli.stdout(), stderr: cli.stderr(), envAllowed: Object.values(options.env ?? {}).filter((v): v is string => v !== undefined) };
         runs.push(entry);
         return entry;
       };
@@ -317,8 +317,10 @@ try {
         const found = recorder.search(secrets);
         // The operator put LEAK_API_KEY (and for one verify, VAULT_TOKEN) in the CLI's own environment.
         const own = (l: (typeof found)[number]) => {
-          // A pid may have been reused by a later run on a busy machine: any run that had it and was given the value.
-          return l.where.endsWith('/environ') && runs.some((r) => r.pid === l.pid && r.envAllowed.includes(secrets[l.secret] as string));
+          // A pid may have been reused by a later run on a busy machine: any run that had it (or, sampled while the
+          // pid changed hands, whose exact command line it shows) and was given the value.
+          const same = (r: (typeof runs)[number]) => r.pid === l.pid || (r.args !== undefined && l.cmdline.trimEnd().endsWith(`src/cli.ts ${r.args}`));
+          return l.where.endsWith('/environ') && runs.some((r) => same(r) && r.envAllowed.includes(secrets[l.secret] as string));
         };
         assert.deepEqual(found.filter((l) => !own(l)).map((l) => `${l.where} secret #${l.secret} (${l.form}): ${l.cmdline}`), []);
         assert.ok(found.some((l) => own(l) && l.secret === 0), 'control: the value the operator put in init\'s environment was seen there');
