@@ -33,6 +33,11 @@ export const ADDR: Record<string, OptionSpec> = {
   addr: { type: 'string', arg: 'URL', help: 'talk to this server instead of the one in --dir' },
   'insecure-http': { type: 'boolean', help: 'allow --addr http:// to a host other than loopback (shares and tokens in clear)' },
 };
+/** The shares for a command that restarts the server (upgrade, migrate), and how long each start may take. */
+export const RESTARTS: Record<string, OptionSpec> = {
+  stdin: { type: 'boolean', help: 'read the unseal shares from standard input, one per line (read once, kept in memory)' },
+  wait: { type: 'string', arg: 'DURATION', help: 'how long to wait for the server to answer after each start (default 90s)' },
+};
 export const TOKEN: Record<string, OptionSpec> = {
   'token-file': { type: 'string', arg: 'FILE', help: 'read the token from FILE (else VAULT_TOKEN/BAO_TOKEN, else a masked prompt)' },
 };
