@@ -18,6 +18,7 @@ import { SERVICE } from '../services/templates.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { DATA_COPY, STATE_FILE, type Stage, type UpgradeState, clearState, copyData, dropCopy, readState, restoreData, setComposeImage, writeState } from '../upgrade/host.ts';
 import { checkVersions, executableLogFiles, executableModes, refuseExecutableAudit } from '../upgrade/preflight.ts';
+import { sayWhereOnInterrupt } from '../upgrade/interrupt.ts';
 import { collectShares, unsealWith } from '../upgrade/shares.ts';
 import { backupToken } from './backup-schedule.ts';
 import type { CommandResult, Invocation } from '../invocation.ts';
@@ -35,6 +36,7 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
 
   const open = await openTarget(ctx, { dir: str(flags, 'dir') });
   const { target, api } = open;
+  let stopSaying = (): void => undefined;
   try {
     const dir = target.dir as string;
     const deployment = await loadDeployment(dir);
@@ -86,6 +88,7 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
 
     // The shares, before anything changes: the upgraded server and a rollback both open with them.
     const shares = await collectShares(ctx, fromStdin, seal);
+    stopSaying = sayWhereOnInterrupt(ctx, { dir, name: target.name as string, resume: `vault-setup upgrade --dir ${dir} --image ${image}` });
     if (state !== undefined) {
       say(`Resuming the upgrade to ${state.to.image} recorded in ${STATE_FILE} (last stage: ${state.stage}).`);
       // A run killed during a copy left its one-shot container, perhaps still copying: it must not race this run's.
@@ -105,20 +108,24 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
     } else say(`1/5 Snapshot: already taken (${snapshot ?? 'see backups/'}).`);
 
     const container = await ctx.docker.findService(target.name as string, SERVICE);
-    if (!reached(state, 'stopped')) {
-      say(`2/5 Stopping ${target.name} (it comes back sealed) ...`);
-      if (container !== undefined) await ctx.docker.stop(container.id);
-      state = { ...state, stage: 'stopped' };
-      await writeState(ctx, dir, state);
-    } else say('2/5 Container: already stopped.');
+    try {
+      if (!reached(state, 'stopped')) {
+        say(`2/5 Stopping ${target.name} (it comes back sealed) ...`);
+        if (container !== undefined) await ctx.docker.stop(container.id);
+        state = { ...state, stage: 'stopped' };
+        await writeState(ctx, dir, state);
+      } else say('2/5 Container: already stopped.');
 
-    if (!reached(state, 'copied')) {
-      if (container !== undefined) await ctx.docker.stop(container.id);
-      say(`3/5 Copying data/ to ${DATA_COPY}/ while the server is stopped (the way back needs no token) ...`);
-      await copyData(ctx, from.image, paths, target.name as string);
-      state = { ...state, stage: 'copied' };
-      await writeState(ctx, dir, state);
-    } else say(`3/5 ${DATA_COPY}/: already copied.`);
+      if (!reached(state, 'copied')) {
+        if (container !== undefined) await ctx.docker.stop(container.id);
+        say(`3/5 Copying data/ to ${DATA_COPY}/ while the server is stopped (the way back needs no token) ...`);
+        await copyData(ctx, from.image, paths, target.name as string);
+        state = { ...state, stage: 'copied' };
+        await writeState(ctx, dir, state);
+      } else say(`3/5 ${DATA_COPY}/: already copied.`);
+    } catch (error) {
+      throw await restartOld(ctx, { target, api, dir, from, image, shares, waitMs, snapshot, cause: error, where });
+    }
 
     let running: ServerIdentity | undefined;
     try {
@@ -150,6 +157,7 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
     const data = { dir, image, from: from.version, to: to.version, previous_image: from.image, upgraded: true, snapshot: snapshot ?? null, checksum_file: snapshot === undefined ? null : checksumFile(snapshot), record_updated: recorded };
     return { data, human: [`Upgraded ${target.name}: ${from.image} (${from.version}) -> ${image} (${to.version}), unsealed and active.`, `Snapshot from before: ${snapshot ?? '(taken by the interrupted run)'}`, `Check it: vault-setup verify --dir ${dir}`].join('\n') };
   } finally {
+    stopSaying();
     open.close();
   }
 }
@@ -202,6 +210,35 @@ async function rollback(ctx: Context, p: RollbackPlan): Promise<VaultSetupError>
   }
   return new VaultSetupError(p.cause instanceof VaultSetupError ? p.cause.code : 'E_SERVER_START', `the upgrade to ${p.image} failed (${reason}); rolled back: ${p.from.image} (${p.from.version}) runs again on the data from before the upgrade, unsealed`, {
     hint: `nothing was lost; the snapshot from before is ${p.snapshot ?? 'in backups/'}. Fix what failed (\`docker logs\` of a test container of ${p.image}), then run the upgrade again`,
+    cause: p.cause,
+  });
+}
+
+/** The stop or the copy failed, before the switch: data/ is as the old server left it, so it starts again on it, unsealed. */
+async function restartOld(ctx: Context, p: RollbackPlan): Promise<VaultSetupError> {
+  const reason = p.cause instanceof Error ? p.cause.message : String(p.cause);
+  const paths = (await loadDeployment(p.dir))!.paths;
+  const before = `the upgrade to ${p.image} stopped before the switch (${reason})`;
+  ctx.output.info(`${before[0]!.toUpperCase()}${before.slice(1)}. Starting ${p.from.image} again on its own data/ ...`);
+  let stage = `starting ${p.from.image}`;
+  try {
+    await ctx.compose.up(p.dir, p.target.name as string);
+    await ensureRunning(ctx, p.target, p.waitMs);
+    // The old server runs on its own data: the attempt is over, and a re-run starts afresh.
+    await clearState(p.dir);
+    stage = `unsealing ${p.from.version}`;
+    if ((await p.api.sealStatus()).sealed) await unsealWith(ctx, p.api, p.shares);
+  } catch (error) {
+    const unsealing = stage.startsWith('unsealing');
+    return new VaultSetupError(unsealing ? 'E_UNSEAL_FAILED' : 'E_SERVER_START', `${before}, and ${stage} again failed: ${(error as Error).message}; data/ was not changed`, {
+      hint: unsealing ? `unseal it: vault-setup unseal --dir ${p.dir}; then run the upgrade again` : `start it (docker compose up -d in ${p.dir}), unseal it (vault-setup unseal --dir ${p.dir}), then run the upgrade again: it resumes`,
+      cause: error,
+    });
+  }
+  // A partial copy is no way back: removed (the next attempt copies afresh).
+  await dropCopy(ctx, p.from.image, paths, p.target.name as string).catch(() => undefined);
+  return new VaultSetupError(p.cause instanceof VaultSetupError ? p.cause.code : 'E_SERVER', `${before}; ${p.from.image} (${p.from.version}) runs again on its data, unsealed: nothing changed`, {
+    hint: `fix what failed (e.g. the free space for a copy of data/ in ${p.dir}), then run the upgrade again; the snapshot from before is ${p.snapshot ?? 'in backups/'}`,
     cause: p.cause,
   });
 }

@@ -61,4 +61,4 @@ export const restoreData = (ctx: Context, image: string, paths: DeploymentPaths,
   inContainer(ctx, image, paths, project, `set -e; cd /deployment; test -d ${DATA_COPY}; rm -rf data.tmp; cp -a ${DATA_COPY} data.tmp; sync; if [ -d data ]; then rm -rf data.failed; mv data data.failed; fi; mv data.tmp data; rm -rf data.failed`, `putting ${DATA_COPY} back as data/`);
 
 export const dropCopy = (ctx: Context, image: string, paths: DeploymentPaths, project: string): Promise<void> =>
-  inContainer(ctx, image, paths, project, `rm -rf /deployment/${DATA_COPY}`, `removing ${DATA_COPY}`);
+  inContainer(ctx, image, paths, project, `rm -rf /deployment/${DATA_COPY} /deployment/${DATA_COPY}.tmp`, `removing ${DATA_COPY}`);

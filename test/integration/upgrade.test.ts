@@ -9,7 +9,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { EXIT } from '../../src/errors.ts';
+import { DockerService } from '../../src/services/docker.ts';
 import { runCli } from '../helpers/cli.ts';
+import { runInProcess } from '../helpers/in-process.ts';
 import { call, mintToken, putPolicy, putSecret, readyServer, unseal } from '../helpers/day2.ts';
 import { docker, testDeployment } from '../helpers/deployment.ts';
 import { ROOT, rig, vault117Image, vaultNextImage } from '../helpers/rig.ts';
@@ -39,6 +42,14 @@ function ensureBrokenImage(newImage: string): void {
   }
 }
 
+/** The real engine, except that the copy of data/ fails as it does on a full disk. */
+class FullDisk extends DockerService {
+  override async runOnce(options: Parameters<DockerService['runOnce']>[0]): ReturnType<DockerService['runOnce']> {
+    if (options.cmd.some((c) => c.includes('cp -a data '))) return { exitCode: 1, output: "cp: error writing 'data.pre-upgrade.tmp/raft/raft.db': No space left on device\n" };
+    return super.runOnce(options);
+  }
+}
+
 const failing = (verifyJson: any): string[] => (verifyJson.checks as { id: string; status: string }[]).filter((c) => c.status === 'fail').map((c) => c.id).sort();
 
 test('upgrade: OpenBao 2.6.2 -> 2.7.2 on raft, a failed target rolled back, a downgrade refused', { timeout: 10 * 60_000 }, async (t) => {
@@ -58,6 +69,20 @@ test('upgrade: OpenBao 2.6.2 -> 2.7.2 on raft, a failed target rolled back, a do
   const compose = () => fs.readFileSync(path.join(d.dir, 'docker-compose.yml'), 'utf8');
   const before = await runCli(['verify', ...dir, '--json'], { env: root });
   const failingBefore = failing(before.json());
+
+  await t.test('the copy of data/ fails (a full disk): the old server starts again on its data, unsealed; nothing changed', async () => {
+    const run = await runInProcess(['upgrade', ...dir, '--image', NEW, '--stdin', '--json'], { env: root, input: shares, overrides: { docker: new FullDisk() } });
+    assert.equal(run.code, EXIT.server, run.stderr);
+    const error = run.json().error;
+    assert.match(error.message, /^the upgrade to \S+ stopped before the switch \(copying .* failed \(exit 1\): cp: error writing 'data\.pre-upgrade\.tmp\/raft\/raft\.db': No space left on device\); vault-setup-test\/openbao:2\.6\.2 \(2\.6\.2\) runs again on its data, unsealed: nothing changed$/);
+    assert.match(error.hint, /^fix what failed \(e\.g\. the free space for a copy of data\/ in /);
+    const seal = await version();
+    assert.deepEqual([seal.sealed, seal.version], [false, '2.6.2']);
+    assert.equal(docker('inspect', '-f', '{{.State.Running}} {{.Config.Image}}', d.name).trim(), `true ${OLD}`);
+    assert.match(compose(), /image: vault-setup-test\/openbao:2\.6\.2/);
+    assert.deepEqual(await readBack(), { api_key: 'sk-or-upgrade' });
+    assert.deepEqual(fs.readdirSync(d.dir).filter((f) => /pre-upgrade\.|upgrade-state|data\./.test(f)), [], 'no copy or state left: a re-run starts afresh');
+  });
 
   await t.test('a target that cannot start: rolled back to the old image and data, unsealed with the same shares', async () => {
     const run = await runCli(['upgrade', ...dir, '--image', BROKEN, '--stdin', '--json'], { env: root, input: shares });
