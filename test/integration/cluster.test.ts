@@ -233,7 +233,14 @@ for (const server of SERVERS) {
         assert.equal(risky.code, EXIT.quorum, risky.stderr);
         assert.match(risky.stderr, new RegExp(`1 healthy voter of 2 would remain \\(not healthy: \\S+ \\(unreachable\\)\\)`));
         assert.equal((await status(successor.d)).nodes.length, 3, 'nothing was removed');
-        // A node that is down is reported and skipped, not waited on: exit 25, each node's outcome in the result.
+        // verify on a surviving node sees the stopped one: cluster-unsealed fails and names it.
+        const oldId = before.nodes.find((n: { api: string }) => n.api === old.api).id as string;
+        const checked = await runInProcess(['verify', '--dir', successor.d.dir, '--json'], { env: { VAULT_TOKEN: token } });
+        assert.equal(checked.code, EXIT.verifyFailed, checked.stderr);
+        const down = checked.json().checks.find((c: { id: string }) => c.id === 'cluster-unsealed');
+        assert.equal(down.status, 'fail', JSON.stringify(down));
+        assert.match(down.finding, new RegExp(`^1 of 3 known nodes not open: ${oldId} \\(unreachable over TLS with the cluster CA\\)$`));
+        // A node that is down is reported and skipped, not waited on: exit 26, each node's outcome in the result.
         const partial = await unsealCluster(d1);
         assert.equal(partial.code, EXIT.clusterPartial, partial.stderr);
         assert.match(partial.stderr, /2 of 3 nodes are unsealed; not: .* \(unreachable\)/);
