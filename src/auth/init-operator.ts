@@ -2,12 +2,9 @@
 // root. The password is asked before any step runs (typed twice, hidden) or read from --password-stdin; without
 // either, init creates none and says in one line how to add one later.
 import type { Context } from '../context.ts';
-import { usageError } from '../errors.ts';
-import { bool, str } from '../options/flags.ts';
-import type { Flags } from '../options/flags.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { OPERATOR_TTL, addOperator, newPassword, operatorExists, refreshOperatorPolicy } from './operator.ts';
-import { OPERATOR_POLICY, validateOperatorName } from './sign-in.ts';
+import { OPERATOR_POLICY } from './sign-in.ts';
 
 export type OperatorPlan = { action: 'create'; name: string; password: string } | { action: 'skip'; name: string; reason: string; status: 'skipped' | 'kept' | 'not-created' };
 
@@ -15,14 +12,6 @@ export interface OperatorOptions {
   name: string;
   none: boolean;
   passwordStdin: boolean;
-}
-
-/** init's operator flags, checked before anything runs. */
-export function operatorOptions(flags: Flags): OperatorOptions {
-  const named = str(flags, 'create-operator');
-  const none = bool(flags, 'no-operator');
-  if (none && named !== undefined) throw usageError('--create-operator and --no-operator contradict each other', 'keep one of them');
-  return { name: none ? '' : validateOperatorName(named ?? 'admin', '--create-operator'), none, passwordStdin: bool(flags, 'password-stdin') };
 }
 
 export async function planOperator(ctx: Context, api: VaultApi, token: string, options: OperatorOptions | undefined, isRoot: boolean): Promise<OperatorPlan> {

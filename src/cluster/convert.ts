@@ -191,7 +191,6 @@ export async function convertToCluster(ctx: Context, options: ConvertOptions): P
         // 5. The record says what the deployment now is; the stage file goes.
         await saveRecord(dir, { record, legacy: false }, {
           settings: { flavor: record.flavor, image: record.image, name: record.name, port, storage: 'raft', tls: 'cluster' },
-          flags: {},
           server: deployState.server ?? server,
           cluster: { advertise, nodes: [{ id: nodeId, api: api2 }] },
         });

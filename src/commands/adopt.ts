@@ -285,7 +285,8 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
 
     await saveRecord(dir, undefined, {
       settings: { flavor: layout.flavor, image: deployment.image, name: deployment.name, port: deployment.port, storage: deployment.storage, tls: 'off' },
-      flags: { app, ...(catalogFile === undefined ? {} : { secrets: catalogFile }) },
+      app,
+      catalogFile,
       server,
       shares: seal.n,
       threshold: seal.t,

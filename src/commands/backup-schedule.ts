@@ -8,7 +8,8 @@ import { EXIT, usageError } from '../errors.ts';
 import { type Flags, bool, int, str } from '../options/flags.ts';
 import { obtainToken } from '../services/token.ts';
 import { type Session, checkSignInFlags, heldSession, signIn } from '../auth/sign-in.ts';
-import { VaultApi } from '../services/vault-api.ts';
+import type { VaultApi } from '../services/vault-api.ts';
+import { connect } from '../services/target.ts';
 import type { CommandResult } from '../invocation.ts';
 import { type CopyTarget, copySnapshot, describeTarget, parseCopyTarget } from '../backup/copy.ts';
 import { drill } from '../backup/drill.ts';
@@ -48,7 +49,7 @@ export async function backupMode(flags: Flags, positionals: string[], ctx: Conte
     const t = await target();
     const file = identityPath(flags, t.dir);
     if (file === undefined) throw usageError('--addr without a deployment directory needs --identity FILE', 'where the credential file goes (0600)');
-    const api = new VaultApi({ address: t.address, clock: ctx.clock, ...(t.caCert ? { caCert: t.caCert } : {}) });
+    const api = connect(ctx, t.address, t.caCert);
     try {
       const token = await obtainToken(ctx, { tokenFile: str(flags, 'token-file'), purpose: `create the backup identity (policy ${IDENTITY}, AppRole role ${IDENTITY})` });
       const made = await createIdentity(api, token, file, ctx.redactor);

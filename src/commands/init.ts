@@ -1,6 +1,5 @@
 // `vault-setup init`: the whole playbook, resumable. Each phase starts from what the server reports:
 // 1. deploy (files, container, ownership, API)  2. key ceremony and unseal  3. configure.
-import { operatorOptions } from '../auth/init-operator.ts';
 import path from 'node:path';
 import { type CeremonyOptions, type CeremonyOutcome, type CeremonyPlan, ceremonyPhase, planCeremony } from '../ceremony/ceremony.ts';
 import { resolveCounts } from '../ceremony/shares.ts';
@@ -18,7 +17,8 @@ import { grantedPaths, lockDeployment } from '../deployment/record.ts';
 import { assertSafeDir } from '../services/dir-safety.ts';
 import { signIn } from '../auth/sign-in.ts';
 import { VaultSetupError } from '../errors.ts';
-import { type Existing, resumeFlags, saveRecord } from '../deployment/resume.ts';
+import { type Existing, saveRecord } from '../deployment/resume.ts';
+import { operatorOptions, resumeFlags } from './init-resume.ts';
 import { connect } from '../services/target.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { type ConfigureOptions, checkBeforeInit, configurePhase } from '../tasks/configure.tasks.ts';
@@ -91,7 +91,7 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
   const server = state.server as ServerIdentity;
   const settings = { flavor, image: options.image, name, port, storage: options.storage, tls: tlsMode(options.tls) };
   const clusterRecord = options.cluster === undefined ? undefined : { advertise: options.cluster.advertise, nodes: [{ id: options.cluster.nodeId, api: nodeApi(options.cluster.advertise, port) }] };
-  await saveRecord(dir, existing, { settings, flags, server, cluster: clusterRecord });
+  await saveRecord(dir, existing, { settings, catalogFile: str(flags, 'secrets'), app: str(flags, 'app'), server, cluster: clusterRecord });
 
   const caCert = await readIfExists(state.paths.caCert);
   const api = connect(ctx, address, options.tls === undefined ? undefined : caCert);
@@ -135,7 +135,7 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
     if (session !== undefined && (configure?.data.rootToken as { status?: string } | undefined)?.status === 'revoked') session.gone();
     const seal = await handOver(api.sealStatus());
     const skippedFields = configure === undefined ? undefined : skippedNow(existing, catalog, configure);
-    if (seal.initialized) await handOver(saveRecord(dir, existing, { settings, flags, server, shares: seal.n, threshold: seal.t, skippedFields, cluster: clusterRecord }));
+    if (seal.initialized) await handOver(saveRecord(dir, existing, { settings, catalogFile: str(flags, 'secrets'), app: str(flags, 'app'), server, shares: seal.n, threshold: seal.t, skippedFields, cluster: clusterRecord }));
     const steps = [...state.steps, ...ceremony.steps, ...(configure?.steps ?? [])];
     const changed = steps.filter((s) => s.status === 'done' && !['engine', 'port', 'api'].includes(s.id));
     const data = {

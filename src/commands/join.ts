@@ -172,7 +172,7 @@ async function joinNode(ctx: Context, flags: Invocation['flags'], plan: JoinPlan
     const nodes = [...view.nodes.map((n) => ({ id: n.id, api: n.api })), ...pending, self];
     await saveRecord(dir, existing, {
       settings: { flavor, image, name, port, storage: 'raft', tls: 'cluster' },
-      flags: { ...flags, app: undefined },
+      catalogFile: str(flags, 'secrets'),
       server: state.server as ServerIdentity,
       cluster: { advertise, nodes },
     });

@@ -7,11 +7,10 @@ import path from 'node:path';
 import type { Context } from '../context.ts';
 import { VaultSetupError, oneLine, usageError } from '../errors.ts';
 import { needs } from '../agents/capabilities.ts';
-import { VaultApi } from '../services/vault-api.ts';
 import { readWatchFile, stateFileIn, updateWatchFile } from '../watch/state-file.ts';
 import { bool, str } from '../options/flags.ts';
 import { signIn } from '../auth/sign-in.ts';
-import { resolveTarget } from '../services/target.ts';
+import { connect, resolveTarget } from '../services/target.ts';
 import type { CommandResult, Invocation } from '../invocation.ts';
 
 export async function seal({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
@@ -24,7 +23,7 @@ export async function seal({ flags, positionals }: Invocation, ctx: Context): Pr
   const stateFlag = str(flags, 'state');
   const file = stateFlag !== undefined ? path.resolve(stateFlag) : target.dir !== undefined ? stateFileIn(target.dir) : undefined;
   if (file === undefined) throw usageError('--addr without a deployment directory needs --state FILE', 'the file where watch reads the reason');
-  const api = new VaultApi({ address: target.address, clock: ctx.clock, ...(target.caCert ? { caCert: target.caCert } : {}) });
+  const api = connect(ctx, target.address, target.caCert);
   try {
     const before = await api.sealStatus();
     if (!before.initialized) throw new VaultSetupError('E_NOT_INITIALIZED', `the server at ${target.address} is not initialised: there is nothing to seal`);

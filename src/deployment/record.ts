@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { VaultSetupError, quoted } from '../errors.ts';
 import { type Flavor, isFlavor } from '../config/flavor.ts';
-import { readIfExists, writeAtomic } from '../services/files.ts';
+import { isAlive, readIfExists, writeAtomic } from '../services/files.ts';
 import { makeDir } from '../services/dir-safety.ts';
 import type { Storage } from '../services/templates.ts';
 
@@ -264,7 +264,7 @@ export async function lockDeployment(dir: string, options: { waitMs?: number; sl
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const owner = Number.parseInt((await readIfExists(file)) ?? '', 10);
-    if (!Number.isInteger(owner) || owner <= 0 || !alive(owner)) {
+    if (!Number.isInteger(owner) || owner <= 0 || !isAlive(owner)) {
       await fs.unlink(file).catch(() => undefined); // left by a run that died
       continue;
     }
@@ -274,15 +274,6 @@ export async function lockDeployment(dir: string, options: { waitMs?: number; sl
       });
     }
     await sleep(200);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

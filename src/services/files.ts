@@ -61,7 +61,8 @@ export async function removeStaleTemps(file: string): Promise<string[]> {
   return removed;
 }
 
-function isAlive(pid: number): boolean {
+/** True while a process with this pid exists (EPERM: it exists, owned by another user). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -1,4 +1,4 @@
-// Issue 15 item 4: "bound to 127.0.0.1" must hold against a neighbour. On Docker Engine < 28 (moby#45610) a port
+// "Bound to 127.0.0.1" must hold against a neighbour. On Docker Engine < 28 (moby#45610) a port
 // published on 127.0.0.1 is still reachable at the container's bridge address by a host that routes the bridge
 // subnet through this server. The neighbour here is a network namespace of the test's own (test/helpers/netns.ts).
 // One OpenBao deployment: the old shape (published port) is reachable and `verify` fails; the shape init writes is
