@@ -78,11 +78,14 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
   const tasks = deployTasks(ctx, options);
   // A new directory (no record, no compose file: a hand-edited one is the file step's to show as a diff).
   const fresh = existing === undefined && (await readIfExists(state.paths.compose)) === undefined;
+  // Who receives the shares, decided once: before anything is written on a new deployment, else after deploy.
+  let ceremonyPlan: CeremonyPlan | undefined;
   if (fresh && !bool(flags, 'deploy-only')) {
     // A new deployment: once the engine, image and port are checked, what configure will need from the environment
     // and the flags is checked before a file is written or a container started. An existing deployment is checked
     // after deploy, once its server says whether it is initialised.
     await runTasks(ctx, tasks.slice(0, LOOK_ONLY_TASKS), state);
+    ceremonyPlan = await planCeremony(ctx, ceremonyOpts);
     await checkBeforeInit(ctx, configureOpts, catalog);
     await runTasks(ctx, tasks.slice(LOOK_ONLY_TASKS), state);
   } else {
@@ -91,15 +94,14 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
   const server = state.server as ServerIdentity;
   const settings = { flavor, image: options.image, name, port, storage: options.storage, tls: tlsMode(options.tls) };
   const clusterRecord = options.cluster === undefined ? undefined : { advertise: options.cluster.advertise, nodes: [{ id: options.cluster.nodeId, api: nodeApi(options.cluster.advertise, port) }] };
-  await saveRecord(dir, existing, { settings, catalogFile: str(flags, 'secrets'), app: str(flags, 'app'), server, cluster: clusterRecord });
+  await saveRecord(dir, existing, { settings, catalogFile: str(flags, 'secrets'), catalog, app: str(flags, 'app'), server, cluster: clusterRecord });
 
   const caCert = await readIfExists(state.paths.caCert);
   const api = connect(ctx, address, options.tls === undefined ? undefined : caCert);
   try {
     const common = { api, server, layout, paths: state.paths, name };
     const deployOnly = bool(flags, 'deploy-only');
-    let ceremonyPlan: CeremonyPlan | undefined;
-    if (!deployOnly && state.health?.initialized === false) {
+    if (!deployOnly && state.health?.initialized === false && !fresh) {
       // Who receives the shares first, then what configure will need: a run that cannot finish initialises nothing.
       ceremonyPlan = await planCeremony(ctx, ceremonyOpts);
       await checkBeforeInit(ctx, configureOpts, catalog, `the server is deployed at ${address} and not initialised; fix that and run the same command again`);
@@ -135,7 +137,7 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
     if (session !== undefined && (configure?.data.rootToken as { status?: string } | undefined)?.status === 'revoked') session.gone();
     const seal = await handOver(api.sealStatus());
     const skippedFields = configure === undefined ? undefined : skippedNow(existing, catalog, configure);
-    if (seal.initialized) await handOver(saveRecord(dir, existing, { settings, catalogFile: str(flags, 'secrets'), app: str(flags, 'app'), server, shares: seal.n, threshold: seal.t, skippedFields, cluster: clusterRecord }));
+    if (seal.initialized) await handOver(saveRecord(dir, existing, { settings, catalogFile: str(flags, 'secrets'), catalog, app: str(flags, 'app'), server, shares: seal.n, threshold: seal.t, skippedFields, cluster: clusterRecord }));
     const steps = [...state.steps, ...ceremony.steps, ...(configure?.steps ?? [])];
     const changed = steps.filter((s) => s.status === 'done' && !['engine', 'port', 'api'].includes(s.id));
     const data = {

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { loadDeployment, deploymentPaths } from '../deployment.ts';
 import { VaultSetupError } from '../errors.ts';
-import { NO_CATALOG, loadCatalog } from '../config/catalog.ts';
+import { type Catalog, NO_CATALOG, loadCatalog } from '../config/catalog.ts';
 import type { ServerIdentity } from '../services/docker.ts';
 import { readIfExists } from '../services/files.ts';
 import { type ClusterRecord, type DeploymentRecordFile, RECORD_FILE, type TlsMode, readRecord, writeRecord } from './record.ts';
@@ -63,12 +63,12 @@ export interface DeployedSettings {
 export async function saveRecord(
   dir: string,
   previous: Existing | undefined,
-  now: { settings: DeployedSettings; catalogFile?: string | undefined; app?: string | undefined; server: ServerIdentity; shares?: number | undefined; threshold?: number | undefined; skippedFields?: string[] | undefined; cluster?: ClusterRecord | undefined },
+  now: { settings: DeployedSettings; catalogFile?: string | undefined; catalog?: Catalog | undefined; app?: string | undefined; server: ServerIdentity; shares?: number | undefined; threshold?: number | undefined; skippedFields?: string[] | undefined; cluster?: ClusterRecord | undefined },
 ): Promise<void> {
   const keep = previous?.record;
   const name = now.settings.name;
   const secrets = now.catalogFile;
-  const catalog = secrets === undefined && keep?.catalog !== undefined && keep.catalog !== null ? keep.catalog : await catalogRecord(secrets);
+  const catalog = secrets === undefined && keep?.catalog !== undefined && keep.catalog !== null ? keep.catalog : await catalogRecord(secrets, now.catalog);
   const hcl = (await readIfExists(deploymentPaths(dir).config)) ?? '';
   const record: DeploymentRecordFile = {
     format: 1,
@@ -102,7 +102,7 @@ function mergeNodes(before: ClusterRecord | undefined, now: ClusterRecord): Clus
   return { advertise: now.advertise, nodes: [...nodes.values()].sort((a, b) => a.id.localeCompare(b.id)) };
 }
 
-async function catalogRecord(file: string | undefined): Promise<DeploymentRecordFile['catalog']> {
-  const catalog = await loadCatalog(file);
+async function catalogRecord(file: string | undefined, loaded: Catalog | undefined): Promise<DeploymentRecordFile['catalog']> {
+  const catalog = loaded ?? (await loadCatalog(file));
   return { file: file === undefined ? null : file === NO_CATALOG ? NO_CATALOG : path.resolve(file), paths: catalog.entries.map((e) => ({ path: e.path, fields: e.fields.map((x) => x.name) })) };
 }

@@ -30,6 +30,13 @@ describe('init checks what configure needs before it deploys', () => {
     assert.match(nowhere.stderr, /--app-token-file PATH .*--wrap-ttl .*--show-token/);
     assert.deepEqual(fs.readdirSync(d.dir), []);
     assert.equal(containersOf(d.name), '');
+
+    // The ceremony's options too: who receives the shares is decided before anything is deployed.
+    const keysOut = await runCli(['init', ...d.args(flavor, image), '--yes', '--print-keys', '--keys-out', `${d.dir}/keys`, '--app-token-file', `${d.dir}/app-token`, '--json'], { env });
+    assert.equal(keysOut.code, 2, keysOut.stderr);
+    assert.match(keysOut.stderr, /--keys-out writes PGP-encrypted shares only/);
+    assert.deepEqual(fs.readdirSync(d.dir), []);
+    assert.equal(containersOf(d.name), '');
   });
 
   it('on a deployed, uninitialised server the refusal says what is running, and nothing is initialised', async () => {
