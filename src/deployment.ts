@@ -107,7 +107,7 @@ export function parsePort(ports: unknown, file = 'docker-compose.yml'): { port: 
   if (api === undefined || !/^\d+$/.test(api.published) || port < 1 || port > 65535) {
     // A range, a ${VARIABLE} or no host port at all (Docker picks one): guessing would talk to the wrong server.
     throw new VaultSetupError('E_USAGE', `${file}: cannot tell which host port publishes the API (ports: ${quoted(describe(ports), 60)})`, {
-      hint: 'publish it as "127.0.0.1:<port>:8200", or pass --addr URL',
+      hint: 'give it a fixed host port on 127.0.0.1 (or re-run `vault-setup init --force` for the host-network shape), or pass --addr URL',
     });
   }
   return { hostIp: api.hostIp, port };

@@ -88,14 +88,24 @@ export async function port(p: Probe): Promise<CheckResult> {
     }
   }
   if (service === undefined && lookup.kind !== 'found') return skip(id, 'neither docker-compose.yml nor the container can be read');
-  const where = p.paths ? ` in ${path.join(p.paths.dir, 'docker-compose.yml')}` : '';
   if (exposed.length > 0) {
-    return fail(id, `${[...new Set(exposed)].join('; ')}: the API is reachable from the network`, `publish it as "127.0.0.1:<port>:8200"${where} and recreate the container (docker compose up -d), then unseal`);
+    return fail(id, `${[...new Set(exposed)].join('; ')}: the API is reachable from the network`, p.paths ? `re-run \`vault-setup init --dir ${p.paths.dir} --force\` to move the server to a loopback listener on the host network (docs/network.md), then unseal` : 'keep every listener on loopback (docs/network.md)');
   }
   if (published8201) return warn(id, 'the cluster port 8201 is published', 'remove the 8201 mapping: a single node needs no cluster traffic from outside');
   if (hostNetwork && p.clusterAdvertise !== undefined) return pass(id, `API on 127.0.0.1:${p.deployment?.port ?? 8200} and the cluster's private address ${p.clusterAdvertise} only (host network)`);
   if (hostNetwork) return pass(id, `API on 127.0.0.1:${p.deployment?.port ?? 8200} only (host network, every tcp listener on loopback)`);
-  const e = parsePortEntry(((service?.ports as unknown[] | undefined) ?? [])[0]);
+  const entries = ((service?.ports as unknown[] | undefined) ?? []).map(parsePortEntry);
+  const e = entries.find((x) => x?.target.replace(/\/.*$/, '') === '8200') ?? entries[0];
+  // The engine that runs the deployment's container (none found: nothing to say about it).
+  const engine = e === undefined || lookup.kind !== 'found' ? undefined : await p.memo('engine version', () => engineVersion(p));
+  if (e !== undefined && engine !== undefined && Number(engine.split('.')[0]) < 28) {
+    // moby#45610: before Docker Engine 28 a port published on 127.0.0.1 also answers at the container's bridge address.
+    return warn(
+      id,
+      `API published on ${e.hostIp}:${e.published} through Docker's bridge: on Docker Engine ${engine} (before 28, moby#45610) a neighbour that routes the bridge subnet through this host reaches it at the container's address`,
+      `${p.paths ? `re-run \`vault-setup init --dir ${p.paths.dir} --force\`` : 'use'} a loopback listener on the host network (docs/network.md); run verify as root and its exposure check probes it from a neighbour's view`,
+    );
+  }
   return pass(id, `API published on ${e ? `${e.hostIp}:${e.published}` : 'loopback'} only`);
 }
 
@@ -220,3 +230,11 @@ export async function dataOwner(p: Probe): Promise<CheckResult> {
 }
 
 export const FILE_CHECKS = [composeFile, configFile, port, configReadOnly, restartPolicy, tls, storage, dataOwner];
+
+async function engineVersion(p: Probe): Promise<string | undefined> {
+  try {
+    return (await (await p.ctx.docker.client()).version()).Version;
+  } catch {
+    return undefined;
+  }
+}
