@@ -18,7 +18,7 @@ import { validateAppName } from '../config/policy.ts';
 import { type DeploymentRecord, defaultDir, loadDeployment } from '../deployment.ts';
 import { readRecord } from '../deployment/record.ts';
 import { saveRecord } from '../deployment/resume.ts';
-import { VaultSetupError, usageError } from '../errors.ts';
+import { VaultSetupError, escapeControls, usageError } from '../errors.ts';
 import { type Step, STATE_FILE, clearState, readState as readAdoptState, writeState } from '../adopt/state.ts';
 import { readState } from '../migrate/host.ts';
 import { migrateToRaft, preflight } from '../migrate/run.ts';
@@ -370,7 +370,7 @@ async function defaultPolicyTokens(api: VaultApi, token: string): Promise<{ acce
     const d = res.body?.data;
     if (res.status !== 200 || d === undefined) continue;
     if (JSON.stringify(d.policies ?? []) !== JSON.stringify(['default']) || d.meta?.[APP_META] !== undefined || d.path !== 'auth/token/create') continue;
-    found.push({ accessor, displayName: String(d.display_name ?? '') });
+    found.push({ accessor, displayName: escapeControls(String(d.display_name ?? '')) });
   }
   return found;
 }

@@ -66,7 +66,7 @@ async function haMode(api: VaultApi): Promise<string> {
   try {
     const leader = (await api.request<{ ha_enabled?: boolean; is_self?: boolean; leader_address?: string }>('GET', 'sys/leader')).body;
     if (leader?.ha_enabled !== true || leader.is_self === true) return 'active';
-    return leader.leader_address ? `standby of ${leader.leader_address}` : 'standby, no leader';
+    return leader.leader_address ? `standby of ${escapeControls(leader.leader_address)}` : 'standby, no leader';
   } catch {
     return 'unknown';
   }

@@ -27,6 +27,12 @@ export function validateAppName(name: string): string {
       hint: `choose an app name that does not start with "agent-", e.g. --app ${name.slice('agent-'.length) || 'openclaw'}`,
     });
   }
+  // vault-setup's own policies (the operator login's, the backup identity's) are named vault-setup-*.
+  if (name.startsWith('vault-setup-')) {
+    throw new VaultSetupError('E_USAGE', `--app "${name}" is in vault-setup's own namespace (policies vault-setup-*, e.g. the operator login's and the backup identity's): it would replace one of them`, {
+      hint: `choose an app name that does not start with "vault-setup-", e.g. --app ${name.slice('vault-setup-'.length) || 'openclaw'}`,
+    });
+  }
   return name;
 }
 

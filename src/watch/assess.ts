@@ -3,6 +3,7 @@
 // a bad state lasts). No I/O here.
 import type { DeliberateSeal, WatchRecord } from './state-file.ts';
 import type { Observation } from './observe.ts';
+import { escapeControls } from '../errors.ts';
 
 export type WatchState = 'healthy' | 'degraded' | 'sealed' | 'sealed-deliberately' | 'unreachable' | 'uninitialised';
 export type Level = 'ok' | 'warn' | 'fail';
@@ -72,6 +73,8 @@ export function assess(o: Observation, options: AssessOptions): Assessment {
     }
     state = problems.length === 0 ? 'healthy' : 'degraded';
   }
+  // What a server or a file supplied (versions, error texts) reaches terminals and notifications: controls escaped.
+  for (const p of problems) p.message = escapeControls(p.message);
   const level: Level = problems.some((p) => p.level === 'fail') ? 'fail' : problems.length > 0 ? 'warn' : 'ok';
   const worst = problems.find((p) => p.level === 'fail') ?? problems[0];
   const role = o.reachable && o.sealed === false ? o.role : undefined;

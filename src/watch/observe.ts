@@ -11,6 +11,7 @@ import { deploymentPaths } from '../deployment.ts';
 import { SERVICE } from '../services/templates.ts';
 import type { HealthStatus } from '../services/vault-api.ts';
 import { Probe } from '../verify/probe.ts';
+import { escapeControls } from '../errors.ts';
 import { type CheckFn, runChecks } from '../verify/report.ts';
 import type { CheckGroup } from '../verify/types.ts';
 
@@ -75,7 +76,7 @@ export async function observe(ctx: Context, target: WatchTarget, checks: [CheckG
     const base: Observation = { at, host: os.hostname(), address: target.address, reachable: health.ok, verifyFailures: [], container, containerStartedAt: container !== undefined && 'startedAt' in container ? container.startedAt : undefined, certificate, snapshot };
     if (!health.ok) return { ...base, error: health.error };
     const h = health.health;
-    const observation: Observation = { ...base, initialized: h.initialized, sealed: h.sealed, role: h.standby ? 'standby' : 'active', version: h.version };
+    const observation: Observation = { ...base, initialized: h.initialized, sealed: h.sealed, role: h.standby ? 'standby' : 'active', version: h.version === undefined ? undefined : escapeControls(String(h.version)) };
     // verify's findings mean something only while the server serves; a sealed server is one problem, not ten.
     if (h.initialized && !h.sealed && checks.length > 0) {
       const results = await runChecks(probe, checks, ctx.redactor);

@@ -36,6 +36,8 @@ describe('app policy', () => {
     for (const bad of ['root', 'default', 'Open', 'a b', '-x', 'a/b', '', 'x'.repeat(70)]) assert.throws(() => validateAppName(bad), /--app must be/, bad);
     // agent-NAME is the policy of `agent add NAME`: an app there would overwrite it.
     assert.throws(() => validateAppName('agent-x'), /namespace of `vault-setup agent`/);
+    // vault-setup-* holds the operator login's and the backup identity's policies.
+    for (const name of ['vault-setup-operator', 'vault-setup-backup']) assert.throws(() => validateAppName(name), /vault-setup's own namespace/);
     assert.equal(validateAppName('agentx'), 'agentx');
   });
 });

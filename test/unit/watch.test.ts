@@ -53,6 +53,12 @@ describe('watch: assess', () => {
     assert.equal(assess(base({ snapshot: undefined }), opts).state, 'healthy');
   });
 
+  it('what a server supplied reaches the summary and the notifications with its control characters escaped', () => {
+    const a = assess(base({ verifyFailures: [{ id: 'x/y', finding: 'policy \u001b]8;;https://evil\u0007name\u001b[2J', fix: '' }] }), opts);
+    assert.equal(a.summary, 'policy \\u001b]8;;https://evil\\u0007name\\u001b[2J');
+    for (const p of a.problems) assert.doesNotMatch(p.message, /[\u0000-\u001f\u007f-\u009f]/);
+  });
+
   it('verify failures count only while the server serves', () => {
     const f = [{ id: 'files/perms', finding: 'config is world-readable', fix: 'chmod 600 x' }];
     assert.deepEqual(assess(base({ verifyFailures: f }), opts).problems.map((p) => p.id), ['verify:files/perms']);
