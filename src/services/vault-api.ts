@@ -237,9 +237,22 @@ export class VaultApi {
           return;
         }
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          // An answer that is not the snapshot (an error, or whatever answers in the server's place) is bounded too.
+          if (size > MAX_BODY_BYTES) {
+            res.destroy();
+            reject(new VaultSetupError('E_SERVER', `the answer to ${method} ${path} (${status}) is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB; vault-setup stopped reading it`, {
+              hint: `is ${this.address} really the Vault/OpenBao API? check \`vault-setup status\``,
+            }));
+            return;
+          }
+          chunks.push(chunk);
+        });
         res.on('error', reject);
         res.on('end', () => {
+          if (size > MAX_BODY_BYTES) return;
           const text = Buffer.concat(chunks).toString('utf8');
           let body: unknown = undefined;
           try {
