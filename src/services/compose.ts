@@ -1,6 +1,8 @@
 // Docker Compose, v2 (`docker compose`) or v1 (`docker-compose`), whichever the host has.
 // Child processes get a minimal environment: tokens in the operator's shell never reach them.
 import { VaultSetupError } from '../errors.ts';
+import { assertSafeDir } from './dir-safety.ts';
+import { refuseSymlink } from './files.ts';
 
 export interface ComposeCommand {
   file: string;
@@ -57,6 +59,9 @@ export class ComposeService {
   }
 
   async up(dir: string, project: string): Promise<void> {
+    // compose runs as root with what the directory holds: it must still be one nobody else can swap files in.
+    await assertSafeDir(dir);
+    await refuseSymlink(dir);
     const result = await this.run(dir, project, ['up', '-d']);
     if (result.exitCode !== 0) {
       const last = result.output.trim().split('\n').slice(-3).join(' | ');

@@ -91,10 +91,21 @@ async function userName(uid: number): Promise<string> {
 }
 
 /**
+ * A directory a root-run one-shot container mounts: not a link, and safe as assertSafeDir says. The server's own
+ * directories (data/, logs/, run/ belong to its user) are judged by the directory that holds them.
+ */
+export async function assertSafeMount(source: string): Promise<void> {
+  await refuseSymlink(source);
+  const stat = await fs.stat(source).catch(() => undefined);
+  const mine = stat === undefined || stat.uid === 0 || stat.uid === (process.getuid?.() ?? 0);
+  await assertSafeDir(mine ? source : path.dirname(source));
+}
+
+/**
  * Right before a root-run step (the chown container, `compose up`): the directory is still safe and nothing
  * vault-setup wrote or bind-mounts was replaced by a link meanwhile.
  */
-export async function recheckBeforeRoot(paths: { dir: string; compose: string; configDir: string; config: string; dataDir: string; logsDir: string }): Promise<void> {
+export async function recheckBeforeRoot(paths: { dir: string; compose: string; configDir: string; config: string; dataDir: string; logsDir: string; runDir?: string; tlsDir?: string }): Promise<void> {
   await assertSafeDir(paths.dir);
-  for (const p of [paths.dir, paths.compose, paths.configDir, paths.config, paths.dataDir, paths.logsDir]) await refuseSymlink(p);
+  for (const p of [paths.dir, paths.compose, paths.configDir, paths.config, paths.dataDir, paths.logsDir, paths.runDir, paths.tlsDir]) if (p !== undefined) await refuseSymlink(p);
 }

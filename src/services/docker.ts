@@ -1,6 +1,7 @@
 // dockerode, wrapped once: containers are found by compose labels, "already stopped" is success,
 // and every failure becomes a VaultSetupError that says what to do.
 import type Dockerode from 'dockerode';
+import { assertSafeMount } from './dir-safety.ts';
 import { VaultSetupError } from '../errors.ts';
 
 export interface ContainerSummary {
@@ -111,6 +112,8 @@ export class DockerService {
     name?: string;
     labels?: Record<string, string>;
   }): Promise<{ exitCode: number; output: string }> {
+    // A one-shot runs as root on what it mounts: each directory must still be one nobody else can swap.
+    for (const bind of options.binds ?? []) await assertSafeMount(bind.slice(0, bind.indexOf(':')));
     const docker = await this.client();
     const container = await docker
       .createContainer({

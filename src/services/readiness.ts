@@ -7,6 +7,8 @@ import type { ServerIdentity } from './docker.ts';
 import type { Target } from './target.ts';
 import { connect } from './target.ts';
 import { SERVICE } from './templates.ts';
+import { deploymentPaths } from '../deployment.ts';
+import { recheckBeforeRoot } from './dir-safety.ts';
 import type { HealthStatus, SealStatus } from './vault-api.ts';
 import { poll } from './wait.ts';
 
@@ -96,6 +98,8 @@ export async function ensureRunning(ctx: Context, target: Target, waitMs: number
   if (early.restarting && early.restartCount >= 2) throw await crashLoop(ctx, found.id, name, early, undefined);
   let started = false;
   if (found.state !== 'running' && found.state !== 'restarting') {
+    // The container starts as root on the directory's files: nobody else may have swapped them meanwhile.
+    if (target.dir !== undefined) await recheckBeforeRoot(deploymentPaths(target.dir));
     await ctx.docker.start(found.id);
     started = true;
   }

@@ -133,6 +133,15 @@ describe('deployment directory ownership (as sshd StrictModes)', () => {
     const ok = await runCli(['init', '--dir', dir, '--flavor', 'openbao', '--image', rig().openbaoImage, '--name', d.name, '--port', String(d.port), '--deploy-only', '--json']);
     assert.equal(ok.code, 0, ok.stderr);
     for (const p of ['', 'data', 'logs']) assert.equal(fs.statSync(path.join(dir, p)).mode & 0o777, 0o750, p);
+
+    // Later commands start the container as root too: a directory that became unsafe since is refused there.
+    docker('stop', d.name);
+    fs.chmodSync(dir, 0o770);
+    const unseal = await runCli(['unseal', '--dir', dir, '--json']);
+    assert.equal(unseal.code, 7, unseal.stderr);
+    assert.match(unseal.json().error.message, new RegExp(`^${dir.replaceAll('/', '\\/')} is writable by its group \\(mode 770\\); vault-setup will not deploy under it$`));
+    assert.equal(docker('inspect', '-f', '{{.State.Running}}', d.name).trim(), 'false', 'the container was not started');
+    fs.chmodSync(dir, 0o750);
   });
 });
 
