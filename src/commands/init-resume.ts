@@ -7,7 +7,8 @@ import { validateOperatorName } from '../auth/sign-in.ts';
 import type { OperatorOptions } from '../auth/init-operator.ts';
 import { NO_CATALOG } from '../config/catalog.ts';
 import type { Context } from '../context.ts';
-import { deploymentPaths } from '../deployment.ts';
+import { deploymentPaths, loadDeployment } from '../deployment.ts';
+import { imageUser } from '../config/flavor.ts';
 import type { DeploymentRecordFile } from '../deployment/record.ts';
 import { type Existing, existingDeployment } from '../deployment/resume.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
@@ -76,6 +77,9 @@ export async function resumeFlags(ctx: Context, dir: string, flags: Flags): Prom
   if (r.catalog?.file === NO_CATALOG) fill('secrets', NO_CATALOG);
   else if (r.catalog?.file !== null && r.catalog?.file !== undefined && (await readIfExists(r.catalog.file)) !== undefined) fill('secrets', r.catalog.file);
   fill('app', r.app ?? undefined);
+  // Who the server runs as is in the compose file only (user:), as init wrote it.
+  const deployed = await loadDeployment(dir).catch(() => undefined);
+  if (deployed !== undefined && !imageUser(deployed.layout)) fill('server-user', `${deployed.layout.uid}:${deployed.layout.gid}`);
   return { flags: filled, existing };
 }
 

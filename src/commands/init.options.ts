@@ -11,6 +11,7 @@ export const spec: CommandSpec = {
     port: { type: 'string', arg: 'N', help: 'host port on 127.0.0.1 (default 8200)' },
     advertise: { type: 'string', arg: 'ADDR', help: "the first node of a cluster: this host's private address (API and cluster port there, TLS from the cluster CA)" },
     'raft-multiplier': { type: 'string', arg: '1-10', help: "raft's performance_multiplier (default 1: fastest; raise it on a slow disk)" },
+    'server-user': { type: 'string', arg: 'UID:GID', help: "run the server as this uid:gid instead of the image's 100:1000 (a dedicated host account; docs/security.md)" },
     memory: { type: 'string', arg: 'SIZE', help: 'container memory limit; swap is limited to the same, so none (default 1g)' },
     yes: { type: 'boolean', short: 'y', help: 'ask nothing; fail where an answer is needed' },
     force: { type: 'boolean', help: 'replace files that differ from what vault-setup writes' },

@@ -5,7 +5,7 @@ import { type CeremonyOptions, type CeremonyOutcome, type CeremonyPlan, ceremony
 import { resolveCounts } from '../ceremony/shares.ts';
 import { type Catalog, loadCatalog } from '../config/catalog.ts';
 import { parseMemory } from '../config/container-limits.ts';
-import { LAYOUTS } from '../config/flavor.ts';
+import { LAYOUTS, type Layout, withServerUser } from '../config/flavor.ts';
 import { validateAppName } from '../config/policy.ts';
 import type { Context } from '../context.ts';
 import { defaultDir } from '../deployment.ts';
@@ -37,7 +37,7 @@ export async function init(invocation: Invocation, ctx: Context): Promise<Comman
   // An existing deployment resumes with its own settings; a flag that would break its data is refused here.
   const { flags, existing } = await resumeFlags(ctx, path.resolve(str(invocation.flags, 'dir') ?? defaultDir(ctx.env)), invocation.flags);
   const flavor = oneOf(flags, 'flavor', ['vault', 'openbao'] as const, 'vault');
-  const layout = LAYOUTS[flavor];
+  const layout = serverUser(LAYOUTS[flavor], str(flags, 'server-user'));
   const dir = path.resolve(str(flags, 'dir') ?? defaultDir(ctx.env));
   const port = int(flags, 'port', 8200, { min: 1, max: 65535 });
   const name = projectName(str(flags, 'name') ?? layout.defaultName);
@@ -235,7 +235,20 @@ function quorumOption(flags: Flags, dir: string): boolean {
 }
 
 /** The deployment flags a resumed `init` must repeat (with --dir), as the operator gave them. */
-const RERUN_FLAGS = ['flavor', 'image', 'name', 'port', 'storage', 'tls', 'advertise'];
+const RERUN_FLAGS = ['flavor', 'image', 'name', 'port', 'storage', 'tls', 'advertise', 'server-user'];
+
+/** --server-user UID:GID: the server's uid and gid on the host (root is refused: the point is a dedicated account). */
+function serverUser(layout: Layout, value: string | undefined): Layout {
+  if (value === undefined) return layout;
+  let chosen: Layout;
+  try {
+    chosen = withServerUser(layout, value);
+  } catch {
+    throw usageError(`--server-user must be UID:GID, two numbers, got "${value}"`, 'e.g. --server-user 2001:2001 (create the account first: useradd --system --uid 2001 --user-group vault-server)');
+  }
+  if (chosen.uid === 0 || chosen.gid === 0) throw usageError('--server-user 0 would run the server as root', 'give the uid:gid of a dedicated, unprivileged account');
+  return chosen;
+}
 
 /** The ceremony flags init was given; on a server initialised before, they have no effect and init says so. */
 const CEREMONY_FLAGS = ['shares', 'threshold', 'pgp-keys', 'root-token-pgp-key', 'keys-out', 'print-keys'];

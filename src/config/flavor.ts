@@ -42,4 +42,21 @@ export const LAYOUTS: Record<Flavor, Layout> = {
   },
 };
 
+/**
+ * The layout with the server run as another uid:gid than the image's own (100:1000; on Debian and Ubuntu uid 100
+ * is a system account): `init --server-user`, written to the compose file as `user:` and read back from it.
+ */
+export function withServerUser(layout: Layout, user: string | undefined): Layout {
+  if (user === undefined) return layout;
+  const m = /^(\d{1,10}):(\d{1,10})$/.exec(user.trim());
+  if (m === null) throw new RangeError(`"${user}" is not UID:GID (two numbers)`);
+  return { ...layout, uid: Number(m[1]), gid: Number(m[2]) };
+}
+
+/** True when the server runs as the image's own user (no `user:` in the compose file). */
+export const imageUser = (layout: Layout): boolean => {
+  const own = LAYOUTS[layout.flavor];
+  return layout.uid === own.uid && layout.gid === own.gid;
+};
+
 export const isFlavor = (value: string): value is Flavor => value === 'vault' || value === 'openbao';

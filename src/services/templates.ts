@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { confinement } from '../config/container-limits.ts';
-import type { Layout } from '../config/flavor.ts';
+import { type Layout, imageUser } from '../config/flavor.ts';
 import type { ServerIdentity } from './docker.ts';
 
 export type Storage = 'raft' | 'file';
@@ -124,6 +124,8 @@ export function composeData(spec: DeploymentSpec): Record<string, unknown> {
       [SERVICE]: {
         image: spec.image,
         container_name: spec.name,
+        // A dedicated uid:gid (init --server-user): the entrypoint then starts the server as it directly.
+        ...(imageUser(layout) ? {} : { user: `${layout.uid}:${layout.gid}` }),
         restart: 'unless-stopped',
         // The host's network, with listeners on loopback and a unix socket only (vault.hcl): a published port
         // would be reachable at the container's bridge address from the LAN on Docker < 28 (docs/network.md).
@@ -152,5 +154,7 @@ export function composeData(spec: DeploymentSpec): Record<string, unknown> {
 
 export async function renderCompose(spec: DeploymentSpec): Promise<string> {
   const { stringify } = await import('yaml');
-  return `# Written by vault-setup. \`vault-setup init\` will not overwrite changes without --force.\n${stringify(composeData(spec))}`;
+  // Quoted: compose v1 reads YAML 1.1, where an unquoted 2001:2002 is a base-60 number.
+  const text = stringify(composeData(spec)).replace(/^( +user: )(\d+:\d+)$/m, '$1"$2"');
+  return `# Written by vault-setup. \`vault-setup init\` will not overwrite changes without --force.\n${text}`;
 }

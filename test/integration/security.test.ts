@@ -99,7 +99,27 @@ describe('container confinement (OpenBao 2.7.2 and a binary with a file capabili
     const uid = check(verify, 'server-uid');
     assert.equal(uid.status, 'warn');
     assert.match(uid.finding, new RegExp(`uid 100, which on this host is the account "${account}"`));
-    assert.match(uid.fix, /dedicated uid/);
+    assert.match(uid.fix, /give the server a dedicated account: useradd .* --server-user UID:GID --force/);
+
+    // The fix: --server-user. The compose file says user:, data/, logs/ and run/ are the account's, the server runs
+    // as it, and a later init without the flag keeps it.
+    const fixed = await runCli(['init', ...d.args('openbao', rig().openbaoImage), '--server-user', '2001:2002', '--deploy-only', '--force', '--json']);
+    assert.equal(fixed.code, 0, fixed.stderr);
+    assert.match(fs.readFileSync(compose, 'utf8'), /^ {4}user: "2001:2002"$/m);
+    assert.equal(docker('inspect', '-f', '{{.Config.User}}', d.name).trim(), '2001:2002');
+    for (const dir of ['data', 'logs', 'run']) assert.deepEqual([fs.statSync(path.join(d.dir, dir)).uid, fs.statSync(path.join(d.dir, dir)).gid], [2001, 2002], dir);
+    const after = await runCli(['verify', '--dir', d.dir, '--json'], { env: { HOME: d.dir } });
+    assert.equal(check(after, 'server-uid').status, 'pass', check(after, 'server-uid').finding);
+    assert.match(check(after, 'non-root').finding, /runs as uid 2001 /);
+    assert.equal(check(after, 'data-owner').status, 'pass', check(after, 'data-owner').finding);
+    const socket = fs.readdirSync(path.join(d.dir, 'run')).map((f) => fs.statSync(path.join(d.dir, 'run', f))).find((s) => s.isSocket());
+    assert.deepEqual([socket?.uid, socket?.gid], [2001, 2002], 'the agents\' socket belongs to the account too');
+    const again = await runCli(['init', '--dir', d.dir, '--deploy-only', '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(fs.readFileSync(compose, 'utf8'), /^ {4}user: "2001:2002"$/m, 'a re-run keeps the server\'s account');
+    const refused = await runCli(['init', '--dir', d.dir, '--server-user', '0:0', '--deploy-only', '--json']);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.json().error.message, /--server-user 0 would run the server as root/);
   });
 });
 

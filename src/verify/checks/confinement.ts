@@ -1,5 +1,6 @@
 // What confines the server's container: a memory limit that keeps it out of swap, dropped capabilities, a read-only
 // root filesystem, a process limit; and who the server's uid is on this host.
+import { imageUser } from '../../config/flavor.ts';
 import fs from 'node:fs/promises';
 import type { Probe } from '../probe.ts';
 import { type CheckResult, fail, pass, skip, warn } from '../types.ts';
@@ -55,10 +56,12 @@ export async function serverUid(p: Probe): Promise<CheckResult> {
   const owner = await hostUser(stat.uid);
   if (owner === undefined) return pass(id, `data/ is owned by uid ${stat.uid}, which is no account on this host`);
   if (owner === p.layout.user) return pass(id, `data/ is owned by uid ${stat.uid} (${owner}), the server's own account on this host`);
+  // init --server-user: an account the operator chose for the server.
+  if (!imageUser(p.layout) && stat.uid === p.layout.uid) return pass(id, `data/ is owned by uid ${stat.uid} (${owner}), the account the server runs as (user: in docker-compose.yml)`);
   return warn(
     id,
     `data/ is owned by uid ${stat.uid}, which on this host is the account "${owner}": it (and whatever runs as it) can read the server's data and logs`,
-    'give the server a dedicated uid (see docs/security.md: a host account for it, or dockerd user-namespace remapping)',
+    `give the server a dedicated account: useradd --system --user-group vault-server, then vault-setup init --dir ${p.paths.dir} --server-user UID:GID --force (docs/security.md)`,
   );
 }
 
