@@ -154,12 +154,23 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
     await clearState(dir);
     // The record (when the deployment has one) names what runs now, so init and verify start from it.
     const recorded = await noteChange(dir, { image, server: (running ?? to).raw });
-    const data = { dir, image, from: from.version, to: to.version, previous_image: from.image, upgraded: true, snapshot: snapshot ?? null, checksum_file: snapshot === undefined ? null : checksumFile(snapshot), record_updated: recorded };
-    return { data, human: [`Upgraded ${target.name}: ${from.image} (${from.version}) -> ${image} (${to.version}), unsealed and active.`, `Snapshot from before: ${snapshot ?? '(taken by the interrupted run)'}`, `Check it: vault-setup verify --dir ${dir}`].join('\n') };
+    // verify's checks that need no token (as `watch` runs them), on the upgraded server: what fails is named.
+    say('Checking the upgraded server (verify\'s checks that need no token) ...');
+    const failed = await tokenlessFailures(ctx, target, dir);
+    const data = { dir, image, from: from.version, to: to.version, previous_image: from.image, upgraded: true, snapshot: snapshot ?? null, checksum_file: snapshot === undefined ? null : checksumFile(snapshot), record_updated: recorded, verify_failed: failed };
+    const checked = failed.length === 0 ? 'verify: no check that needs no token fails; with a token, `vault-setup verify` checks the rest' : `verify: ${failed.length} check${failed.length === 1 ? '' : 's'} fail (${failed.join(', ')}): vault-setup verify --dir ${dir} gives each fix`;
+    return { data, human: [`Upgraded ${target.name}: ${from.image} (${from.version}) -> ${image} (${to.version}), unsealed and active.`, `Snapshot from before: ${snapshot ?? '(taken by the interrupted run)'}`, checked].join('\n') };
   } finally {
     stopSaying();
     open.close();
   }
+}
+
+async function tokenlessFailures(ctx: Context, target: Target, dir: string): Promise<string[]> {
+  const { observe } = await import('../watch/observe.ts');
+  const { CHECK_GROUPS } = await import('../verify/groups.ts');
+  const seen = await observe(ctx, { dir, deployment: await loadDeployment(dir), name: target.name, address: target.address, caCert: target.caCert, backupsDir: undefined, clusterAdvertise: target.record?.cluster?.advertise, app: target.record?.app ?? undefined }, CHECK_GROUPS);
+  return seen.verifyFailures.map((f) => f.id);
 }
 
 interface RollbackPlan {
