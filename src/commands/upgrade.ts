@@ -88,7 +88,13 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
 
     // The shares, before anything changes: the upgraded server and a rollback both open with them.
     const shares = await collectShares(ctx, fromStdin, seal);
-    stopSaying = sayWhereOnInterrupt(ctx, { dir, name: target.name as string, resume: `vault-setup upgrade --dir ${dir} --image ${image}` });
+    // What upgrade-state.json holds, for the Ctrl-C message (said from memory, at once).
+    let lastRecorded = state;
+    const record = async (next: UpgradeState): Promise<void> => {
+      await writeState(ctx, dir, next);
+      lastRecorded = next;
+    };
+    stopSaying = sayWhereOnInterrupt(ctx, { name: target.name as string, resume: `vault-setup upgrade --dir ${dir} --image ${image}`, state: () => lastRecorded });
     if (state !== undefined) {
       say(`Resuming the upgrade to ${state.to.image} recorded in ${STATE_FILE} (last stage: ${state.stage}).`);
       // A run killed during a copy left its one-shot container, perhaps still copying: it must not race this run's.
@@ -104,7 +110,7 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
       say(`1/5 Snapshot of ${from.version}: ${snapshot} ...`);
       await saveSnapshot(api, token as string, snapshot);
       state = { ...state, stage: 'snapshot', snapshot };
-      await writeState(ctx, dir, state);
+      await record(state);
     } else say(`1/5 Snapshot: already taken (${snapshot ?? 'see backups/'}).`);
 
     const container = await ctx.docker.findService(target.name as string, SERVICE);
@@ -113,7 +119,7 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
         say(`2/5 Stopping ${target.name} (it comes back sealed) ...`);
         if (container !== undefined) await ctx.docker.stop(container.id);
         state = { ...state, stage: 'stopped' };
-        await writeState(ctx, dir, state);
+        await record(state);
       } else say('2/5 Container: already stopped.');
 
       if (!reached(state, 'copied')) {
@@ -121,7 +127,7 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
         say(`3/5 Copying data/ to ${DATA_COPY}/ while the server is stopped (the way back needs no token) ...`);
         await copyData(ctx, from.image, paths, target.name as string);
         state = { ...state, stage: 'copied' };
-        await writeState(ctx, dir, state);
+        await record(state);
       } else say(`3/5 ${DATA_COPY}/: already copied.`);
     } catch (error) {
       throw await restartOld(ctx, { target, api, dir, from, image, shares, waitMs, snapshot, cause: error, where });
@@ -135,7 +141,7 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
       await ctx.compose.up(dir, target.name as string);
       if (!reached(state, 'switched')) {
         state = { ...state, stage: 'switched' };
-        await writeState(ctx, dir, state);
+        await record(state);
       }
       await ensureRunning(ctx, target, waitMs);
       if (reached(state, 'unsealed') && !(await api.sealStatus()).sealed) say(`5/5 ${to.raw}: already unsealed.`);
@@ -149,7 +155,7 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
       throw await rollback(ctx, { target, api, dir, from, image, shares, waitMs, snapshot, cause: error, where });
     }
 
-    if (!reached(state, 'unsealed')) await writeState(ctx, dir, { ...state, stage: 'unsealed' });
+    if (!reached(state, 'unsealed')) await record({ ...state, stage: 'unsealed' });
     await dropCopy(ctx, image, paths, target.name as string);
     await clearState(dir);
     // The record (when the deployment has one) names what runs now, so init and verify start from it.

@@ -1,14 +1,15 @@
 // Ctrl-C (SIGINT/SIGTERM) during an upgrade, once the shares are in: the process ends (exit 130) after saying where
 // things are: the stage upgrade-state.json records, whether the server runs and on which image, what the copy of
-// data/ holds, and the command that resumes. A one-shot still copying is removed by that re-run before it copies.
+// data/ holds, and the command that resumes. Said from what the run knows in memory, at once: nothing after the
+// signal gets to run first. A one-shot still copying is removed by the re-run before it copies.
 import type { Context } from '../context.ts';
-import { SERVICE } from '../services/templates.ts';
-import { DATA_COPY, STATE_FILE, readState } from './host.ts';
+import { DATA_COPY, STATE_FILE, type UpgradeState } from './host.ts';
 
 export interface UpgradeWhere {
-  dir: string;
   name: string;
   resume: string;
+  /** The state as last recorded (undefined: nothing recorded yet). */
+  state: () => UpgradeState | undefined;
 }
 
 /** Says where the upgrade stopped on a signal, until the returned function is called. */
@@ -18,25 +19,21 @@ export function sayWhereOnInterrupt(ctx: Context, where: UpgradeWhere): () => vo
   ctx.interrupts.set(async (signal) => {
     if (interrupted) return false; // a second Ctrl-C: the first is already saying where things are
     interrupted = true;
-    const lines = await whereItIs(ctx, where, signal).catch((error: Error) => [
-      `✖ vault-setup upgrade: interrupted (${signal ?? 'signal'}); where the upgrade stopped could not be read (${error.message})`,
-      `  → to resume: ${where.resume}`,
-    ]);
     const style = ctx.output.style;
-    for (const line of lines) ctx.output.streams.stderr.write(`${line.startsWith('✖') ? `${style.red('✖')}${line.slice(1)}` : line}\n`);
+    for (const line of whereItIs(where, signal)) ctx.output.streams.stderr.write(`${line.startsWith('✖') ? `${style.red('✖')}${line.slice(1)}` : line}\n`);
     return true;
   });
   return () => ctx.interrupts.set(previous);
 }
 
-async function whereItIs(ctx: Context, where: UpgradeWhere, signal: string | undefined): Promise<string[]> {
-  const state = await readState(where.dir);
-  const container = await ctx.docker.findService(where.name, SERVICE).catch(() => undefined);
-  const lines = [`✖ vault-setup upgrade: interrupted (${signal ?? 'signal'}); last stage recorded: ${state?.stage ?? 'none, nothing was changed'}${state === undefined ? '' : ` (${STATE_FILE})`}.`];
-  if (container?.state === 'running') {
-    lines.push(`  The server (${where.name}) is running ${container.image}${state === undefined || state.stage === 'snapshot' ? '' : ', sealed until the shares are entered'}.`);
-  } else lines.push(`  The server (${where.name}) is ${container === undefined ? 'not there' : 'stopped'}: apps get nothing until it runs again.`);
-  if (state !== undefined && ['copied', 'switched', 'unsealed'].includes(state.stage)) lines.push(`  ${DATA_COPY}/ holds data/ as ${state.from.image} left it; the snapshot from before: ${state.snapshot ?? 'in backups/'}.`);
+export function whereItIs(where: UpgradeWhere, signal: string | undefined): string[] {
+  const state = where.state();
+  const stage = state?.stage;
+  const lines = [`✖ vault-setup upgrade: interrupted (${signal ?? 'signal'}); last stage recorded: ${stage ?? 'none, nothing was changed'}${state === undefined ? '' : ` (${STATE_FILE})`}.`];
+  if (state === undefined || stage === 'snapshot') lines.push(`  The server (${where.name}) is running${state === undefined ? '' : ` ${state.from.image}`}, as before.`);
+  else if (stage === 'stopped' || stage === 'copied') lines.push(`  The server (${where.name}) is stopped: apps get nothing until it runs again.`);
+  else lines.push(`  The server (${where.name}) runs ${state.to.image}${stage === 'switched' ? ', sealed until the shares are entered' : ''}.`);
+  if (state !== undefined && stage !== 'snapshot' && stage !== 'stopped') lines.push(`  ${DATA_COPY}/ holds data/ as ${state.from.image} left it; the snapshot from before: ${state.snapshot ?? 'in backups/'}.`);
   lines.push(`  → to resume: ${where.resume}`);
   return lines;
 }

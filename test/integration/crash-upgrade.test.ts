@@ -123,4 +123,30 @@ test('upgrade: a crash at each recorded stage, then the same command: it resumes
     assert.match(run.stderr, /3\/5 Copying data\//);
     await assertUpgradedTo(image);
   });
+
+  await t.test('Ctrl-C (SIGINT) while it copies data/: exit 130, it says where it stopped and how to resume; the same command finishes', async () => {
+    const image = current === A ? B : A;
+    const started = dockerEvents(['--filter', `label=org.vault-setup.project=${d.name}`, '--filter', 'event=start']);
+    t.after(() => started.kill());
+    const cli = liveCli(args(image), { env });
+    cli.write(input);
+    cli.end();
+    await cli.waitFor(/3\/5 Copying data\//, { stream: 'stderr' });
+    await started.first(new RegExp(`${d.name}-upgrade-`));
+    cli.signal('SIGINT');
+    assert.equal(await cli.exited, 130, cli.stderr());
+    started.kill();
+    const said = cli.stderr();
+    assert.match(said, /✖ vault-setup upgrade: interrupted \(SIGINT\); last stage recorded: stopped \(upgrade-state\.json\)\./);
+    assert.match(said, new RegExp(`  The server \\(${d.name}\\) is stopped: apps get nothing until it runs again\\.`));
+    assert.match(said, new RegExp(`  → to resume: vault-setup upgrade --dir ${d.dir.replace(/[./]/g, '\\$&')} --image ${image.replace(/[./]/g, '\\$&')}`));
+    for (const key of server.keys) assert.ok(!said.includes(key), 'no share in the output');
+
+    const run = await runInProcess(args(image), { env, input });
+    assert.equal(run.code, 0, run.stderr);
+    upgrades++;
+    current = image;
+    assert.match(run.stderr, /Resuming the upgrade .* \(last stage: stopped\)/);
+    await assertUpgradedTo(image);
+  });
 });
