@@ -1,7 +1,7 @@
 // A deployment made by hand with the playbook's own steps (seed 004, chapter 2.7), for adopt's tests: its
 // docker-compose.yml and vault.hcl word for word with a rig image and a free port, `docker-compose up -d`, the
-// playbook's `docker exec ... chown`, `operator init` 5/3 and the unseals through the HTTP API (as the CLI does), KV v2
-// at secret/, the five `kv put`s, `token create -policy=default`, an unseal.sh with three keys, and an app's .env
+// playbook's `docker exec ... chown`, then its commands through `docker exec <c> vault ...`: `operator init` 5/3, three
+// `operator unseal`s, KV v2 at secret/, the five `kv put`s, `token create -policy=default`, an unseal.sh with three keys, and an app's .env
 // holding the root token. assertAdopted checks what every adopted deployment holds, with an independent client.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { call, unseal, waitActive, type Server } from './day2.ts';
+import { call, waitActive, type Server } from './day2.ts';
 import { docker, freePort, removeContainers } from './deployment.ts';
 
 // Step 10's secrets, with values in place of the placeholders (quotes, a colon, a long one).
@@ -110,31 +110,36 @@ export async function playbookDeployment(t: { after(fn: () => void): void }, ima
   docker('exec', name, 'chown', '-R', 'vault:vault', '/vault/data');
   await waitAnswering(server);
 
-  // Steps 5-12 through the HTTP API, as the CLI's commands do.
-  const init = await call(server, 'PUT', 'sys/init', { body: { secret_shares: 5, secret_threshold: 3 } });
-  assert.equal(init.status, 200, JSON.stringify(init.body));
-  const keys = init.body.keys_base64 as string[];
-  const rootToken = init.body.root_token as string;
-  await unseal(server, keys.slice(0, 3));
+  // Steps 5-12 as the playbook types them: the server's own CLI in the container (docker exec), VAULT_ADDR from
+  // the compose file, the root token exported as the playbook does.
+  const vault = (args: string[], token?: string): string => docker('exec', ...(token === undefined ? [] : ['-e', `VAULT_TOKEN=${token}`]), name, 'vault', ...args);
+  const init = JSON.parse(vault(['operator', 'init', '-key-shares=5', '-key-threshold=3', '-format=json']));
+  const keys = init.unseal_keys_b64 as string[];
+  const rootToken = init.root_token as string;
+  for (const key of keys.slice(0, 3)) vault(['operator', 'unseal', key]);
   await waitActive(server);
-  assert.equal((await call(server, 'POST', 'sys/mounts/secret', { token: rootToken, body: { type: 'kv', options: { version: '2' } } })).status, 204);
+  vault(['secrets', 'enable', '-path=secret', '-version=2', 'kv'], rootToken);
   for (const [key, data] of Object.entries(SECRETS).filter(([k]) => !skip.includes(k))) {
+    const fields = Object.entries(data).map(([f, v]) => `${f}=${v}`);
     for (let i = 0; ; i++) {
-      const res = await call(server, 'POST', `secret/data/${key}`, { token: rootToken, body: { data } });
-      if (res.status === 200) break;
-      assert.ok(i < 100 && JSON.stringify(res.body).includes('Upgrading'), JSON.stringify(res.body));
-      await new Promise((r) => setTimeout(r, 200));
+      // A KV v2 mount is writable a moment after it is enabled ("Upgrading from non-versioned to versioned data").
+      try {
+        vault(['kv', 'put', `secret/${key}`, ...fields], rootToken);
+        break;
+      } catch (error) {
+        assert.ok(i < 100 && /Upgrading|upgrade/i.test(String((error as { stderr?: string }).stderr ?? error)), String(error));
+        await new Promise((r) => setTimeout(r, 200));
+      }
     }
   }
-  const created = await call(server, 'POST', 'auth/token/create', { token: rootToken, body: { display_name: 'openclaw-app', ttl: '720h', renewable: true, policies: ['default'] } });
-  assert.equal(created.status, 200);
+  const created = JSON.parse(vault(['token', 'create', '-policy=default', '-display-name=openclaw-app', '-ttl=720h', '-format=json'], rootToken));
   // What the playbook warns against, and what people write anyway.
   const script = path.join(dir, 'unseal.sh');
   fs.writeFileSync(script, `#!/bin/sh\n${keys.slice(0, 3).map((k) => `docker exec -e VAULT_ADDR=http://127.0.0.1:8200 vault vault operator unseal ${k}`).join('\n')}\n`, { mode: 0o700 });
   const appEnv = path.join(home, 'openclaw', '.env');
   fs.mkdirSync(path.dirname(appEnv), { recursive: true });
   fs.writeFileSync(appEnv, `VAULT_ADDR=http://127.0.0.1:${port}\nVAULT_TOKEN=${rootToken}\n`, { mode: 0o600 });
-  return { dir, home, root, name, port, server, keys, hexKeys: init.body.keys as string[], rootToken, oldAppToken: created.body.auth.client_token as string, script, appEnv };
+  return { dir, home, root, name, port, server, keys, hexKeys: init.unseal_keys_hex as string[], rootToken, oldAppToken: created.auth.client_token as string, script, appEnv };
 }
 
 /** What every adopted deployment holds: the hardened files, raft, audit, the scoped token reading every secret. */
