@@ -6,7 +6,7 @@ import { VaultSetupError } from '../errors.ts';
 import { generateRoot } from '../quorum/generate-root.ts';
 import { collectShares } from '../services/quorum.ts';
 import { bool, str } from '../options/flags.ts';
-import { connect, resolveTarget } from '../services/target.ts';
+import { connect, requireUnsealed, resolveTarget } from '../services/target.ts';
 import type { CommandResult, Invocation } from '../invocation.ts';
 
 export async function generateRootCommand({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
@@ -21,11 +21,7 @@ export async function generateRootCommand({ flags, positionals }: Invocation, ct
   } finally {
     api.close();
   }
-  if (!seal.initialized || seal.sealed) {
-    throw new VaultSetupError(seal.initialized ? 'E_SEALED' : 'E_NOT_INITIALIZED', `the server at ${target.address} is ${seal.initialized ? 'sealed' : 'not initialised'}`, {
-      hint: seal.initialized ? 'unseal it first: vault-setup unseal' : 'run `vault-setup init` first',
-    });
-  }
+  requireUnsealed(seal, target.address, { suffix: '', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
   const shares = await collectShares(ctx, { fromStdin: bool(flags, 'stdin'), threshold: seal.t, shares: seal.n, purpose: 'generate a root token' });
   try {
     const root = await generateRoot(ctx, target, shares);

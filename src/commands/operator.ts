@@ -8,7 +8,7 @@ import { VaultSetupError, usageError } from '../errors.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { readStdinText } from '../secrets/values.ts';
 import { bool, str } from '../options/flags.ts';
-import { connect, resolveTarget } from '../services/target.ts';
+import { connect, requireUnsealed, resolveTarget } from '../services/target.ts';
 import type { CommandResult, Invocation } from '../invocation.ts';
 
 const SUBCOMMANDS = ['add', 'remove', 'passwd'] as const;
@@ -39,11 +39,7 @@ export async function operator({ flags, positionals }: Invocation, ctx: Context)
   const api = connect(ctx, target.address, target.caCert);
   try {
     const seal = await api.sealStatus();
-    if (!seal.initialized || seal.sealed) {
-      throw new VaultSetupError(seal.initialized ? 'E_SEALED' : 'E_NOT_INITIALIZED', `the server at ${target.address} is ${seal.initialized ? 'sealed' : 'not initialised'}`, {
-        hint: seal.initialized ? 'unseal it first: vault-setup unseal' : 'run `vault-setup init` first',
-      });
-    }
+    requireUnsealed(seal, target.address, { suffix: '', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
     if (sub === 'passwd') return await passwd(ctx, api, name, passwordStdin);
     // The new password is asked before the login, so a mistyped one costs no token.
     const password = sub === 'add' ? await newPassword(ctx, name, passwordStdin) : undefined;
