@@ -20,13 +20,13 @@ import { readRecord } from '../deployment/record.ts';
 import { saveRecord } from '../deployment/resume.ts';
 import { VaultSetupError, escapeControls, usageError } from '../errors.ts';
 import { type Step, STATE_FILE, clearState, readState as readAdoptState, writeState } from '../adopt/state.ts';
-import { readState } from '../migrate/host.ts';
+import { clusterAddrFor, fileStorageBlock, raftConfig, readState } from '../migrate/host.ts';
 import { migrateToRaft, preflight } from '../migrate/run.ts';
 import { bool, duration, str } from '../options/flags.ts';
 import { ensureRunning, identifyFromApi } from '../services/readiness.ts';
 import { type Target, connect } from '../services/target.ts';
 import { obtainToken } from '../services/token.ts';
-import { readIfExists } from '../services/files.ts';
+import { lineDiff, readIfExists } from '../services/files.ts';
 import { SERVICE } from '../services/templates.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { APP_META, configurePhase } from '../tasks/configure.tasks.ts';
@@ -216,7 +216,8 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
     if (migrated !== undefined) steps.push({ step: 'raft', status: 'done', detail: `resumed; ${migrated.keys} keys, ${migrated.policies} policies read back; snapshot ${migrated.snapshot}` });
     else if (deployment.storage === 'file') {
       say('2/5 File storage to raft (operator migrate, offline; every key read back before the switch is kept):');
-      await confirm('Stop the server, migrate file storage to raft, and take the first snapshot?');
+      say(await raftPreview(deployment, target));
+      await confirm('Stop the server, migrate file storage to raft as shown, and take the first snapshot?');
       const migrateImage = str(flags, 'image') ?? deployment.image;
       await preflight(ctx, { target, api, dir, deployment }, migrateImage);
       migrated = await migrateToRaft(ctx, {
@@ -362,6 +363,14 @@ function warnAboutScripts(ctx: Context, scan: HostScan): void {
 }
 
 /** The playbook's app tokens: made by `token create -policy=default` (policies exactly ["default"]), not vault-setup's. */
+/** The vault.hcl change the migration will make, shown before the question (the migration shows it again when it switches). */
+async function raftPreview(deployment: DeploymentRecord, target: Target): Promise<string> {
+  const hcl = (await readIfExists(deployment.paths.config)) ?? '';
+  const dataPath = fileStorageBlock(hcl)?.path ?? `${deployment.layout.home}/data`;
+  const after = raftConfig(hcl, { nodeId: target.record?.nodeId ?? `${deployment.name}-1`, clusterAddr: clusterAddrFor(hcl, deployment.port, deployment.tls), dataPath });
+  return `--- config/vault.hcl\n${lineDiff(hcl, after, { before: 'file storage', after: 'raft' })}`;
+}
+
 async function defaultPolicyTokens(api: VaultApi, token: string): Promise<{ accessor: string; displayName: string }[]> {
   const list = await api.request<any>('LIST', 'auth/token/accessors', { token, accept: [404] });
   const found: { accessor: string; displayName: string }[] = [];

@@ -136,7 +136,8 @@ test('adopt: each step waits for its confirmation; a "no" stops there, and the n
   const partly = scriptedPrompter([...p.keys.slice(1, 4), true, false]);
   const second = await runInProcess(['adopt', '--dir', p.dir], { env, prompter: partly });
   assert.equal(second.code, 2, second.stderr);
-  assert.match(second.stderr, /stopped before "Stop the server, migrate file storage to raft, and take the first snapshot\?"/);
+  assert.match(second.stderr, /stopped before "Stop the server, migrate file storage to raft as shown, and take the first snapshot\?"/);
+  assert.match(second.stderr, /--- config\/vault\.hcl\n[\s\S]*\+ *storage "raft" \{[\s\S]*stopped before "Stop the server/, 'the vault.hcl change was shown before the question');
   assert.match(fs.readFileSync(path.join(p.dir, 'docker-compose.yml'), 'utf8'), /network_mode: host/);
   assert.match(fs.readFileSync(path.join(p.dir, 'config', 'vault.hcl'), 'utf8'), /storage "file"/);
   assert.equal((await call(p.server, 'GET', 'sys/seal-status')).body.sealed, false);
