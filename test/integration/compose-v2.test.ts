@@ -54,6 +54,16 @@ describe('compose v2', () => {
     assert.equal(labels['com.docker.compose.project'], d.name);
     assert.equal(labels['com.docker.compose.service'], 'server');
     assert.match(labels['com.docker.compose.version'], /^2\./);
+    // The confinement the compose file asks for, as compose v2 applies it (docs/security.md's promise for v2).
+    const host = JSON.parse(docker('inspect', '-f', '{{json .HostConfig}}', d.name));
+    assert.equal(host.NetworkMode, 'host');
+    assert.equal(host.Memory, 1024 * 1024 * 1024);
+    assert.equal(host.MemorySwap, host.Memory, 'no swap');
+    assert.deepEqual(host.CapDrop, ['ALL']);
+    assert.deepEqual([...host.CapAdd].sort(), ['IPC_LOCK', 'SETGID', 'SETUID']);
+    assert.equal(host.ReadonlyRootfs, true);
+    assert.equal(host.PidsLimit, 1024);
+    assert.deepEqual(host.SecurityOpt, ['no-new-privileges:true']);
 
     const containerId = docker('inspect', '-f', '{{.Id}}', d.name).trim();
     const second = await runCli(['init', ...d.args('openbao', image), '--deploy-only', '--json'], { env });
