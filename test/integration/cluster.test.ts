@@ -184,10 +184,6 @@ for (const server of SERVERS) {
           assert.equal(read.status, 200, `${n.api}: ${JSON.stringify(read.body)}`);
           assert.match(read.body.data.data.key, /^[0-9a-f]{32}$/);
         }
-        // Autopilot as init configured it: dead servers cleaned up, never below a quorum of three.
-        const autopilot = await call(n1.api, ca, 'GET', 'sys/storage/raft/autopilot/configuration', { token });
-        assert.equal(autopilot.status, 200, JSON.stringify(autopilot.body));
-        assert.deepEqual([autopilot.body.data.cleanup_dead_servers, autopilot.body.data.min_quorum], [true, 3]);
         // An agent added on a cluster node is told every node and the one CA to pin.
         const agent = await runCli(['agent', 'add', 'cluster-reader', '--secret', 'secret/before-join', '--dir', d1.dir, ...OPERATOR, '--json'], { input });
         assert.equal(agent.code, 0, agent.stderr);

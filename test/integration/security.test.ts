@@ -157,7 +157,7 @@ describe('deployment directory ownership (as sshd StrictModes)', () => {
     // Later commands start the container as root too: a directory that became unsafe since is refused there.
     docker('stop', d.name);
     fs.chmodSync(dir, 0o770);
-    const unseal = await runCli(['unseal', '--dir', dir, '--json']);
+    const unseal = await runCli(['unseal', '--dir', dir, '--stdin', '--json'], { input: '' });
     assert.equal(unseal.code, 7, unseal.stderr);
     assert.match(unseal.json().error.message, new RegExp(`^${dir.replaceAll('/', '\\/')} is writable by its group \\(mode 770\\); vault-setup will not deploy under it$`));
     assert.equal(docker('inspect', '-f', '{{.State.Running}}', d.name).trim(), 'false', 'the container was not started');

@@ -188,13 +188,13 @@ test('upgrade: HashiCorp Vault 1.17.6 -> 1.21.4 on raft, data and the app token 
   for (const key of server.keys) assert.ok(!run.stdout.includes(key) && !run.stderr.includes(key), 'no share in the output');
 });
 
-// As an operator meets it: a deployment `init` made (root retired, audit on, an operator login), a backup identity for
-// the snapshot, the shares on stdin. After the upgrade the data and the app token are intact and `verify` exits 0.
+// As an operator meets it: a deployment `init` made (root retired, audit on, an operator login), the operator login's
+// token for the snapshot, the shares on stdin. After the upgrade the data and the app token are intact and `verify` exits 0.
 for (const [label, flavor, from, to, versions] of [
   ['OpenBao 2.6.2 -> 2.7.2', 'openbao', () => (ensureOldImage(), OLD), () => rig().openbaoImage, ['2.6.2', '2.7.2']],
   ['HashiCorp Vault 1.17.6 -> 1.21.4', 'vault', vault117Image, vaultNextImage, ['1.17.6', '1.21.4']],
 ] as const) {
-  test(`upgrade of a deployment init made, ${label}: root retired, the backup identity takes the snapshot, verify exits 0 after`, { timeout: 10 * 60_000 }, async () => {
+  test(`upgrade of a deployment init made, ${label}: root retired, the operator login's token takes the snapshot, verify exits 0 after`, { timeout: 10 * 60_000 }, async () => {
     await using d = await testDeployment(`upi${flavor.slice(0, 1)}`);
     const catalog = path.join(d.dir, 'catalog.yaml');
     const tokenFile = path.join(d.dir, 'app-token');
@@ -204,18 +204,20 @@ for (const [label, flavor, from, to, versions] of [
     const init = await runCli(['init', ...d.args(flavor, from()), '--yes', '--print-keys', '--secrets', catalog, '--app-token-file', tokenFile, '--password-stdin', '--json'], { input: `${password}\n` });
     assert.equal(init.code, 0, init.stderr);
     const shares = `${(init.json().init.unseal_keys_b64 as string[]).slice(0, 3).join('\n')}\n`;
-    const identity = await runCli(['backup', '--dir', d.dir, '--create-identity', '--operator', 'admin', '--password-stdin', '--json'], { input: `${password}\n` });
-    assert.equal(identity.code, 0, identity.stderr);
     const server = { address: d.address };
+    const login = await call(server, 'POST', 'auth/userpass/login/admin', { body: { password } });
+    assert.equal(login.status, 200, JSON.stringify(login.body));
+    const operatorToken = login.body.auth.client_token as string;
     const appToken = fs.readFileSync(tokenFile, 'utf8').trim();
     const secret = (await call(server, 'GET', 'secret/data/upgrade-test', { token: appToken })).body?.data?.data;
     assert.match(String(secret?.key), /^[0-9a-f]{32}$/);
 
-    const run = await runCli(['upgrade', '--dir', d.dir, '--image', to(), '--stdin', '--json'], { input: shares });
+    const run = await runCli(['upgrade', '--dir', d.dir, '--image', to(), '--stdin', '--json'], { env: { VAULT_TOKEN: operatorToken }, input: shares });
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual([run.json().from, run.json().to, run.json().upgraded], [...versions, true]);
     assert.deepEqual(run.json().verify_failed, [], 'no check that needs no token fails after the upgrade');
     assert.deepEqual((await call(server, 'GET', 'secret/data/upgrade-test', { token: appToken })).body?.data?.data, secret, 'the secret, read with the app token from before');
+    assert.equal((await call(server, 'POST', 'auth/token/revoke-self', { token: operatorToken })).status, 204);
     const verified = await runCli(['verify', '--dir', d.dir, '--token-file', tokenFile, '--json']);
     assert.equal(verified.code, 0, verified.stdout);
     assert.equal((await call(server, 'GET', 'sys/seal-status')).body.version, versions[1]);
