@@ -184,11 +184,6 @@ for (const server of SERVERS) {
           assert.equal(read.status, 200, `${n.api}: ${JSON.stringify(read.body)}`);
           assert.match(read.body.data.data.key, /^[0-9a-f]{32}$/);
         }
-        // An agent added on a cluster node is told every node and the one CA to pin.
-        const agent = await runCli(['agent', 'add', 'cluster-reader', '--secret', 'secret/before-join', '--dir', d1.dir, ...OPERATOR, '--json'], { input });
-        assert.equal(agent.code, 0, agent.stderr);
-        assert.deepEqual([...agent.json().cluster.nodes].sort(), nodes.map((n) => n.api).sort());
-        assert.equal(agent.json().cluster.ca, path.join(d1.dir, 'ca.crt'));
       });
 
       await t.test('verify on a cluster node: quorum, failure tolerance, every node unsealed on one version, TLS, the cluster port private', async () => {
