@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Context } from '../context.ts';
 import { report, reportLines, summarise } from '../adopt/report.ts';
+import { configurePreview, raftPreview } from '../adopt/preview.ts';
 import { type HostScan, scanHost, shred } from '../adopt/scripts.ts';
 import { BACKUP_SUFFIX, adoptableProblem, applyShape, hardenedFiles, layoutOf, relative, startHardened } from '../adopt/shape.ts';
 import { validateOperatorName } from '../auth/sign-in.ts';
@@ -20,13 +21,13 @@ import { readRecord } from '../deployment/record.ts';
 import { saveRecord } from '../deployment/resume.ts';
 import { VaultSetupError, escapeControls, usageError } from '../errors.ts';
 import { type Step, STATE_FILE, clearState, readState as readAdoptState, writeState } from '../adopt/state.ts';
-import { clusterAddrFor, fileStorageBlock, raftConfig, readState } from '../migrate/host.ts';
+import { readState } from '../migrate/host.ts';
 import { migrateToRaft, preflight } from '../migrate/run.ts';
 import { bool, duration, str } from '../options/flags.ts';
 import { ensureRunning, identifyFromApi } from '../services/readiness.ts';
 import { type Target, connect } from '../services/target.ts';
 import { obtainToken } from '../services/token.ts';
-import { lineDiff, readIfExists } from '../services/files.ts';
+import { readIfExists } from '../services/files.ts';
 import { SERVICE } from '../services/templates.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { APP_META, configurePhase } from '../tasks/configure.tasks.ts';
@@ -236,6 +237,7 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
     // 3. init's configure phase, with the root token kept until step 5.
     const oldAppTokens = await defaultPolicyTokens(api, token);
     say('3/5 Audit device, KV v2, the catalog\'s missing paths (create-only), the app policy and a scoped app token, the operator login:');
+    for (const line of await configurePreview(app, catalogFile, str(flags, 'app-token-file'), operatorName)) say(line);
     await confirm(`Configure the server for the app "${app}" (nothing existing is overwritten)?`);
     const configureCtx: Context = { ...ctx, env: { ...ctx.env, VAULT_TOKEN: token, BAO_TOKEN: token }, stdin: Readable.from(password === undefined ? [] : [`${password}\n`]) };
     const configured = await configurePhase(configureCtx, {
@@ -363,14 +365,6 @@ function warnAboutScripts(ctx: Context, scan: HostScan): void {
 }
 
 /** The playbook's app tokens: made by `token create -policy=default` (policies exactly ["default"]), not vault-setup's. */
-/** The vault.hcl change the migration will make, shown before the question (the migration shows it again when it switches). */
-async function raftPreview(deployment: DeploymentRecord, target: Target): Promise<string> {
-  const hcl = (await readIfExists(deployment.paths.config)) ?? '';
-  const dataPath = fileStorageBlock(hcl)?.path ?? `${deployment.layout.home}/data`;
-  const after = raftConfig(hcl, { nodeId: target.record?.nodeId ?? `${deployment.name}-1`, clusterAddr: clusterAddrFor(hcl, deployment.port, deployment.tls), dataPath });
-  return `--- config/vault.hcl\n${lineDiff(hcl, after, { before: 'file storage', after: 'raft' })}`;
-}
-
 async function defaultPolicyTokens(api: VaultApi, token: string): Promise<{ accessor: string; displayName: string }[]> {
   const list = await api.request<any>('LIST', 'auth/token/accessors', { token, accept: [404] });
   const found: { accessor: string; displayName: string }[] = [];
