@@ -98,12 +98,16 @@ export class Redactor {
   }
 }
 
-/** The spellings of one secret: as given, URL-encoded, JSON-escaped (and both). */
+/** The spellings of one secret: as given, URL-encoded, JSON-escaped (as JavaScript and as Go's encoder write it), and both. */
 function spellings(value: string): string[] {
   const json = JSON.stringify(value).slice(1, -1);
+  // Go's encoding/json (the servers') also writes <, > and & as \u003c, \u003e, \u0026 and U+2028/2029 escaped; an
+  // encoder may escape every non-ASCII character as \uXXXX.
+  const goJson = json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const asciiJson = goJson.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   const url = encodeURIComponent(value);
   const formUrl = url.replace(/%20/g, '+');
-  const out = new Set([value, json, url, formUrl, encodeURIComponent(json), JSON.stringify(url).slice(1, -1)]);
+  const out = new Set([value, json, goJson, asciiJson, url, formUrl, encodeURIComponent(json), JSON.stringify(url).slice(1, -1)]);
   // Lower-case percent escapes (%2f) are as valid as upper-case ones.
   for (const s of [...out]) if (/%[0-9A-F]{2}/.test(s)) out.add(s.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()));
   return [...out];

@@ -49,6 +49,21 @@ describe('redactor', () => {
     );
   });
 
+  it('a secret value with quotes, backslashes, controls, <>& and non-ASCII is gone in every JSON spelling (JavaScript\'s, Go\'s, all-ASCII)', () => {
+    const u = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    const value = fc.string({ unit: fc.constantFrom('a', 'B', '7', '"', '\\', '\n', '\t', '<', '>', '&', 'é', '€', '漢', '\u2028', ' '), minLength: 8, maxLength: 24 });
+    fc.assert(
+      fc.property(value, filler, (secret, around) => {
+        const r = new Redactor();
+        r.add(secret);
+        const js = JSON.stringify(secret).slice(1, -1);
+        const go = js.replace(/[<>&\u2028\u2029]/g, u);
+        for (const shown of [js, go, go.replace(/[\u0080-\uffff]/g, u)]) assert.ok(!r.redact(`${around}${shown}${around}`).includes(shown), `${shown} survived`);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('overlapping secrets leave no fragment: all ranges are merged before anything is replaced', () => {
     fc.assert(
       fc.property(fc.stringMatching(/^[a-z0-9]{8,20}$/), fc.stringMatching(/^[a-z0-9]{8,20}$/), fc.integer({ min: 1, max: 7 }), (a, b, overlap) => {
