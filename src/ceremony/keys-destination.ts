@@ -17,12 +17,20 @@ export function regularFileBehind(fd: number | undefined): string | undefined {
   }
 }
 
-/** One warning on stderr (even with --json) before the shares are printed into a regular file. */
-export function warnIfKeysGoToFile(streams: { stdout: unknown; stderr: NodeJS.WritableStream }): void {
+/** What each command prints in clear on stdout, and the way that keeps it off the disk. */
+const PRINTED = {
+  init: { output: '--print-keys output goes', holds: 'every share and the root token land', file: 'init.json', instead: 'or use --pgp-keys' },
+  rekey: { output: "rekey's new shares go", holds: 'every new share lands', file: 'shares.json', instead: 'or rekey with --pgp-keys' },
+  'generate-root': { output: 'the new root token goes', holds: 'it lands', file: 'root.txt', instead: 'or run it at a terminal' },
+} as const;
+
+/** One warning on stderr (even with --json) before secrets are printed into a regular file. */
+export function warnIfKeysGoToFile(streams: { stdout: unknown; stderr: NodeJS.WritableStream }, command: keyof typeof PRINTED = 'init'): void {
   const file = regularFileBehind((streams.stdout as { fd?: number }).fd);
   if (file === undefined) return;
+  const p = PRINTED[command];
   streams.stderr.write(
-    `warning: --print-keys output goes to ${file}: every share and the root token land on this server's disk in clear. ` +
-      'Pipe it off the server instead (| gpg -e -r HOLDER, | age -r KEY, | ssh other-host \'cat > init.json\'), or use --pgp-keys.\n',
+    `warning: ${p.output} to ${file}: ${p.holds} on this server's disk in clear. ` +
+      `Pipe it off the server instead (| gpg -e -r HOLDER, | age -r KEY, | ssh other-host 'cat > ${p.file}'), ${p.instead}.\n`,
   );
 }

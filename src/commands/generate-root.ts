@@ -1,6 +1,7 @@
 // `vault-setup generate-root`: break-glass. A threshold of share holders make a new root token; it is shown once
 // (or in --json as root_token) with how to revoke it. Shares are typed hidden, one holder after another, or piped
 // with --stdin; they stay in this process's memory for the round (and the restarts some servers need).
+import { warnIfKeysGoToFile } from '../ceremony/keys-destination.ts';
 import type { Context } from '../context.ts';
 import { VaultSetupError } from '../errors.ts';
 import { generateRoot } from '../quorum/generate-root.ts';
@@ -27,6 +28,7 @@ export async function generateRootCommand({ flags, positionals }: Invocation, ct
     const root = await generateRoot(ctx, target, shares);
     const revoke = `revoke it as soon as you are done: VAULT_TOKEN=<it> vault token revoke -self (or POST ${target.address}/v1/auth/token/revoke-self with it as X-Vault-Token)`;
     ctx.output.info(`A new ROOT token: anyone holding it controls the server. Shown once; ${revoke}.`);
+    warnIfKeysGoToFile(ctx.output.streams, 'generate-root');
     if (!ctx.output.json) ctx.output.revealToStdout(`${root.token}\n`);
     return {
       data: { root_token: root.token, accessor: root.accessor ?? null, listener_option_toggled: root.toggled, revoke: 'POST auth/token/revoke-self with the token' },

@@ -4,6 +4,7 @@
 // asks for it (OpenBao >= 2.5, Vault 2.x), decided by its answer.
 // With --pgp-keys the server encrypts each new share to its holder (as init does); the holders decrypt theirs with
 // their own gpg and type it back, so verification still proves the new shares reached the people who hold them.
+import { warnIfKeysGoToFile } from '../ceremony/keys-destination.ts';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Context } from '../context.ts';
@@ -249,6 +250,7 @@ async function deliver(ctx: Context, call: Call, o: { holders: NewHolders | unde
   if (holders === undefined) {
     // At a terminal they were shown already (showAndConfirm).
     if (!o.toStdout) return false;
+    warnIfKeysGoToFile(ctx.output.streams, 'rekey');
     ctx.output.revealToStdout(`${JSON.stringify({ new_shares: fresh, threshold })}\n`);
     return true;
   }

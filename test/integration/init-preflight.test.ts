@@ -3,11 +3,13 @@
 // On a new directory that is before a file is written or a container started; on a deployed, uninitialised
 // server the refusal says so.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
 import { docker, testDeployment } from '../helpers/deployment.ts';
-import { serverImages } from '../helpers/rig.ts';
+import { ROOT, serverImages } from '../helpers/rig.ts';
 
 const containersOf = (project: string): string => docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`).trim();
 
@@ -54,5 +56,21 @@ describe('init checks what configure needs before it deploys', () => {
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.json().init.unseal_keys_hex.length, 5);
     assert.equal(ok.json().sealed, false);
+  });
+
+  it('--print-keys into a regular file on the server: a warning on stderr that names the file, before the shares are printed there', async () => {
+    await using d = await testDeployment('keysfile');
+    const out = path.join(d.dir, '..', `${path.basename(d.dir)}-init.json`);
+    fs.mkdirSync(d.dir, { recursive: true });
+    const fd = fs.openSync(out, 'w', 0o600);
+    try {
+      const run = spawnSync(process.execPath, [`${ROOT}src/cli.ts`, 'init', ...d.args(flavor, image), '--yes', '--print-keys', '--secrets', 'none', '--app-token-file', path.join(d.dir, 'app-token'), '--no-operator'], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8', timeout: 180_000 });
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stderr, new RegExp(`warning: --print-keys output goes to ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: every share and the root token land on this server's disk in clear`));
+      assert.match(fs.readFileSync(out, 'utf8'), /"unseal_keys_b64"/, 'the shares went where the operator sent them');
+    } finally {
+      fs.closeSync(fd);
+      fs.rmSync(out, { force: true });
+    }
   });
 });

@@ -20,6 +20,13 @@ describe('--print-keys destination', () => {
       err.on('data', (d) => (said += d));
       warnIfKeysGoToFile({ stdout: { fd }, stderr: err });
       assert.match(said, new RegExp(`^warning: --print-keys output goes to ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*in clear.*gpg -e`));
+      // rekey's plain new shares and generate-root's token are warned about the same way.
+      said = '';
+      warnIfKeysGoToFile({ stdout: { fd }, stderr: err }, 'rekey');
+      assert.match(said, /^warning: rekey's new shares go to .*: every new share lands on this server's disk in clear\. .*or rekey with --pgp-keys\.\n$/);
+      said = '';
+      warnIfKeysGoToFile({ stdout: { fd }, stderr: err }, 'generate-root');
+      assert.match(said, /^warning: the new root token goes to .*: it lands on this server's disk in clear\. .*or run it at a terminal\.\n$/);
     } finally {
       fs.closeSync(fd);
     }
