@@ -52,6 +52,10 @@ for (const { label, flavor, image } of serverImages()) {
       await t.test('init --pgp-keys --yes --json: initialised, sealed, how to resume; encrypted shares in files and JSON', async () => {
         const run = await runCli(['init', ...d.args(flavor, image), ...pgpArgs, ...configureArgs(d.dir), '--yes', '--json'], { env });
         assert.equal(run.code, 0, run.stderr);
+        // Whose keys the shares go to, by fingerprint, before init (on stderr, also with --json).
+        const grouped = (fpr: string) => fpr.replace(/(.{4})(?!$)/g, '$1 ');
+        [alice, bob, carol].forEach((h, i) => assert.match(run.stderr, new RegExp(`  share ${i + 1} -> ${path.basename(i === 0 ? h.binaryFile : h.armoredFile).replace(/\./g, '\\.')}: ${grouped(h.fingerprint)}`, 'i')));
+        assert.match(run.stderr, new RegExp(`  root token -> ${path.basename(root.armoredFile).replace(/\./g, '\\.')}: ${grouped(root.fingerprint)}`, 'i'));
         result = run.json();
         assert.equal(result.initialized, true);
         assert.equal(result.sealed, true);
