@@ -220,7 +220,9 @@ for (const server of SERVERS) {
           for (const n of others) if ((await call(n.api, ca, 'GET', 'sys/leader')).body?.is_self === true) return n;
           return undefined;
         }, { timeoutMs: 60_000, intervalMs: 100 });
-        t.diagnostic(`new leader ${successor.api} ${Date.now() - stopped} ms after docker stop (figure only; bench/cluster.ts measures it)`);
+        // The target: a new leader within 3x the election timeout, 3 s at --raft-multiplier 1 (1 s). Measured and
+        // compared in bench/cluster.ts (median of 3, bench/RESULTS.md): tests assert behaviour, never timing.
+        t.diagnostic(`new leader ${successor.api} ${((Date.now() - stopped) / 1000).toFixed(2)} s after docker stop (target under 3 s: bench/cluster.ts)`);
         const token = await login(successor);
         const follower = others.find((n) => n !== successor) as Node;
         // A write through the follower is forwarded to the new leader.
