@@ -15,7 +15,7 @@ import { type HostScan, scanHost, shred } from '../adopt/scripts.ts';
 import { BACKUP_SUFFIX, adoptableProblem, applyShape, hardenedFiles, layoutOf, relative, startHardened } from '../adopt/shape.ts';
 import { validateOperatorName } from '../auth/sign-in.ts';
 import { shareOrThrow } from '../ceremony/shares.ts';
-import { validateAppName } from '../config/policy.ts';
+import { validateNewAppName } from '../config/policy.ts';
 import { type DeploymentRecord, defaultDir, loadDeployment } from '../deployment.ts';
 import { readRecord } from '../deployment/record.ts';
 import { saveRecord } from '../deployment/resume.ts';
@@ -51,7 +51,7 @@ export async function adopt({ flags, positionals }: Invocation, ctx: Context): P
   const keepOld = bool(flags, 'keep-old-tokens');
   const revokeOldApp = bool(flags, 'revoke-old-app-token');
   const shredScripts = bool(flags, 'shred-unseal-script');
-  const app = validateAppName(str(flags, 'app') ?? 'openclaw');
+  const app = validateNewAppName(str(flags, 'app') ?? 'openclaw');
   const operatorName = validateOperatorName(str(flags, 'create-operator') ?? 'admin', '--create-operator');
   const waitMs = duration(flags, 'wait', '90s');
   const tokenFile = str(flags, 'token-file');

@@ -6,7 +6,7 @@ import { resolveCounts } from '../ceremony/shares.ts';
 import { type Catalog, loadCatalog } from '../config/catalog.ts';
 import { parseMemory } from '../config/container-limits.ts';
 import { LAYOUTS, type Layout, withServerUser } from '../config/flavor.ts';
-import { validateAppName } from '../config/policy.ts';
+import { validateNewAppName } from '../config/policy.ts';
 import type { Context } from '../context.ts';
 import { defaultDir } from '../deployment.ts';
 import { quoted, usageError, withResult } from '../errors.ts';
@@ -207,7 +207,7 @@ function projectName(name: string): string {
 async function checkLaterFlags(flags: Flags): Promise<Catalog> {
   resolveCounts({ shares: str(flags, 'shares'), threshold: str(flags, 'threshold') }, list(flags, 'pgp-keys').length || undefined);
   for (const name of ['token-ttl', 'wrap-ttl', 'wait-unseal']) if (str(flags, name) !== undefined) duration(flags, name, '0s');
-  validateAppName(str(flags, 'app') ?? 'openclaw');
+  validateNewAppName(str(flags, 'app') ?? 'openclaw');
   const catalog = await loadCatalog(str(flags, 'secrets'));
   for (const name of ['app-token-file', 'keys-out']) {
     const value = str(flags, name);
@@ -270,7 +270,7 @@ export function configureOptions(flags: Flags): ConfigureOptions {
   const tokenFile = str(flags, 'app-token-file');
   const wrap = str(flags, 'wrap-ttl');
   return {
-    app: validateAppName(str(flags, 'app') ?? 'openclaw'),
+    app: validateNewAppName(str(flags, 'app') ?? 'openclaw'),
     catalogFile: str(flags, 'secrets'),
     overwriteAll: bool(flags, 'overwrite'),
     tokenTtl: toServerDuration(duration(flags, 'token-ttl', '720h')),

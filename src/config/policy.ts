@@ -27,7 +27,16 @@ export function validateAppName(name: string): string {
       hint: `choose an app name that does not start with "agent-", e.g. --app ${name.slice('agent-'.length) || 'openclaw'}`,
     });
   }
-  // vault-setup's own policies (the operator login's, the backup identity's) are named vault-setup-*.
+  return name;
+}
+
+/**
+ * The name of an app whose policy init or adopt will write: also not in vault-setup's own namespace (the operator
+ * login's and the backup identity's policies are vault-setup-*). A grant to an existing app is guarded by the record
+ * and by the policy's own marker instead.
+ */
+export function validateNewAppName(name: string): string {
+  validateAppName(name);
   if (name.startsWith('vault-setup-')) {
     throw new VaultSetupError('E_USAGE', `--app "${name}" is in vault-setup's own namespace (policies vault-setup-*, e.g. the operator login's and the backup identity's): it would replace one of them`, {
       hint: `choose an app name that does not start with "vault-setup-", e.g. --app ${name.slice('vault-setup-'.length) || 'openclaw'}`,

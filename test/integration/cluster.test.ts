@@ -267,6 +267,13 @@ for (const server of SERVERS) {
       });
 
       if (!server.replace) {
+        // Vault serves generate-root without a restart: the share holders' quorum adds an agent on a cluster node.
+        await t.test('agent add on a cluster node (with the quorum): every node\'s address and the one CA to pin', async () => {
+          const agent = await runCli(['agent', 'add', 'cluster-reader', '--secret', 'secret/before-join', '--dir', d1.dir, '--quorum', '--stdin', '--json'], { input: `${shares.slice(0, 3).join('\n')}\n` });
+          assert.equal(agent.code, 0, agent.stderr);
+          assert.deepEqual([...agent.json().cluster.nodes].sort(), nodes.map((n) => n.api).sort());
+          assert.equal(agent.json().cluster.ca, path.join(d1.dir, 'ca.crt'));
+        });
         await t.test('no share, root token or password in any node\'s files, logs or container settings', noLeaks);
         return;
       }

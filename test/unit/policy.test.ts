@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SELF_PATHS, policyRules, renderPolicy, validateAppName } from '../../src/config/policy.ts';
+import { SELF_PATHS, policyRules, renderPolicy, validateAppName, validateNewAppName } from '../../src/config/policy.ts';
 
 describe('app policy', () => {
   it('grants read on data/ and read+list on metadata/ of exactly the seeded paths, and token self-service', () => {
@@ -37,7 +37,7 @@ describe('app policy', () => {
     // agent-NAME is the policy of `agent add NAME`: an app there would overwrite it.
     assert.throws(() => validateAppName('agent-x'), /namespace of `vault-setup agent`/);
     // vault-setup-* holds the operator login's and the backup identity's policies.
-    for (const name of ['vault-setup-operator', 'vault-setup-backup']) assert.throws(() => validateAppName(name), /vault-setup's own namespace/);
+    for (const name of ['vault-setup-operator', 'vault-setup-backup']) assert.throws(() => validateNewAppName(name), /vault-setup's own namespace/);
     assert.equal(validateAppName('agentx'), 'agentx');
   });
 });
