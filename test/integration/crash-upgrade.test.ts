@@ -98,19 +98,26 @@ test('upgrade: a crash at each recorded stage, then the same command: it resumes
     });
   }
 
-  await t.test('SIGKILL of the CLI while it copies data/, then the same command', async () => {
-    const image = current === A ? B : A;
-    // Killed the moment its copying container starts: the container is left behind, perhaps still copying.
+  /** The real CLI upgrading to IMAGE, sent SIGNAL the moment its copying container starts. */
+  const signalledWhileCopying = async (image: string, signal: NodeJS.Signals, after: (fn: () => void) => void) => {
     const started = dockerEvents(['--filter', `label=org.vault-setup.project=${d.name}`, '--filter', 'event=start']);
-    t.after(() => started.kill());
+    after(() => started.kill());
     const cli = liveCli(args(image), { env });
     cli.write(input);
     cli.end();
     await cli.waitFor(/3\/5 Copying data\//, { stream: 'stderr' });
     await started.first(new RegExp(`${d.name}-upgrade-`));
-    cli.signal('SIGKILL');
-    assert.equal(await cli.exited, 137);
+    cli.signal(signal);
+    const code = await cli.exited;
     started.kill();
+    return { code, stderr: cli.stderr() };
+  };
+
+  await t.test('SIGKILL of the CLI while it copies data/, then the same command', async (t) => {
+    const image = current === A ? B : A;
+    // Killed the moment its copying container starts: the container is left behind, perhaps still copying.
+    const killed = await signalledWhileCopying(image, 'SIGKILL', (fn) => t.after(fn));
+    assert.equal(killed.code, 137);
     assert.equal(JSON.parse(fs.readFileSync(path.join(d.dir, 'upgrade-state.json'), 'utf8')).stage, 'stopped');
     assert.notEqual(docker('ps', '-aq', '--filter', `name=${d.name}-upgrade-`).trim(), '', 'the killed run left its copying container');
 
@@ -124,19 +131,11 @@ test('upgrade: a crash at each recorded stage, then the same command: it resumes
     await assertUpgradedTo(image);
   });
 
-  await t.test('Ctrl-C (SIGINT) while it copies data/: exit 130, it says where it stopped and how to resume; the same command finishes', async () => {
+  await t.test('Ctrl-C (SIGINT) while it copies data/: exit 130, it says where it stopped and how to resume; the same command finishes', async (t) => {
     const image = current === A ? B : A;
-    const started = dockerEvents(['--filter', `label=org.vault-setup.project=${d.name}`, '--filter', 'event=start']);
-    t.after(() => started.kill());
-    const cli = liveCli(args(image), { env });
-    cli.write(input);
-    cli.end();
-    await cli.waitFor(/3\/5 Copying data\//, { stream: 'stderr' });
-    await started.first(new RegExp(`${d.name}-upgrade-`));
-    cli.signal('SIGINT');
-    assert.equal(await cli.exited, 130, cli.stderr());
-    started.kill();
-    const said = cli.stderr();
+    const interrupted = await signalledWhileCopying(image, 'SIGINT', (fn) => t.after(fn));
+    assert.equal(interrupted.code, 130, interrupted.stderr);
+    const said = interrupted.stderr;
     assert.match(said, /✖ vault-setup upgrade: interrupted \(SIGINT\); last stage recorded: stopped \(upgrade-state\.json\)\./);
     assert.match(said, new RegExp(`  The server \\(${d.name}\\) is stopped: apps get nothing until it runs again\\.`));
     assert.match(said, new RegExp(`  → to resume: vault-setup upgrade --dir ${d.dir.replace(/[./]/g, '\\$&')} --image ${image.replace(/[./]/g, '\\$&')}`));
