@@ -6,6 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { runCli } from './cli.ts';
+import { eventually } from './eventually.ts';
 import type { TestDeployment } from './deployment.ts';
 import { ROOT } from './rig.ts';
 
@@ -66,21 +67,19 @@ export async function unseal(server: Server, keys: string[]): Promise<void> {
 
 /** Raft serves requests a moment after unseal (429/500 from sys/health meanwhile). */
 export async function waitActive(server: Server): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const res = await call(server, 'GET', 'sys/health').catch(() => undefined);
-    if (res?.status === 200) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${server.address} did not become active`);
+  await eventually(`${server.address} active`, async () => ((await call(server, 'GET', 'sys/health')).status === 200 ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
 }
 
-export async function waitSealed(server: Server): Promise<any> {
-  for (let i = 0; i < 150; i++) {
-    const res = await call(server, 'GET', 'sys/seal-status').catch(() => undefined);
-    if (res?.body?.sealed === true) return res.body;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${server.address} did not seal`);
+/** Until sys/seal-status answers: the server is up, whatever its state (after a start or a restart). */
+export async function waitAnswering(server: Server): Promise<void> {
+  await eventually(`${server.address} answering`, async () => ((await call(server, 'GET', 'sys/seal-status')).status === 200 ? true : undefined), { timeoutMs: 30_000, intervalMs: 200 });
+}
+
+export function waitSealed(server: Server): Promise<any> {
+  return eventually(`${server.address} sealed`, async () => {
+    const res = await call(server, 'GET', 'sys/seal-status');
+    return res.body?.sealed === true ? res.body : undefined;
+  }, { timeoutMs: 30_000, intervalMs: 200 });
 }
 
 export async function mountKv(server: Server, token: string): Promise<void> {

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { call, waitActive, type Server } from './day2.ts';
+import { call, waitActive, waitAnswering, type Server } from './day2.ts';
 import { docker, freePort, removeContainers } from './deployment.ts';
 
 // Step 10's secrets, with values in place of the placeholders (quotes, a colon, a long one).
@@ -63,14 +63,6 @@ ui = true
 disable_mlock = true
 `;
 
-async function waitAnswering(server: Server): Promise<void> {
-  for (let i = 0; i < 150; i++) {
-    const res = await call(server, 'GET', 'sys/seal-status').catch(() => undefined);
-    if (res?.status === 200) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${server.address} never answered`);
-}
 
 export interface Playbook {
   dir: string;

@@ -2,6 +2,7 @@
 // real CLI (`init --deploy-only`, then `init --yes` with a privileged token: KV v2, the playbook's five secrets,
 // the read-only app policy and token, audit); initialised and unsealed over the HTTP API in between, because the
 // key ceremony wants a terminal. The shares and the root token stay in this process's memory.
+import { waitAnswering as waitServerAnswering } from './day2.ts';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -81,14 +82,7 @@ export async function verifyFixture(label: string, flavor: string, image: string
       for (const key of keys.slice(0, 2)) await call('PUT', 'sys/unseal', { body: { key } });
       await waitActive(d.address);
     };
-    const waitAnswering = async () => {
-      for (let i = 0; i < 150; i++) {
-        const res = await fetch(`${d.address}/v1/sys/seal-status`).catch(() => undefined);
-        if (res?.status === 200) return;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      throw new Error(`${d.address} did not answer after a restart`);
-    };
+    const waitAnswering = () => waitServerAnswering({ address: d.address });
     let policies = 0;
     return {
       d,

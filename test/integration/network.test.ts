@@ -12,7 +12,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
 import { runCli } from '../helpers/cli.ts';
-import { deploy, initAndUnseal, mountKv, putSecret } from '../helpers/day2.ts';
+import { deploy, initAndUnseal, mountKv, putSecret, waitAnswering } from '../helpers/day2.ts';
 import { docker, freePort, removeContainers, testDeployment } from '../helpers/deployment.ts';
 import { containerIp, hostAddresses, neighbour } from '../helpers/netns.ts';
 import { rig } from '../helpers/rig.ts';
@@ -23,14 +23,7 @@ const compose = (dir: string, project: string, args: string[], env: Record<strin
   execFileSync(composeCmd[0] as string, [...composeCmd.slice(1), '-p', project, ...args], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, timeout: 120_000 });
 
 /** Until sys/seal-status answers (the server is up, whatever its state); bounded. */
-async function answering(address: string): Promise<void> {
-  for (let i = 0; i < 150; i++) {
-    const res = await fetch(`${address}/v1/sys/seal-status`).catch(() => undefined);
-    if (res?.status === 200) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${address} does not answer`);
-}
+const answering = (address: string): Promise<void> => waitAnswering({ address });
 
 test('network: the API is out of a neighbour\'s reach, containers on the host still reach it', { timeout: 10 * 60_000 }, async (t) => {
   const image = rig().openbaoImage;
