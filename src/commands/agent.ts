@@ -27,7 +27,7 @@ import { VaultSetupError, usageError } from '../errors.ts';
 import { grantedPaths, noteAgent } from '../deployment/record.ts';
 import { refuseSymlink } from '../services/files.ts';
 import { signIn } from '../auth/sign-in.ts';
-import { type Target, connect, requireUnsealed, resolveTarget } from '../services/target.ts';
+import { type Target, openTarget, requireUnsealed } from '../services/target.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { toServerDuration } from '../services/wait.ts';
 import { bool, duration, int, list, str } from '../options/flags.ts';
@@ -50,30 +50,26 @@ export async function agent({ flags, positionals }: Invocation, ctx: Context): P
   // A linked --out-dir is refused before the role is written, not after.
   if (delivery?.outDir !== undefined) await refuseSymlink(path.resolve(delivery.outDir));
 
-  const target = await resolveTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
-  const api = connect(ctx, target.address, target.caCert);
-  try {
-    await using session = await signIn(ctx, api, { tokenFile: str(flags, 'token-file'), operator: str(flags, 'operator'), passwordStdin: bool(flags, 'password-stdin'), quorum: bool(flags, 'quorum') ? { target, fromStdin: bool(flags, 'stdin') } : undefined, purpose: 'manage agents (AppRole)' });
-    const token = session.token;
-    const seal = await api.sealStatus();
-    requireUnsealed(seal, target.address, { suffix: '', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
-    switch (sub as Sub) {
-      case 'list':
-        return await listCommand(ctx, api, token);
-      case 'remove':
-        return await privilegeChange(session.via, () => removeCommand(ctx, api, token, agentName as string)).then(async (r) => (await noteAgent(target.dir, agentName as string, undefined), r));
-      case 'add':
-      case 'rotate': {
-        // Paths `secret put --grant agent:NAME` added stay in the policy this run renders.
-        const granted = grantedPaths(target.record, { kind: 'agent', name: agentName as string });
-        const issue = () => issueCommand(ctx, api, token, sub as 'add' | 'rotate', agentName as string, plan, delivery as Delivery, bool(flags, 'revoke-old'), granted);
-        const result = await withComposeSnippet(await (sub === 'add' ? privilegeChange(session.via, issue) : issue()), agentName as string, sub === 'add' ? target.dir : undefined);
-        if (plan !== undefined) await noteAgent(target.dir, agentName as string, plan.keys);
-        return withClusterNodes(result, target);
-      }
+  using open = await openTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
+  const { target, api } = open;
+  await using session = await signIn(ctx, api, { tokenFile: str(flags, 'token-file'), operator: str(flags, 'operator'), passwordStdin: bool(flags, 'password-stdin'), quorum: bool(flags, 'quorum') ? { target, fromStdin: bool(flags, 'stdin') } : undefined, purpose: 'manage agents (AppRole)' });
+  const token = session.token;
+  const seal = await api.sealStatus();
+  requireUnsealed(seal, target.address, { suffix: '', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
+  switch (sub as Sub) {
+    case 'list':
+      return await listCommand(ctx, api, token);
+    case 'remove':
+      return await privilegeChange(session.via, () => removeCommand(ctx, api, token, agentName as string)).then(async (r) => (await noteAgent(target.dir, agentName as string, undefined), r));
+    case 'add':
+    case 'rotate': {
+      // Paths `secret put --grant agent:NAME` added stay in the policy this run renders.
+      const granted = grantedPaths(target.record, { kind: 'agent', name: agentName as string });
+      const issue = () => issueCommand(ctx, api, token, sub as 'add' | 'rotate', agentName as string, plan, delivery as Delivery, bool(flags, 'revoke-old'), granted);
+      const result = await withComposeSnippet(await (sub === 'add' ? privilegeChange(session.via, issue) : issue()), agentName as string, sub === 'add' ? target.dir : undefined);
+      if (plan !== undefined) await noteAgent(target.dir, agentName as string, plan.keys);
+      return withClusterNodes(result, target);
     }
-  } finally {
-    api.close();
   }
 }
 

@@ -7,20 +7,21 @@ import { VaultSetupError } from '../errors.ts';
 import { generateRoot } from '../quorum/generate-root.ts';
 import { collectShares } from '../services/quorum.ts';
 import { bool, str } from '../options/flags.ts';
-import { connect, requireUnsealed, resolveTarget } from '../services/target.ts';
+import { openTarget, requireUnsealed } from '../services/target.ts';
 import type { CommandResult, Invocation } from '../invocation.ts';
 
 export async function generateRootCommand({ flags, positionals }: Invocation, ctx: Context): Promise<CommandResult> {
   if (positionals.length > 0) {
     throw new VaultSetupError('E_USAGE', '`vault-setup generate-root` takes no arguments: shares are never accepted on the command line', { hint: 'run it to be asked (hidden), or pipe the shares with --stdin' });
   }
-  const target = await resolveTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
-  const api = connect(ctx, target.address, target.caCert);
+  // The client only reads the seal status: generate-root's own rounds (and any restart) make their own.
+  const open = await openTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
+  const target = open.target;
   let seal;
   try {
-    seal = await api.sealStatus();
+    seal = await open.api.sealStatus();
   } finally {
-    api.close();
+    open.close();
   }
   requireUnsealed(seal, target.address, { suffix: '', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
   const shares = await collectShares(ctx, { fromStdin: bool(flags, 'stdin'), threshold: seal.t, shares: seal.n, purpose: 'generate a root token' });

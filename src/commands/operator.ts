@@ -8,7 +8,7 @@ import { VaultSetupError, usageError } from '../errors.ts';
 import type { VaultApi } from '../services/vault-api.ts';
 import { readStdinText } from '../secrets/values.ts';
 import { bool, str } from '../options/flags.ts';
-import { connect, requireUnsealed, resolveTarget } from '../services/target.ts';
+import { openTarget, requireUnsealed } from '../services/target.ts';
 import type { CommandResult, Invocation } from '../invocation.ts';
 
 const SUBCOMMANDS = ['add', 'remove', 'passwd'] as const;
@@ -35,30 +35,26 @@ export async function operator({ flags, positionals }: Invocation, ctx: Context)
     }
   }
   if (bool(flags, 'stdin') && passwordStdin) throw usageError('--stdin (the shares) and --password-stdin both read standard input', 'type the password at the hidden prompt, or the shares (drop --stdin)');
-  const target = await resolveTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
-  const api = connect(ctx, target.address, target.caCert);
+  using open = await openTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
+  const { target, api } = open;
+  const seal = await api.sealStatus();
+  requireUnsealed(seal, target.address, { suffix: '', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
+  if (sub === 'passwd') return await passwd(ctx, api, name, passwordStdin);
+  // The new password is asked before the login, so a mistyped one costs no token.
+  const password = sub === 'add' ? await newPassword(ctx, name, passwordStdin) : undefined;
+  await using session = await signIn(ctx, api, { tokenFile, operator: login, passwordStdin: sub === 'add' ? false : passwordStdin, quorum: bool(flags, 'quorum') ? { target, fromStdin: bool(flags, 'stdin') } : undefined, purpose: `${sub} an operator login` });
   try {
-    const seal = await api.sealStatus();
-    requireUnsealed(seal, target.address, { suffix: '', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
-    if (sub === 'passwd') return await passwd(ctx, api, name, passwordStdin);
-    // The new password is asked before the login, so a mistyped one costs no token.
-    const password = sub === 'add' ? await newPassword(ctx, name, passwordStdin) : undefined;
-    await using session = await signIn(ctx, api, { tokenFile, operator: login, passwordStdin: sub === 'add' ? false : passwordStdin, quorum: bool(flags, 'quorum') ? { target, fromStdin: bool(flags, 'stdin') } : undefined, purpose: `${sub} an operator login` });
-    try {
-      if (sub === 'add') {
-        const { created, userpassEnabled } = await addOperator(api, session.token, name, password as string);
-        return {
-          data: { operator: name, created, policy: OPERATOR_POLICY, mount: `auth/${USERPASS_MOUNT}`, token_max_ttl: OPERATOR_TTL },
-          human: `${created ? 'Created' : 'Updated'} the operator login ${name} (policy ${OPERATOR_POLICY}, tokens of ${OPERATOR_TTL} at most${userpassEnabled ? `; enabled auth/${USERPASS_MOUNT}` : ''}). Use it with --operator ${name}.`,
-        };
-      }
-      const removed = await removeOperator(api, session.token, name);
-      return { data: { operator: name, removed }, human: removed ? `Removed the operator login ${name}.` : `There is no operator login ${name}: nothing to remove.` };
-    } catch (error) {
-      throw deniedAsPrivilege(error, session.via);
+    if (sub === 'add') {
+      const { created, userpassEnabled } = await addOperator(api, session.token, name, password as string);
+      return {
+        data: { operator: name, created, policy: OPERATOR_POLICY, mount: `auth/${USERPASS_MOUNT}`, token_max_ttl: OPERATOR_TTL },
+        human: `${created ? 'Created' : 'Updated'} the operator login ${name} (policy ${OPERATOR_POLICY}, tokens of ${OPERATOR_TTL} at most${userpassEnabled ? `; enabled auth/${USERPASS_MOUNT}` : ''}). Use it with --operator ${name}.`,
+      };
     }
-  } finally {
-    api.close();
+    const removed = await removeOperator(api, session.token, name);
+    return { data: { operator: name, removed }, human: removed ? `Removed the operator login ${name}.` : `There is no operator login ${name}: nothing to remove.` };
+  } catch (error) {
+    throw deniedAsPrivilege(error, session.via);
   }
 }
 

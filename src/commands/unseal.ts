@@ -9,7 +9,7 @@ import { interactiveShareHooks } from '../ceremony/share-prompt.ts';
 import { shareOrThrow } from '../ceremony/shares.ts';
 import { notInitialised, progressText, unsealRounds, waitUntilActive } from '../ceremony/unseal-round.ts';
 import { ensureRunning } from '../services/readiness.ts';
-import { type Target, connect, resolveTarget } from '../services/target.ts';
+import { type Target, connect, openTarget } from '../services/target.ts';
 import type { SealStatus } from '../services/vault-api.ts';
 import { bool, duration, str } from '../options/flags.ts';
 import type { CommandResult, Invocation } from '../invocation.ts';
@@ -52,45 +52,41 @@ export async function unseal({ flags, positionals }: Invocation, ctx: Context): 
       hint: 'run without --stdin to be asked with hidden input, or pipe the share: gpg -d share-1.asc | vault-setup unseal --stdin',
     });
   }
-  const target = await resolveTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
+  using open = await openTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
+  const { target, api } = open;
   // Nothing to ask on: an unsealed server is still exit 17 (the README's table), anything else needs a pipe.
   if (!fromStdin && !reset && !ctx.prompter.interactive) throw await withoutTerminal(ctx, target);
   const started = str(flags, 'addr') === undefined && target.name !== undefined ? await ensureRunning(ctx, target, waitMs) : false;
-  const api = connect(ctx, target.address, target.caCert);
-  try {
-    let before = await api.sealStatus();
-    if (!before.initialized) throw notInitialised();
-    if (!before.sealed) {
-      throw new VaultSetupError('E_ALREADY_UNSEALED', `the server at ${target.address} is already unsealed; no share was used`, {
-        hint: 'nothing to do (exit code 17 means exactly this)',
-      });
-    }
-    const tell = (line: string) => ctx.output.info(line);
-    if (started) tell(`Started the container ${target.name}: a server starts sealed, and any unseal progress from before it stopped is gone.`);
-    if (reset) {
-      const was = progressText(before);
-      before = await api.unsealReset();
-      tell(`Discarded the unseal round (was ${was}).`);
-      if (!fromStdin && !ctx.prompter.interactive) return done(target, before, 0, reset, started);
-    }
-    tell(`Server ${target.address} is sealed: ${progressText(before)} (${before.t} of ${before.n} shares unseal it).`);
-    const hooks = fromStdin ? stdinHooks(ctx, tell) : interactiveShareHooks(ctx, tell, { allowStop: true });
-    let entered = 0;
-    const after = await unsealRounds(ctx, api, {
-      ...hooks,
-      read: async (status) => {
-        const key = await hooks.read(status);
-        if (key !== undefined) entered++;
-        return key;
-      },
-    }).catch((error: unknown) => {
-      throw midRound(error, target, entered, before.t, str(flags, 'addr') !== undefined);
+  let before = await api.sealStatus();
+  if (!before.initialized) throw notInitialised();
+  if (!before.sealed) {
+    throw new VaultSetupError('E_ALREADY_UNSEALED', `the server at ${target.address} is already unsealed; no share was used`, {
+      hint: 'nothing to do (exit code 17 means exactly this)',
     });
-    if (!after.sealed) await waitUntilActive(api, ctx);
-    return done(target, after, entered, reset, started);
-  } finally {
-    api.close();
   }
+  const tell = (line: string) => ctx.output.info(line);
+  if (started) tell(`Started the container ${target.name}: a server starts sealed, and any unseal progress from before it stopped is gone.`);
+  if (reset) {
+    const was = progressText(before);
+    before = await api.unsealReset();
+    tell(`Discarded the unseal round (was ${was}).`);
+    if (!fromStdin && !ctx.prompter.interactive) return done(target, before, 0, reset, started);
+  }
+  tell(`Server ${target.address} is sealed: ${progressText(before)} (${before.t} of ${before.n} shares unseal it).`);
+  const hooks = fromStdin ? stdinHooks(ctx, tell) : interactiveShareHooks(ctx, tell, { allowStop: true });
+  let entered = 0;
+  const after = await unsealRounds(ctx, api, {
+    ...hooks,
+    read: async (status) => {
+      const key = await hooks.read(status);
+      if (key !== undefined) entered++;
+      return key;
+    },
+  }).catch((error: unknown) => {
+    throw midRound(error, target, entered, before.t, str(flags, 'addr') !== undefined);
+  });
+  if (!after.sealed) await waitUntilActive(api, ctx);
+  return done(target, after, entered, reset, started);
 }
 
 /** A malformed line after good ones: the earlier shares did reach the server, and it keeps their progress. */
