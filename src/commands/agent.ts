@@ -55,7 +55,7 @@ export async function agent({ flags, positionals }: Invocation, ctx: Context): P
   await using session = await signIn(ctx, api, { tokenFile: str(flags, 'token-file'), operator: str(flags, 'operator'), passwordStdin: bool(flags, 'password-stdin'), quorum: bool(flags, 'quorum') ? { target, fromStdin: bool(flags, 'stdin') } : undefined, purpose: 'manage agents (AppRole)' });
   const token = session.token;
   const seal = await api.sealStatus();
-  requireUnsealed(seal, target.address, { suffix: '', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
+  requireUnsealed(seal, target.address);
   switch (sub as Sub) {
     case 'list':
       return await listCommand(ctx, api, token);

@@ -35,7 +35,7 @@ export async function backup({ flags, positionals }: Invocation, ctx: Context): 
         hint: `by hand: docker stop ${target.name ?? '<container>'} && sudo tar czf vault-data.tgz -C ${path.dirname(data)} data && docker start ${target.name ?? '<container>'}, then unseal it (stopping seals the server); better: move to raft storage`,
       });
     }
-    requireUnsealed(seal, target.address, { suffix: ': there is nothing to back up yet', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
+    requireUnsealed(seal, target.address, { suffix: ': there is nothing to back up yet' });
     await using session = await backupToken(ctx, api, flags, target.dir, 'take a snapshot (read on sys/storage/raft/snapshot)');
     // A cluster's standby answers a snapshot request with a redirect: the snapshot is taken from the leader, over
     // TLS with the cluster CA on its private address.

@@ -23,7 +23,7 @@ export async function generateRootCommand({ flags, positionals }: Invocation, ct
   } finally {
     open.close();
   }
-  requireUnsealed(seal, target.address, { suffix: '', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
+  requireUnsealed(seal, target.address);
   const shares = await collectShares(ctx, { fromStdin: bool(flags, 'stdin'), threshold: seal.t, shares: seal.n, purpose: 'generate a root token' });
   try {
     const root = await generateRoot(ctx, target, shares);

@@ -38,7 +38,7 @@ export async function operator({ flags, positionals }: Invocation, ctx: Context)
   using open = await openTarget(ctx, { dir: str(flags, 'dir'), addr: str(flags, 'addr') });
   const { target, api } = open;
   const seal = await api.sealStatus();
-  requireUnsealed(seal, target.address, { suffix: '', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
+  requireUnsealed(seal, target.address);
   if (sub === 'passwd') return await passwd(ctx, api, name, passwordStdin);
   // The new password is asked before the login, so a mistyped one costs no token.
   const password = sub === 'add' ? await newPassword(ctx, name, passwordStdin) : undefined;

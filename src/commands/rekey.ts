@@ -85,7 +85,7 @@ export async function rekey({ flags, positionals }: Invocation, ctx: Context): P
   let onScreen = false;
   try {
     const seal = await api.sealStatus();
-    requireUnsealed(seal, target.address, { suffix: ': a rekey needs an open server', sealedHint: 'unseal it first: vault-setup unseal', uninitialisedHint: 'run `vault-setup init` first' });
+    requireUnsealed(seal, target.address, { suffix: ': a rekey needs an open server' });
     const counts = resolveCounts({ shares: str(flags, 'shares') ?? String(holders?.keys.length ?? seal.n), threshold: str(flags, 'threshold') ?? String(seal.t) }, holders?.keys.length);
     const call = authenticated(ctx, api, str(flags, 'token-file'));
     const status = await call<RekeyStatus>('GET', 'sys/rekey/init');

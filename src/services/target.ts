@@ -77,9 +77,9 @@ export async function openTarget(ctx: Pick<Context, 'env' | 'clock' | 'dial'>, o
 }
 
 /** The server must be initialised and unsealed for what follows: otherwise one error that says which and what to do. */
-export function requireUnsealed(seal: SealStatus, address: string, why: { suffix: string; sealedHint: string; uninitialisedHint: string }): void {
+export function requireUnsealed(seal: SealStatus, address: string, why: { suffix?: string; sealedHint?: string; uninitialisedHint?: string } = {}): void {
   if (seal.initialized && !seal.sealed) return;
-  throw new VaultSetupError(seal.initialized ? 'E_SEALED' : 'E_NOT_INITIALIZED', `the server at ${address} is ${seal.initialized ? 'sealed' : 'not initialised'}${why.suffix}`, {
-    hint: seal.initialized ? why.sealedHint : why.uninitialisedHint,
+  throw new VaultSetupError(seal.initialized ? 'E_SEALED' : 'E_NOT_INITIALIZED', `the server at ${address} is ${seal.initialized ? 'sealed' : 'not initialised'}${why.suffix ?? ''}`, {
+    hint: seal.initialized ? (why.sealedHint ?? 'unseal it first: vault-setup unseal') : (why.uninitialisedHint ?? 'run `vault-setup init` first'),
   });
 }
