@@ -166,23 +166,7 @@ export class VaultApi {
     const client = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const req = client.request(url, { method, headers, agent: this.#agent, timeout: options.timeoutMs ?? this.#timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          // A server (or whatever answers in its place) cannot make vault-setup hold an unbounded answer.
-          if (size > MAX_BODY_BYTES) {
-            res.destroy();
-            reject(new VaultSetupError('E_SERVER', `the answer to ${method} ${path} is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB; vault-setup stopped reading it`, {
-              hint: `is ${this.address} really the Vault/OpenBao API? check \`vault-setup status\``,
-            }));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () => {
-          if (size > MAX_BODY_BYTES) return;
-          const text = Buffer.concat(chunks).toString('utf8');
+        this.#readBody(res, method, path).then((text) => {
           let body: unknown = undefined;
           if (text.length > 0) {
             try {
@@ -199,8 +183,7 @@ export class VaultApi {
             }
           }
           resolve({ status: res.statusCode ?? 0, body: body as T });
-        });
-        res.on('error', reject);
+        }, reject);
       });
       req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
       req.on('error', (error: NodeJS.ErrnoException) => {
@@ -210,6 +193,27 @@ export class VaultApi {
         else reject(error);
       });
       req.end(payload);
+    });
+  }
+
+  /** The answer's body as text, read to its end: a server (or whatever answers in its place) cannot make vault-setup hold more than MAX_BODY_BYTES. */
+  #readBody(res: http.IncomingMessage, method: string, path: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_BODY_BYTES) {
+          res.destroy();
+          reject(new VaultSetupError('E_SERVER', `the answer to ${method} ${path} (${res.statusCode ?? 0}) is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB; vault-setup stopped reading it`, {
+            hint: `is ${this.address} really the Vault/OpenBao API? check \`vault-setup status\``,
+          }));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('error', reject);
+      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     });
   }
 
@@ -236,24 +240,8 @@ export class VaultApi {
           options.download.on('finish', () => resolve({ status, body: undefined }));
           return;
         }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          // An answer that is not the snapshot (an error, or whatever answers in the server's place) is bounded too.
-          if (size > MAX_BODY_BYTES) {
-            res.destroy();
-            reject(new VaultSetupError('E_SERVER', `the answer to ${method} ${path} (${status}) is larger than ${MAX_BODY_BYTES / 1024 / 1024} MiB; vault-setup stopped reading it`, {
-              hint: `is ${this.address} really the Vault/OpenBao API? check \`vault-setup status\``,
-            }));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('error', reject);
-        res.on('end', () => {
-          if (size > MAX_BODY_BYTES) return;
-          const text = Buffer.concat(chunks).toString('utf8');
+        // An answer that is not the snapshot (an error, or whatever answers in the server's place) is bounded too.
+        this.#readBody(res, method, path).then((text) => {
           let body: unknown = undefined;
           try {
             body = text.length > 0 ? JSON.parse(text) : undefined;
@@ -265,7 +253,7 @@ export class VaultApi {
           } catch (error) {
             reject(error);
           }
-        });
+        }, reject);
       });
       req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
       req.on('error', (error) => reject(error instanceof VaultSetupError ? error : this.unreachable(error)));
