@@ -3,7 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { VaultSetupError, quoted } from './errors.ts';
-import { type Flavor, type Layout, LAYOUTS, isFlavor, withServerUser } from './config/flavor.ts';
+import { type Flavor, type Layout, LAYOUTS, isFlavor, parseServerUser } from './config/flavor.ts';
 import { readIfExists } from './services/files.ts';
 import { LABELS, SERVICE, type Storage } from './services/templates.ts';
 
@@ -81,10 +81,10 @@ export async function loadDeployment(dir: string): Promise<DeploymentRecord | un
   const tcp = /listener\s+"tcp"\s*\{[\s\S]*?\n\}/.exec(config)?.[0] ?? config;
   const tls = /tls_cert_file\s*=/.test(tcp) && !/tls_disable\s*=\s*(true|1|"true")/.test(tcp);
   // `user: "UID:GID"` (init --server-user) is who the server runs as; anything else there is the image's user.
-  const user = /^\d{1,10}:\d{1,10}$/.test(String(service.user ?? '')) ? String(service.user) : undefined;
+  const user = parseServerUser(String(service.user ?? ''));
   return {
     paths,
-    layout: withServerUser(LAYOUTS[flavor], user),
+    layout: { ...LAYOUTS[flavor], ...user },
     image: String(service.image ?? ''),
     name: String(service.container_name ?? path.basename(paths.dir)),
     port: port.port,

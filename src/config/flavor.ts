@@ -48,9 +48,15 @@ export const LAYOUTS: Record<Flavor, Layout> = {
  */
 export function withServerUser(layout: Layout, user: string | undefined): Layout {
   if (user === undefined) return layout;
-  const m = /^(\d{1,10}):(\d{1,10})$/.exec(user.trim());
-  if (m === null) throw new RangeError(`"${user}" is not UID:GID (two numbers)`);
-  return { ...layout, uid: Number(m[1]), gid: Number(m[2]) };
+  const ids = parseServerUser(user);
+  if (ids === undefined) throw new RangeError(`"${user}" is not UID:GID (two numbers)`);
+  return { ...layout, ...ids };
+}
+
+/** "UID:GID" as two numbers; undefined for anything else (a compose `user:` may also name a user). */
+export function parseServerUser(text: string): { uid: number; gid: number } | undefined {
+  const m = /^(\d{1,10}):(\d{1,10})$/.exec(text.trim());
+  return m === null ? undefined : { uid: Number(m[1]), gid: Number(m[2]) };
 }
 
 /** True when the server runs as the image's own user (no `user:` in the compose file). */
