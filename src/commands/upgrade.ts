@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Context } from '../context.ts';
 import { checksumFile, saveSnapshot } from '../backup/snapshot.ts';
-import { loadDeployment } from '../deployment.ts';
+import { type DeploymentPaths, loadDeployment } from '../deployment.ts';
 import { noteChange } from '../deployment/record.ts';
 import { removeInterruptedOneShots } from '../deployment/ownership.ts';
 import { VaultSetupError, usageError } from '../errors.ts';
@@ -130,7 +130,7 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
         await record(state);
       } else say(`3/5 ${DATA_COPY}/: already copied.`);
     } catch (error) {
-      throw await restartOld(ctx, { target, api, dir, from, image, shares, waitMs, snapshot, cause: error, where });
+      throw await restartOld(ctx, { target, api, dir, paths, from, image, shares, waitMs, snapshot, cause: error, where });
     }
 
     let running: ServerIdentity | undefined;
@@ -152,7 +152,7 @@ export async function upgrade({ flags, positionals }: Invocation, ctx: Context):
       running = await identifyFromApi(target.address, target.caCert);
       if (running?.version !== to.version) throw new VaultSetupError('E_SERVER', `after the restart the server says it is ${running?.raw ?? 'nothing'}, not ${to.raw}`);
     } catch (error) {
-      throw await rollback(ctx, { target, api, dir, from, image, shares, waitMs, snapshot, cause: error, where });
+      throw await rollback(ctx, { target, api, dir, paths, from, image, shares, waitMs, snapshot, cause: error, where });
     }
 
     if (!reached(state, 'unsealed')) await record({ ...state, stage: 'unsealed' });
@@ -183,6 +183,7 @@ interface RollbackPlan {
   target: Target;
   api: VaultApi;
   dir: string;
+  paths: DeploymentPaths;
   from: { image: string; version: string };
   image: string;
   shares: string[];
@@ -195,7 +196,7 @@ interface RollbackPlan {
 /** The new image failed: the old image and the data from before, unsealed with the same shares. Returns the error to throw. */
 async function rollback(ctx: Context, p: RollbackPlan): Promise<VaultSetupError> {
   const reason = p.cause instanceof Error ? p.cause.message : String(p.cause);
-  const paths = (await loadDeployment(p.dir))!.paths;
+  const { paths } = p;
   ctx.output.info(`The upgrade to ${p.image} failed (${reason}). Rolling back to ${p.from.image} with data/ as it was before ...`);
   let stage = 'stopping the new container';
   try {
@@ -234,7 +235,7 @@ async function rollback(ctx: Context, p: RollbackPlan): Promise<VaultSetupError>
 /** The stop or the copy failed, before the switch: data/ is as the old server left it, so it starts again on it, unsealed. */
 async function restartOld(ctx: Context, p: RollbackPlan): Promise<VaultSetupError> {
   const reason = p.cause instanceof Error ? p.cause.message : String(p.cause);
-  const paths = (await loadDeployment(p.dir))!.paths;
+  const { paths } = p;
   const before = `the upgrade to ${p.image} stopped before the switch (${reason})`;
   ctx.output.info(`${before[0]!.toUpperCase()}${before.slice(1)}. Starting ${p.from.image} again on its own data/ ...`);
   let stage = `starting ${p.from.image}`;
