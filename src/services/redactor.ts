@@ -103,8 +103,9 @@ function spellings(value: string): string[] {
   const json = JSON.stringify(value).slice(1, -1);
   // Go's encoding/json (the servers') also writes <, > and & as \u003c, \u003e, \u0026 and U+2028/2029 escaped; an
   // encoder may escape every non-ASCII character as \uXXXX.
-  const goJson = json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  const asciiJson = goJson.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const escaped = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  const goJson = json.replace(/[<>&\u2028\u2029]/g, escaped);
+  const asciiJson = goJson.replace(/[\u0080-\uffff]/g, escaped);
   const url = encodeURIComponent(value);
   const formUrl = url.replace(/%20/g, '+');
   const out = new Set([value, json, goJson, asciiJson, url, formUrl, encodeURIComponent(json), JSON.stringify(url).slice(1, -1)]);
