@@ -13,6 +13,7 @@ import { EXIT } from '../../src/errors.ts';
 import { DockerService } from '../../src/services/docker.ts';
 import { runCli } from '../helpers/cli.ts';
 import { runInProcess } from '../helpers/in-process.ts';
+import { configureArgs } from '../helpers/ceremony.ts';
 import { call, mintToken, putPolicy, putSecret, readyServer, unseal } from '../helpers/day2.ts';
 import { docker, testDeployment } from '../helpers/deployment.ts';
 import { ROOT, rig, vault117Image, vaultNextImage } from '../helpers/rig.ts';
@@ -196,12 +197,11 @@ for (const [label, flavor, from, to, versions] of [
 ] as const) {
   test(`upgrade of a deployment init made, ${label}: root retired, the operator login's token takes the snapshot, verify exits 0 after`, { timeout: 10 * 60_000 }, async () => {
     await using d = await testDeployment(`upi${flavor.slice(0, 1)}`);
-    const catalog = path.join(d.dir, 'catalog.yaml');
     const tokenFile = path.join(d.dir, 'app-token');
-    fs.mkdirSync(d.dir, { recursive: true });
-    fs.writeFileSync(catalog, 'secrets:\n  upgrade-test:\n    key: { from: generate, format: hex, bytes: 16 }\n');
+    // The suites' catalog and app-token file, with the operator login this test needs.
+    const configure = configureArgs(d.dir).filter((a) => a !== '--no-operator');
     const password = `pw-${randomBytes(6).toString('hex')}`;
-    const init = await runCli(['init', ...d.args(flavor, from()), '--yes', '--print-keys', '--secrets', catalog, '--app-token-file', tokenFile, '--password-stdin', '--json'], { input: `${password}\n` });
+    const init = await runCli(['init', ...d.args(flavor, from()), '--yes', '--print-keys', ...configure, '--password-stdin', '--json'], { input: `${password}\n` });
     assert.equal(init.code, 0, init.stderr);
     const shares = `${(init.json().init.unseal_keys_b64 as string[]).slice(0, 3).join('\n')}\n`;
     const server = { address: d.address };
@@ -209,14 +209,14 @@ for (const [label, flavor, from, to, versions] of [
     assert.equal(login.status, 200, JSON.stringify(login.body));
     const operatorToken = login.body.auth.client_token as string;
     const appToken = fs.readFileSync(tokenFile, 'utf8').trim();
-    const secret = (await call(server, 'GET', 'secret/data/upgrade-test', { token: appToken })).body?.data?.data;
+    const secret = (await call(server, 'GET', 'secret/data/ceremony-test', { token: appToken })).body?.data?.data;
     assert.match(String(secret?.key), /^[0-9a-f]{32}$/);
 
     const run = await runCli(['upgrade', '--dir', d.dir, '--image', to(), '--stdin', '--json'], { env: { VAULT_TOKEN: operatorToken }, input: shares });
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual([run.json().from, run.json().to, run.json().upgraded], [...versions, true]);
     assert.deepEqual(run.json().verify_failed, [], 'no check that needs no token fails after the upgrade');
-    assert.deepEqual((await call(server, 'GET', 'secret/data/upgrade-test', { token: appToken })).body?.data?.data, secret, 'the secret, read with the app token from before');
+    assert.deepEqual((await call(server, 'GET', 'secret/data/ceremony-test', { token: appToken })).body?.data?.data, secret, 'the secret, read with the app token from before');
     assert.equal((await call(server, 'POST', 'auth/token/revoke-self', { token: operatorToken })).status, 204);
     const verified = await runCli(['verify', '--dir', d.dir, '--token-file', tokenFile, '--json']);
     assert.equal(verified.code, 0, verified.stdout);
